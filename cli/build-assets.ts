@@ -1,0 +1,44 @@
+/**
+ * Second build step, after tsc: puts each node's editor .html, its locales/ and the pack's
+ * icons beside the compiled .js, because that is where Node-RED's registry looks
+ * (loader.js loadNodeConfig / loadNodeLocales, localfilesystem.js icon dirs).
+ * Fails the build when a registered node lacks its .html or help.
+ */
+import * as fs from "fs";
+import * as path from "path";
+
+const root = path.resolve(__dirname, "..", "..");
+
+function copyDir(from: string, to: string): void {
+  fs.mkdirSync(to, { recursive: true });
+  for (const entry of fs.readdirSync(from, { withFileTypes: true })) {
+    const src = path.join(from, entry.name);
+    const dst = path.join(to, entry.name);
+    if (entry.isDirectory()) copyDir(src, dst);
+    else fs.copyFileSync(src, dst);
+  }
+}
+
+function main(): number {
+  const pkg = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8"));
+  const nodes: Record<string, string> = pkg["node-red"].nodes;
+  const problems: string[] = [];
+  for (const [type, jsPath] of Object.entries(nodes)) {
+    const srcDir = path.join(root, "nodes", type);
+    const outDir = path.join(root, path.dirname(jsPath));
+    const html = path.join(srcDir, `${type}.html`);
+    if (!fs.existsSync(html)) problems.push(`${type}: missing nodes/${type}/${type}.html`);
+    else fs.copyFileSync(html, path.join(outDir, `${type}.html`));
+    const locales = path.join(srcDir, "locales");
+    if (!fs.existsSync(path.join(locales, "en-US", `${type}.html`))) problems.push(`${type}: missing locales/en-US/${type}.html help`);
+    if (fs.existsSync(locales)) copyDir(locales, path.join(outDir, "locales"));
+    copyDir(path.join(root, "icons"), path.join(outDir, "icons"));
+  }
+  if (problems.length > 0) {
+    for (const p of problems) console.error(`build-assets: ${p}`);
+    return 1;
+  }
+  return 0;
+}
+
+process.exitCode = main();

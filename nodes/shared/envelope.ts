@@ -1,0 +1,61 @@
+/**
+ * The envelope: msg.payload of ingestion, validate and context nodes is a Signal[] batch, and
+ * every node also accepts a single Signal. splitBatch() turns either into the valid Signals and
+ * the rejected items with a reason each, so that a node can route what it refuses instead of
+ * dropping it.
+ */
+import { describeErrors, validateSignal } from "./schemas";
+import type { Context, Signal } from "./types";
+
+export interface RejectedItem {
+  /** Position in the incoming batch (0 for a single Signal). */
+  index: number;
+  item: unknown;
+  reason: string;
+}
+
+export interface SplitBatch {
+  signals: Signal[];
+  rejected: RejectedItem[];
+}
+
+/** Validates msg.payload as a Signal batch. Never throws: bad input becomes `rejected`. */
+export function splitBatch(payload: unknown): SplitBatch {
+  const items = Array.isArray(payload) ? payload : [payload];
+  const signals: Signal[] = [];
+  const rejected: RejectedItem[] = [];
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i];
+    if (validateSignal(item)) signals.push(item);
+    else rejected.push({ index: i, item, reason: describeErrors(validateSignal.errors) });
+  }
+  return { signals, rejected };
+}
+
+/** True for a payload that looks like a batch at all (an array, or one object). */
+export function isBatchLike(payload: unknown): boolean {
+  return Array.isArray(payload) || (typeof payload === "object" && payload !== null);
+}
+
+/** `<enterprise>/<site>/<area>/<line>`: the UNS prefix of everything a line publishes. */
+export function unsLinePath(ctx: Pick<Context, "enterprise" | "site" | "area" | "line">): string {
+  return `${ctx.enterprise}/${ctx.site}/${ctx.area}/${ctx.line}`;
+}
+
+/** UNS topic of a Signal: `<enterprise>/<site>/<area>/<line>/<tag>`; the dotted tag stays one topic level. */
+export function unsSignalTopic(ctx: Context, tag: string): string {
+  return `${unsLinePath(ctx)}/${tag}`;
+}
+
+export function unsFeaturesTopic(ctx: Context, windowName: string): string {
+  return `${unsLinePath(ctx)}/_features/${windowName}`;
+}
+
+export function unsInferenceTopic(ctx: Context, modelName: string): string {
+  return `${unsLinePath(ctx)}/_inference/${modelName}`;
+}
+
+/** A topic level built from data must not inject MQTT wildcards or system topics. */
+export function isSafeTopicLevel(level: string): boolean {
+  return level.length > 0 && !/[+#\u0000]/.test(level) && !level.startsWith("$") && !level.includes("/");
+}

@@ -1,0 +1,145 @@
+/**
+ * JSON Schemas for the DESIGN.md message shapes, compiled once with ajv.
+ * Written by hand rather than generated so that they read as documentation; the agreement
+ * with types.ts is enforced twice: KeysOf<> below fails the build if a property is added to a
+ * type and not to its schema (or the reverse), and test/shared/schemas.test.ts checks required
+ * lists and round-trips typed examples.
+ */
+import Ajv, { type ErrorObject, type ValidateFunction } from "ajv";
+import type { Context, ContextEvent, FeatureFrame, Inference, Signal } from "./types";
+import { MODES, QUALITIES } from "./types";
+
+/** One entry per property of T, optional or not: a missing or extra key is a compile error. */
+export type KeysOf<T> = { [K in keyof Required<T>]: true };
+
+const qualitySchema = { type: "string", enum: [...QUALITIES] } as const;
+const finiteNumber = { type: "number" } as const;
+const nonEmptyString = { type: "string", minLength: 1, maxLength: 1024 } as const;
+const timestamp = { type: "number", minimum: 0, maximum: 8.64e15 } as const;
+
+export const contextKeys: KeysOf<Context> = {
+  enterprise: true, site: true, area: true, line: true, cell: true, asset: true,
+  product: true, batch: true, order: true, shift: true, mode: true,
+};
+export const contextSchema = {
+  $id: "otb:context",
+  type: "object",
+  additionalProperties: false,
+  required: ["enterprise", "site", "area", "line"],
+  properties: {
+    enterprise: nonEmptyString, site: nonEmptyString, area: nonEmptyString, line: nonEmptyString,
+    cell: { type: "string" }, asset: { type: "string" }, product: { type: "string" },
+    batch: { type: "string" }, order: { type: "string" }, shift: { type: "string" },
+    mode: { type: "string", enum: [...MODES] },
+  },
+} as const;
+
+export const signalKeys: KeysOf<Signal> = {
+  tag: true, value: true, ts: true, quality: true, reasons: true, unit: true, source: true, context: true,
+};
+export const signalSchema = {
+  $id: "otb:signal",
+  type: "object",
+  additionalProperties: false,
+  required: ["tag", "value", "ts", "quality", "source"],
+  properties: {
+    tag: { type: "string", minLength: 1, maxLength: 256 },
+    value: { type: ["number", "boolean", "string", "null"] },
+    ts: timestamp,
+    quality: qualitySchema,
+    reasons: { type: "array", items: { type: "string", maxLength: 256 }, maxItems: 64 },
+    unit: { type: "string", maxLength: 64 },
+    source: {
+      type: "object",
+      additionalProperties: false,
+      required: ["protocol", "address"],
+      properties: {
+        protocol: { type: "string", enum: ["opcua", "modbus", "mqtt", "sim"] },
+        address: { type: "string", maxLength: 1024 },
+        device: { type: "string", maxLength: 256 },
+      },
+    },
+    context: { $ref: "otb:context" },
+  },
+} as const;
+
+export const featureFrameKeys: KeysOf<FeatureFrame> = {
+  kind: true, ts: true, windowMs: true, names: true, values: true, missing: true, quality: true, context: true,
+};
+export const featureFrameSchema = {
+  $id: "otb:features",
+  type: "object",
+  additionalProperties: false,
+  required: ["kind", "ts", "windowMs", "names", "values", "missing", "quality"],
+  properties: {
+    kind: { const: "features" },
+    ts: timestamp,
+    windowMs: { type: "number", exclusiveMinimum: 0 },
+    names: { type: "array", items: nonEmptyString },
+    values: { type: "array", items: finiteNumber },
+    missing: { type: "array", items: { type: "string" } },
+    quality: qualitySchema,
+    context: { $ref: "otb:context" },
+  },
+} as const;
+
+export const inferenceKeys: KeysOf<Inference> = {
+  kind: true, ts: true, model: true, outputs: true, score: true, threshold: true, anomaly: true,
+  latencyMs: true, drift: true, contributions: true, context: true,
+};
+export const inferenceSchema = {
+  $id: "otb:inference",
+  type: "object",
+  additionalProperties: false,
+  required: ["kind", "ts", "model", "outputs", "latencyMs"],
+  properties: {
+    kind: { const: "inference" },
+    ts: timestamp,
+    model: {
+      type: "object",
+      additionalProperties: false,
+      required: ["name", "version", "sha256"],
+      properties: { name: nonEmptyString, version: nonEmptyString, sha256: { type: "string", pattern: "^[0-9a-f]{64}$" } },
+    },
+    outputs: { type: "object", additionalProperties: { type: "array", items: finiteNumber } },
+    score: finiteNumber,
+    threshold: finiteNumber,
+    anomaly: { type: "boolean" },
+    latencyMs: { type: "number", minimum: 0 },
+    drift: finiteNumber,
+    contributions: { type: "object", additionalProperties: finiteNumber },
+    context: { $ref: "otb:context" },
+  },
+} as const;
+
+export const contextEventKeys: KeysOf<ContextEvent> = { kind: true, ts: true, context: true, changed: true };
+export const contextEventSchema = {
+  $id: "otb:context-event",
+  type: "object",
+  additionalProperties: false,
+  required: ["kind", "ts", "context", "changed"],
+  properties: {
+    kind: { const: "context" },
+    ts: timestamp,
+    context: { $ref: "otb:context" },
+    changed: { type: "array", items: { type: "string" } },
+  },
+} as const;
+
+/** One ajv instance for the whole pack: schemas compile once per process, not per node. */
+export const ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true });
+ajv.addSchema(contextSchema);
+
+export const validateSignal = ajv.compile<Signal>(signalSchema);
+export const validateContext = ajv.getSchema<Context>("otb:context") as ValidateFunction<Context>;
+export const validateFeatureFrame = ajv.compile<FeatureFrame>(featureFrameSchema);
+export const validateInference = ajv.compile<Inference>(inferenceSchema);
+export const validateContextEvent = ajv.compile<ContextEvent>(contextEventSchema);
+
+/** "ts must be number; quality must be equal to one of the allowed values" */
+export function describeErrors(errors: ErrorObject[] | null | undefined): string {
+  if (!errors || errors.length === 0) return "invalid";
+  return errors
+    .map((e) => `${e.instancePath ? e.instancePath.slice(1).replace(/\//g, ".") : "message"} ${e.message ?? "is invalid"}`)
+    .join("; ");
+}

@@ -1,0 +1,161 @@
+/**
+ * Real protocol peers for tests, on 127.0.0.1 and (where the server allows) port 0:
+ * aedes in-process, and Debian's mosquitto as a child process when its binary is installed.
+ */
+import { spawn, type ChildProcess } from "child_process";
+import * as fs from "fs";
+import * as net from "net";
+import * as os from "os";
+import * as path from "path";
+import { interop } from "./interop";
+
+export interface Broker {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+/** A port that was free a moment ago (for servers that cannot listen on port 0). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const port = (srv.address() as net.AddressInfo).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export interface AedesBroker extends Broker {
+  // The aedes instance, for tests that watch what clients do (subscribe, publish).
+  broker: import("aedes").default;
+}
+
+/** An aedes broker in this process, on an ephemeral loopback port. */
+export async function startAedes(port = 0): Promise<AedesBroker> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const createAedes = require("aedes") as () => import("aedes").default;
+  const broker = createAedes();
+  const server = net.createServer(broker.handle);
+  const sockets = new Set<net.Socket>();
+  server.on("connection", (s) => {
+    sockets.add(s);
+    s.on("close", () => sockets.delete(s));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, "127.0.0.1", () => resolve());
+  });
+  const actual = (server.address() as net.AddressInfo).port;
+  return {
+    url: `mqtt://127.0.0.1:${actual}`,
+    port: actual,
+    broker,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        broker.close(() => server.close(() => resolve()));
+      }),
+  };
+}
+
+const MOSQUITTO_CANDIDATES = ["/usr/sbin/mosquitto", "/usr/bin/mosquitto", "/usr/local/sbin/mosquitto"];
+
+export function mosquittoPath(): string | null {
+  return MOSQUITTO_CANDIDATES.find((p) => fs.existsSync(p)) ?? null;
+}
+
+export interface Mosquitto extends Broker {
+  child: ChildProcess;
+  dir: string;
+  /** Stops the process (SIGTERM) and waits for it. */
+  stop(): Promise<void>;
+  /** SIGKILL, as a crash. */
+  kill(): Promise<void>;
+  /** Starts it again on the same port and config. */
+  restart(): Promise<void>;
+}
+
+/**
+ * Starts mosquitto on loopback with the given extra config lines (listener options, TLS, ACL).
+ * Throws when the binary is absent: guard with interop.mosquittoAvailable / itWithMosquitto.
+ */
+export async function startMosquitto(extraConfig: string[] = [], opts: { port?: number } = {}): Promise<Mosquitto> {
+  const bin = mosquittoPath();
+  if (!bin) throw new Error("mosquitto is not installed (apt-get install mosquitto)");
+  const port = opts.port ?? (await freePort());
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "otb-mosq-"));
+  const conf = path.join(dir, "mosquitto.conf");
+  const hasListener = extraConfig.some((l) => l.startsWith("listener"));
+  fs.writeFileSync(
+    conf,
+    [
+      ...(hasListener ? [] : [`listener ${port} 127.0.0.1`, "allow_anonymous true"]),
+      "persistence false",
+      "log_dest stderr",
+      "log_type error",
+      "log_type warning",
+      ...extraConfig,
+    ].join("\n") + "\n",
+  );
+  let child: ChildProcess = null as unknown as ChildProcess;
+  const launch = async (): Promise<void> => {
+    child = spawn(bin, ["-c", conf], { stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    child.stderr!.on("data", (d) => (stderr += String(d)));
+    const deadline = Date.now() + 5000;
+    while (!(await canConnect(port))) {
+      if (child.exitCode !== null) throw new Error(`mosquitto exited: ${stderr}`);
+      if (Date.now() > deadline) throw new Error(`mosquitto did not listen on ${port}: ${stderr}`);
+      await delay(50);
+    }
+  };
+  const waitExit = (signal: NodeJS.Signals): Promise<void> =>
+    new Promise((resolve) => {
+      if (child.exitCode !== null || child.signalCode !== null) return resolve();
+      child.once("exit", () => resolve());
+      child.kill(signal);
+    });
+  await launch();
+  interop.mosquittoStarted++;
+  return {
+    url: `mqtt://127.0.0.1:${port}`,
+    port,
+    dir,
+    get child() {
+      return child;
+    },
+    stop: () => waitExit("SIGTERM"),
+    kill: () => waitExit("SIGKILL"),
+    restart: launch,
+    close: async () => {
+      await waitExit("SIGTERM");
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export function canConnect(port: number, host = "127.0.0.1"): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect(port, host);
+    s.once("connect", () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once("error", () => resolve(false));
+  });
+}
+
+export function delay(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Polls `cond` until it is true or `timeoutMs` passes; the error names what was awaited. */
+export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs = 5000, what = "condition", stepMs = 20): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await delay(stepMs);
+  }
+}
