@@ -24,3 +24,14 @@ export function nextMessage(node: import("node-red").Node, timeoutMs = 5000): Pr
     });
   });
 }
+
+/** Core Catch, Status and Complete nodes: load them beside the node under test to assert routing. */
+export const catchStatusComplete = ["common/25-catch", "common/25-status", "common/24-complete"].map(
+  (rel) => require(require.resolve(`@node-red/nodes/core/${rel}.js`)) as (RED: unknown) => void,
+);
+
+/** The node(s) under test plus Catch, Status and Complete. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function withCoreNodes(nodes: ((RED: any) => void) | Array<(RED: any) => void>): Array<(RED: any) => void> {
+  return [...(Array.isArray(nodes) ? nodes : [nodes]), ...catchStatusComplete];
+}

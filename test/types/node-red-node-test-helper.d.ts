@@ -1,7 +1,8 @@
 // Minimal types for node-red-node-test-helper 0.3 (it ships none).
 declare module "node-red-node-test-helper" {
   import type { Node } from "node-red";
-  type NodeInit = (RED: unknown) => void;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  type NodeInit = (RED: any) => void;
   interface TestHelper {
     init(nodeRedRuntime: string, userSettings?: Record<string, unknown>): void;
     load(nodes: NodeInit | NodeInit[], flow: unknown[], credentials?: Record<string, unknown>): Promise<void>;
