@@ -1,0 +1,239 @@
+/**
+ * SKAB benchmark (`npm run bench:skab -- --data DIR`): the dataset's protocol run through the
+ * real nodes. For every experiment file, `otbridge train`'s trainer fits one model on the first
+ * 400 rows and writes the .onnx + card; then every CSV row is sent as a Signal batch into an
+ * otb-window node (features taken from the card) wired to an otb-infer node (that model, the
+ * alarm hysteresis below), both loaded in a Node-RED runtime by node-red-node-test-helper. A
+ * row's prediction is the alarm state after the frame that ends with it. TP/FP/TN/FN are summed
+ * over all files and printed next to the published leaderboard.
+ *
+ * `--path direct` scores the same frames with onnxruntime in-process instead (a cross-check:
+ * both paths must agree). One configuration for every file: SKAB_CONFIG in cli/train/skab-eval.
+ */
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import helper = require("node-red-node-test-helper");
+import type { Signal } from "../nodes/shared";
+import { writeModelFiles } from "../cli/train/model-card";
+import {
+  directScorer, evaluateSkab, falseAlarmsOnNormal, metrics, predictionsByRow, SKAB_CONFIG, type Counts, type FileCase, type Scorer,
+  type SkabConfig,
+} from "../cli/train/skab-eval";
+
+const REPO = path.resolve(__dirname, "..", "..");
+const DEFAULT_DATA = path.resolve(REPO, "..", "shared", "datasets", "skab");
+
+/** Published rows (SKAB README, all 34 files, outlier detection problem). */
+export const LEADERBOARD: Array<{ method: string; f1: number; far?: number; mar?: number }> = [
+  { method: "Conv-AE", f1: 0.78, far: 13.55, mar: 28.02 },
+  { method: "MSET", f1: 0.78, far: 39.73, mar: 14.13 },
+  { method: "PCA T-squared+Q", f1: 0.76, far: 26.62, mar: 24.92 },
+  { method: "LSTM-AE", f1: 0.74 },
+  { method: "T-squared", f1: 0.66 },
+  { method: "Isolation forest", f1: 0.29 },
+];
+
+let runtimeStarted = false;
+
+async function startRuntime(): Promise<void> {
+  if (runtimeStarted) return;
+  helper.init(require.resolve("node-red"));
+  await new Promise<void>((resolve) => helper.startServer(() => resolve()));
+  runtimeStarted = true;
+}
+
+export async function stopRuntime(): Promise<void> {
+  if (!runtimeStarted) return;
+  await helper.unload();
+  await new Promise<void>((resolve) => helper.stopServer(() => resolve()));
+  runtimeStarted = false;
+}
+
+/** Thrown when frames go missing between the nodes: the figure would not mean anything. */
+export class PathError extends Error {}
+
+/**
+ * The node path: CSV rows -> Signals -> otb-window -> otb-infer -> Inferences + alarm events.
+ * Returns predictions for rows from `trainRows` on, and checks every frame was scored.
+ */
+export const nodeScorer: Scorer = async (c: FileCase) => {
+  await startRuntime();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "otb-skab-"));
+  try {
+    const written = writeModelFiles(dir, c.model.bytes, c.model.card);
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const windowNode = require("../nodes/otb-window/otb-window");
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const inferNode = require("../nodes/otb-infer/otb-infer");
+    const flow = [
+      { id: "skab", type: "tab", label: "skab" },
+      {
+        id: "window", z: "skab", type: "otb-window", windowName: "skab", mode: "sliding",
+        length: String(c.config.windowS), hop: "1", cardPath: written.cardPath, features: [],
+        acceptUncertain: false, missing: "skip", lateTolerance: "0", closeOnWallClock: false,
+        wires: [["infer", "frames"], ["refused"]],
+      },
+      {
+        id: "infer", z: "skab", type: "otb-infer", modelPath: written.onnxPath, cardPath: written.cardPath,
+        sha256: written.card.sha256, threads: "1", maxQueue: "100000", maxBatch: "32", dropPolicy: "drop-newest",
+        threshold: "", raiseAfter: String(c.config.raiseAfter), clearAfter: String(c.config.clearAfter),
+        driftInterval: "0", driftWarn: "1", hotReload: false, pollInterval: "2",
+        wires: [["inferences"], ["events"]],
+      },
+      { id: "frames", z: "skab", type: "helper" },
+      { id: "refused", z: "skab", type: "helper" },
+      { id: "inferences", z: "skab", type: "helper" },
+      { id: "events", z: "skab", type: "helper" },
+    ];
+    await helper.load([windowNode, inferNode], flow);
+    const got = { frames: 0, refused: 0, inferences: [] as Array<{ ts: number }>, alarms: [] as Array<{ ts: number; state: string }> };
+    let modelLoaded = false;
+    helper.getNode("frames").on("input", () => got.frames++);
+    helper.getNode("refused").on("input", () => got.refused++);
+    helper.getNode("inferences").on("input", (m: unknown) => got.inferences.push((m as { payload: { ts: number } }).payload));
+    helper.getNode("events").on("input", (raw: unknown) => {
+      const m = raw as { payload: { kind: string; state: string; ts: number } };
+      if (m.payload.kind === "alarm") got.alarms.push(m.payload);
+      if (m.payload.kind === "model") modelLoaded = true;
+    });
+    await until(() => modelLoaded, 30_000, "otb-infer did not load the model");
+
+    const window = helper.getNode("window");
+    const tags = [...new Set(c.features.map((f) => f.tag))];
+    const tagCol = tags.map((t) => c.table.tags.indexOf(t));
+    for (let r = 0; r < c.table.ts.length; r++) {
+      const batch: Signal[] = [];
+      tags.forEach((tag, i) => {
+        const value = c.table.rows[r][tagCol[i]];
+        if (Number.isFinite(value)) batch.push({ tag, value, ts: c.table.ts[r], quality: "good", source: { protocol: "sim", address: "skab" } });
+      });
+      window.receive({ payload: batch });
+      // Yield now and then, as a live source would: frames flow while rows arrive.
+      if (r % 25 === 24) await new Promise((resolve) => setImmediate(resolve));
+    }
+    await until(() => got.frames > 0 && got.inferences.length >= got.frames, 60_000, "not every frame was scored");
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    if (got.refused > 0) throw new PathError(`otb-window refused ${got.refused} batch(es) of Signals`);
+    if (got.inferences.length !== got.frames) throw new PathError(`${got.frames} frames but ${got.inferences.length} inferences`);
+
+    // Frame end -> the row it predicts (its last row), as in cli/train/features.
+    const rowOfEnd = new Map<number, number>();
+    c.table.ts.forEach((ts, r) => rowOfEnd.set(Math.floor(ts / 1000) * 1000 + 1000, r));
+    const alarms = [...got.alarms].sort((a, b) => a.ts - b.ts);
+    let k = 0;
+    let active = false;
+    const frameRows: number[] = [];
+    const states: boolean[] = [];
+    for (const inf of [...got.inferences].sort((a, b) => a.ts - b.ts)) {
+      while (k < alarms.length && alarms[k].ts <= inf.ts) active = alarms[k++].state === "raised";
+      // A frame over a gap in the file (a missing second) predicts no row of its own; it still
+      // moved the alarm state, which the next row inherits.
+      const row = rowOfEnd.get(inf.ts);
+      if (row === undefined) continue;
+      frameRows.push(row);
+      states.push(active);
+    }
+    return predictionsByRow(c.table.ts.length, c.config.trainRows, frameRows, states);
+  } finally {
+    await helper.unload();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+};
+
+async function until(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > end) throw new PathError(`${what} within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+export function nodesAvailable(): boolean {
+  return ["otb-window", "otb-infer"].every((t) => fs.existsSync(path.join(__dirname, "..", "nodes", t, `${t}.js`)));
+}
+
+function pct(x: number): string {
+  return `${(x * 100).toFixed(2)} %`;
+}
+
+export function formatReport(total: Counts, config: SkabConfig, pathName: string, files: number): string {
+  const m = metrics(total);
+  const lines = [
+    `SKAB outlier detection, ${files} files, ${pathName} path`,
+    `config: ${config.detector} on "${config.features}" over ${config.windowS} s windows (hop 1 s); threshold = q${config.thresholdQuantile} of normal scores x ${config.thresholdMargin}; alarm raise after ${config.raiseAfter}, clear after ${config.clearAfter} frames; seed ${config.seed}`,
+    `TP ${total.tp}  FP ${total.fp}  TN ${total.tn}  FN ${total.fn}`,
+    "",
+    `${"method".padEnd(40)} ${"F1".padStart(6)} ${"FAR".padStart(9)} ${"MAR".padStart(9)}`,
+    `${"otbridge (this run)".padEnd(40)} ${m.f1.toFixed(3).padStart(6)} ${pct(m.far).padStart(9)} ${pct(m.mar).padStart(9)}`,
+    ...LEADERBOARD.map((r) => `${`${r.method} (published, 34 files)`.padEnd(40)} ${r.f1.toFixed(2).padStart(6)} ${(r.far !== undefined ? `${r.far.toFixed(2)} %` : "-").padStart(9)} ${(r.mar !== undefined ? `${r.mar.toFixed(2)} %` : "-").padStart(9)}`),
+    "",
+    `goal: F1 >= 0.80 with FAR <= 10 %: ${m.f1 >= 0.8 && m.far <= 0.1 ? "met" : "NOT met"}`,
+  ];
+  return lines.join("\n");
+}
+
+function parseCli(argv: string[]): { data: string; path: "nodes" | "direct"; config: SkabConfig; perFile: boolean } {
+  const config: SkabConfig = { ...SKAB_CONFIG };
+  let data = DEFAULT_DATA;
+  let pathName: "nodes" | "direct" = "nodes";
+  let perFile = false;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const next = (): string => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${a} needs a value`);
+      return v;
+    };
+    if (a === "--data") data = path.resolve(next());
+    else if (a === "--path") {
+      const p = next();
+      if (p !== "nodes" && p !== "direct") throw new Error(`--path must be nodes or direct, got "${p}"`);
+      pathName = p;
+    } else if (a === "--detector") config.detector = next() as SkabConfig["detector"];
+    else if (a === "--per-file") perFile = true;
+    else if (a === "--help" || a === "-h") {
+      console.log("Usage: npm run bench:skab -- [--data DIR] [--path nodes|direct] [--detector pca|mset|zscore] [--per-file]");
+      process.exit(0);
+    } else throw new Error(`unknown option ${a}`);
+  }
+  return { data, path: pathName, config, perFile };
+}
+
+async function main(): Promise<void> {
+  const args = parseCli(process.argv.slice(2));
+  if (args.path === "nodes" && !nodesAvailable()) throw new Error("otb-window / otb-infer are not built; run npm run build, or use --path direct");
+  const scorer = args.path === "nodes" ? nodeScorer : directScorer;
+  const started = Date.now();
+  const result = await evaluateSkab(args.data, args.config, scorer);
+  if (args.perFile) {
+    for (const f of result.perFile) {
+      const m = metrics(f.counts);
+      console.log(`${path.relative(args.data, f.file).padEnd(16)} F1 ${m.f1.toFixed(3)}  FAR ${pct(m.far).padStart(8)}  MAR ${pct(m.mar).padStart(8)}  ${JSON.stringify(f.counts)}`);
+    }
+    console.log("");
+  }
+  console.log(formatReport(result.total, args.config, args.path, result.perFile.length));
+  const normalFile = path.join(args.data, "anomaly-free", "anomaly-free.csv");
+  if (fs.existsSync(normalFile)) {
+    // Not part of the SKAB protocol: false alarms on 2.6 hours without any fault.
+    const rows = fs.readFileSync(normalFile, "utf8").split("\n").filter((l) => l.trim()).length - 1;
+    console.log("\nanomaly-free.csv (no fault at all; every alarmed row is a false alarm), same configuration:");
+    for (const trainRows of [args.config.trainRows, Math.floor(rows / 2)]) {
+      const r = await falseAlarmsOnNormal(normalFile, { ...args.config, trainRows }, scorer);
+      console.log(`  trained on the first ${trainRows} rows (${(trainRows / 60).toFixed(0)} min): FAR ${pct(r.far)} (${r.alarmed} of ${r.rows} later rows)`);
+    }
+  }
+  await stopRuntime();
+  console.log(`(${((Date.now() - started) / 1000).toFixed(1)} s)`);
+}
+
+if (require.main === module) {
+  main().then(
+    () => process.exit(0),
+    (err: unknown) => {
+      console.error(`bench:skab: ${err instanceof Error ? err.message : String(err)}`);
+      process.exit(1);
+    },
+  );
+}

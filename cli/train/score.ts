@@ -1,0 +1,56 @@
+/**
+ * Scoring a trained graph in-process with onnxruntime-node, and the alarm hysteresis otb-infer
+ * applies. Used by the trainer (the threshold comes from the graph's own scores on the normal
+ * period, so graph and threshold cannot disagree) and by the SKAB benchmark's direct path.
+ */
+import * as ort from "onnxruntime-node";
+import { CONTRIBUTIONS_OUTPUT, INPUT_NAME, SCORE_OUTPUT } from "./model-card";
+
+export interface Scored {
+  scores: number[];
+  contributions: number[][];
+}
+
+/** Scores rows in batches through an InferenceSession made from the model bytes. */
+export async function scoreRows(bytes: Uint8Array, rows: number[][], batch = 256): Promise<Scored> {
+  const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1, interOpNumThreads: 1 });
+  try {
+    const out: Scored = { scores: [], contributions: [] };
+    const n = rows[0]?.length ?? 0;
+    for (let i = 0; i < rows.length; i += batch) {
+      const chunk = rows.slice(i, i + batch);
+      const input = new ort.Tensor("float32", Float32Array.from(chunk.flat()), [chunk.length, n]);
+      const res = await session.run({ [INPUT_NAME]: input });
+      const s = res[SCORE_OUTPUT].data as Float32Array;
+      const c = res[CONTRIBUTIONS_OUTPUT].data as Float32Array;
+      for (let r = 0; r < chunk.length; r++) {
+        out.scores.push(s[r]);
+        out.contributions.push(Array.from(c.subarray(r * n, (r + 1) * n)));
+      }
+    }
+    return out;
+  } finally {
+    await session.release();
+  }
+}
+
+/**
+ * Alarm states with hysteresis: raise after `raiseAfter` consecutive scores above the
+ * threshold, clear after `clearAfter` consecutive scores at or below it. A non-finite score
+ * counts as above (a model that cannot score the input should not read as "all fine").
+ */
+export function alarmStates(scores: number[], threshold: number, raiseAfter: number, clearAfter: number): boolean[] {
+  const states: boolean[] = [];
+  let alarm = false;
+  let over = 0;
+  let under = 0;
+  for (const s of scores) {
+    const above = s > threshold;
+    over = above ? over + 1 : 0;
+    under = above ? 0 : under + 1;
+    if (!alarm && over >= raiseAfter) alarm = true;
+    else if (alarm && under >= clearAfter) alarm = false;
+    states.push(alarm);
+  }
+  return states;
+}
