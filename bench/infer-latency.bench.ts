@@ -1,0 +1,184 @@
+/**
+ * otb-infer end to end (FeatureFrame into the node -> Inference out of it, through the Node-RED
+ * runtime) against a raw onnxruntime `InferenceSession.run` on the same model in the same run,
+ * tensor creation included. Batch 1: one frame at a time. Batch 32: a burst of 32 frames, timed
+ * until the 32nd Inference, against one raw run of a [32, n] tensor. Plus the RSS of a real
+ * Node-RED process with the model loaded, against the same Node-RED with an empty flow.
+ *
+ *   npm run bench infer-latency [-- --model path/to/model.onnx]   (default: the fixture model)
+ */
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { startNodeRed } from "../cli/node-red-runner";
+import type { FeatureFrame } from "../nodes/shared";
+import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from "../nodes/shared/red";
+import { loadModelCard, cardPathFor } from "../nodes/shared/model-card";
+import { sessionOptions } from "../nodes/otb-infer/model-check";
+import { initRuntime } from "./flow-driver";
+import { nowMs, percentile, type Benchmark, type Figure } from "./harness";
+
+/** A node that forwards its input: Node-RED's own per-message cost, with no work in it. */
+function passThroughNode(RED: NodeAPI): void {
+  function PassThrough(this: Node, def: NodeDef): void {
+    RED.nodes.createNode(this, def);
+    this.on("input", (msg: NodeMessageInFlow, send: (m: NodeMessageInFlow) => void, done: () => void) => {
+      send(msg);
+      done();
+    });
+  }
+  RED.nodes.registerType("otb-bench-pass", PassThrough as unknown as (this: Node, def: NodeDef) => void);
+}
+
+const FIXTURE = path.resolve(__dirname, "..", "..", "test", "fixtures", "models", "fixture-zscore.onnx");
+
+function modelArg(args: string[]): string {
+  const i = args.findIndex((a) => a === "--model" || a.startsWith("--model="));
+  if (i < 0) return FIXTURE;
+  return path.resolve(args[i].includes("=") ? args[i].split("=")[1] : args[i + 1]);
+}
+
+/** Per-call latencies (ms) of `fn`, after a warm-up. */
+async function time(iterations: number, fn: () => Promise<void>): Promise<number[]> {
+  for (let i = 0; i < Math.min(200, iterations); i++) await fn();
+  const out: number[] = [];
+  for (let i = 0; i < iterations; i++) {
+    const t0 = nowMs();
+    await fn();
+    out.push(nowMs() - t0);
+  }
+  return out;
+}
+
+function vmRssMb(pid: number): number {
+  const status = fs.readFileSync(`/proc/${pid}/status`, "utf8");
+  return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? NaN) / 1024;
+}
+
+async function nodeRedRss(modelPath: string | null): Promise<number> {
+  const userDir = fs.mkdtempSync(path.join(os.tmpdir(), "otb-bench-rss-"));
+  const flow = path.join(userDir, "template.json");
+  const nodes: object[] = [{ id: "t", type: "tab", label: "bench" }];
+  if (modelPath) nodes.push({ id: "i", z: "t", type: "otb-infer", modelPath, driftInterval: 0, hotReload: false, wires: [[], []] });
+  fs.writeFileSync(flow, JSON.stringify(nodes));
+  let loaded = !modelPath;
+  const nr = await startNodeRed({ userDir, port: 0, flowTemplate: flow, resetFlows: true, log: (l) => { if (/model loaded/.test(l)) loaded = true; } });
+  try {
+    const until = Date.now() + 30_000;
+    while (!loaded && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    if (!loaded) throw new Error("the model did not load in Node-RED within 30 s");
+    await new Promise((r) => setTimeout(r, 1000)); // let start-up garbage settle
+    return vmRssMb(nr.child.pid as number);
+  } finally {
+    await nr.stop();
+    fs.rmSync(userDir, { recursive: true, force: true });
+  }
+}
+
+const bench: Benchmark = {
+  name: "infer-latency",
+  description: "otb-infer frame->Inference through Node-RED vs raw InferenceSession.run (tensor creation included), same model, same run",
+  runs: 3,
+  async run(opts) {
+    const modelPath = modelArg(opts.args);
+    const card = await loadModelCard(cardPathFor(modelPath));
+    const n = card.features.length;
+    const values = card.baseline?.mean ?? new Array<number>(n).fill(0);
+    const iterations = opts.quick ? 300 : 3000;
+    const bursts = opts.quick ? 50 : 300;
+
+    // Raw: the library alone, as a hand-written flow function would call it.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const ort = require("onnxruntime-node") as typeof import("onnxruntime-node");
+    const session = await ort.InferenceSession.create(fs.readFileSync(modelPath), sessionOptions(1));
+    const one = Float32Array.from(values);
+    const many = new Float32Array(32 * n);
+    for (let i = 0; i < 32; i++) many.set(one, i * n);
+    const raw1 = await time(iterations, async () => void (await session.run({ [card.input.name]: new ort.Tensor("float32", one.slice(), [1, n]) })));
+    const raw32 = await time(bursts, async () => void (await session.run({ [card.input.name]: new ort.Tensor("float32", many.slice(), [32, n]) })));
+    await session.release();
+
+    // Pack: the otb-infer node in a Node-RED runtime, timed from receive() to the Inference at a helper node.
+    const helper = initRuntime();
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    await helper.load([require("../nodes/otb-infer/otb-infer"), passThroughNode as (RED: unknown) => void], [
+      { id: "f", type: "tab" },
+      { id: "infer", z: "f", type: "otb-infer", modelPath, driftInterval: 0, hotReload: false, maxQueue: 1000, maxBatch: 32, wires: [["out"], ["events"]] },
+      { id: "out", z: "f", type: "helper" },
+      { id: "events", z: "f", type: "helper" },
+      { id: "inferW", z: "f", type: "otb-infer", modelPath, execution: "worker", driftInterval: 0, hotReload: false, maxQueue: 1000, maxBatch: 32, wires: [["outW"], ["eventsW"]] },
+      { id: "outW", z: "f", type: "helper" },
+      { id: "eventsW", z: "f", type: "helper" },
+      { id: "pass", z: "f", type: "otb-bench-pass", wires: [["passOut"]] },
+      { id: "passOut", z: "f", type: "helper" },
+    ]);
+    // The test helper wraps every node's send/status/log in sinon spies that record each call; a
+    // deployed Node-RED has none of that, and raw has no runtime at all, so take them off.
+    (helper as unknown as { _sandbox: { restore(): void } })._sandbox.restore();
+    const input = helper.getNode("infer");
+    const out = helper.getNode("out");
+    await Promise.all(["events", "eventsW"].map((id) => new Promise<void>((resolve) => helper.getNode(id).once("input", () => resolve()))));
+    const frame = (): FeatureFrame => ({ kind: "features", ts: Date.now(), windowMs: 1000, names: card.features, values: [...values], missing: [], quality: "good" });
+    const inferences = (count: number): Promise<void> =>
+      new Promise((resolve) => {
+        let left = count;
+        const on = (): void => {
+          if (--left === 0) {
+            out.removeListener("input", on);
+            resolve();
+          }
+        };
+        out.on("input", on);
+      });
+    const node1 = await time(iterations, async () => {
+      const got = inferences(1);
+      input.receive({ payload: frame() });
+      await got;
+    });
+    const node32 = await time(bursts, async () => {
+      const got = inferences(32);
+      for (let i = 0; i < 32; i++) input.receive({ payload: frame() });
+      await got;
+    });
+    // The same with the model on a worker thread (execution "worker").
+    const inputW = helper.getNode("inferW");
+    const outW = helper.getNode("outW");
+    const worker1 = await time(iterations, async () => {
+      const got = new Promise<void>((resolve) => outW.once("input", () => resolve()));
+      inputW.receive({ payload: frame() });
+      await got;
+    });
+
+    // Node-RED's own cost of one message through one node, for reading the figures above.
+    const passOut = helper.getNode("passOut");
+    const pass = helper.getNode("pass");
+    const hop = await time(iterations, async () => {
+      const got = new Promise<void>((resolve) => passOut.once("input", () => resolve()));
+      pass.receive({ payload: frame() });
+      await got;
+    });
+    await helper.unload();
+
+    const us = (ms: number): number => ms * 1000;
+    const figures: Figure[] = [
+      {
+        name: "batch 1 p50", unit: "us", pack: us(percentile(node1, 50)), raw: us(percentile(raw1, 50)), higherIsBetter: false,
+        note: `Node-RED alone (a pass-through node) costs ${us(percentile(hop, 50)).toFixed(1)} us of that`,
+      },
+      {
+        name: "batch 1 p99", unit: "us", pack: us(percentile(node1, 99)), raw: us(percentile(raw1, 99)), higherIsBetter: false,
+        note: `the pass-through node's p99: ${us(percentile(hop, 99)).toFixed(1)} us`,
+      },
+      { name: "batch 1 p50, worker thread", unit: "us", pack: us(percentile(worker1, 50)), raw: us(percentile(raw1, 50)), higherIsBetter: false, note: "execution: worker" },
+      { name: "batch 1 p99, worker thread", unit: "us", pack: us(percentile(worker1, 99)), raw: us(percentile(raw1, 99)), higherIsBetter: false },
+      { name: "batch 32 p50", unit: "us", pack: us(percentile(node32, 50)), raw: us(percentile(raw32, 50)), higherIsBetter: false, note: "pack: burst of 32 frames to the 32nd Inference" },
+      { name: "batch 32 p99", unit: "us", pack: us(percentile(node32, 99)), raw: us(percentile(raw32, 99)), higherIsBetter: false },
+    ];
+    if (opts.iteration === 0) {
+      figures.push({ name: "Node-RED RSS with the model loaded", unit: "MB", pack: await nodeRedRss(modelPath), raw: await nodeRedRss(null), higherIsBetter: false, note: "raw: the same Node-RED with an empty flow" });
+    }
+    return figures;
+  },
+};
+
+export = bench;

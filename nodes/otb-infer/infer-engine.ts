@@ -1,0 +1,236 @@
+/**
+ * The scoring pipeline of otb-infer, without Node-RED: a bounded queue in front of one model,
+ * drained in batches. submit() never waits for inference, so whatever feeds the node (the
+ * ingestion side) keeps its rate; when the queue is full the drop policy decides which frame
+ * goes, and every drop is counted and handed back to the caller.
+ */
+import { ValidationError, type FeatureFrame, type Inference } from "../shared";
+import { CONTRIBUTIONS_OUTPUT, SCORE_OUTPUT } from "./model-check";
+import type { LoadedModel } from "./model-loader";
+
+export type DropPolicy = "drop-oldest" | "drop-newest";
+
+export interface EngineOptions {
+  maxQueue: number;
+  maxBatch: number;
+  dropPolicy: DropPolicy;
+  /** Overrides the card's threshold when set. */
+  threshold?: number;
+}
+
+export interface Job<T = unknown> {
+  frame: FeatureFrame;
+  /** performance.now() when the frame reached the node. */
+  arrivedAt: number;
+  /** The caller's handle (the msg and its done callback). */
+  tag: T;
+  values?: Float32Array;
+  /** The model the values were ordered for; a hot reload in between re-orders them. */
+  orderedFor?: LoadedModel;
+}
+
+export interface EngineCounters {
+  received: number;
+  scored: number;
+  dropped: number;
+  refused: number;
+  failed: number;
+  batches: number;
+  largestBatch: number;
+}
+
+export interface EngineEvents<T> {
+  scored(job: Job<T>, inference: Inference): void;
+  /** The job was refused (bad frame) or its batch failed; `err` says why. */
+  failed(job: Job<T>, err: Error): void;
+  dropped(job: Job<T>): void;
+  /** A bug in an event handler; reported, never thrown into the event loop. */
+  internalError(err: Error): void;
+}
+
+export class InferEngine<T = unknown> {
+  readonly counters: EngineCounters = { received: 0, scored: 0, dropped: 0, refused: 0, failed: 0, batches: 0, largestBatch: 0 };
+  private queue: Job<T>[] = [];
+  private running: Promise<void> | null = null;
+  private inFlight: Promise<void> = Promise.resolve();
+  private model: LoadedModel | null = null;
+  /** Frame name lists seen -> index into the frame's values for each model feature. */
+  private orders = new Map<string, Int32Array>();
+
+  constructor(private readonly options: EngineOptions, private readonly events: EngineEvents<T>) {}
+
+  /** Swaps the model (after hot reload); frames already queued are scored by the new one. */
+  setModel(model: LoadedModel | null): void {
+    this.model = model;
+    this.orders.clear();
+  }
+
+  get current(): LoadedModel | null {
+    return this.model;
+  }
+
+  get depth(): number {
+    return this.queue.length;
+  }
+
+  /** Validates and queues a frame; refusals and drops are reported through the events. */
+  submit(job: Job<T>): void {
+    this.counters.received++;
+    try {
+      job.values = this.vectorOf(job.frame);
+      job.orderedFor = this.model ?? undefined;
+    } catch (err) {
+      this.counters.refused++;
+      this.events.failed(job, err as Error);
+      return;
+    }
+    if (this.queue.length >= this.options.maxQueue) {
+      this.counters.dropped++;
+      if (this.options.dropPolicy === "drop-newest") {
+        this.events.dropped(job);
+        return;
+      }
+      this.events.dropped(this.queue.shift() as Job<T>);
+    }
+    this.queue.push(job);
+    // Drain after the current synchronous burst (a microtask, not a timer): frames handed over
+    // together go into one batch, and a lone frame waits for nothing.
+    if (!this.running) this.running = Promise.resolve().then(() => this.drain()).catch((err: unknown) => this.events.internalError(err as Error));
+  }
+
+  /** Jobs still queued (on close: the caller finishes them). */
+  takeAll(): Job<T>[] {
+    const jobs = this.queue;
+    this.queue = [];
+    return jobs;
+  }
+
+  private vectorOf(frame: FeatureFrame): Float32Array {
+    const model = this.model;
+    if (!model) throw new ValidationError("no model loaded");
+    const features = model.card.features;
+    if (frame.missing.length > 0) {
+      const needed = frame.missing.filter((m) => features.includes(m));
+      if (needed.length > 0) throw new ValidationError(`frame not scored: missing ${needed.join(", ")}`);
+    }
+    const key = frame.names.join("\u0000");
+    let order = this.orders.get(key);
+    if (!order) {
+      order = Int32Array.from(features, (f) => frame.names.indexOf(f));
+      const absent = features.filter((_, j) => (order as Int32Array)[j] < 0);
+      if (absent.length > 0) {
+        throw new ValidationError(`frame lacks model input feature(s) ${absent.join(", ")} (model ${model.card.name} expects ${features.join(", ")})`);
+      }
+      if (this.orders.size > 64) this.orders.clear(); // bounded: a few distinct window layouts at most
+      this.orders.set(key, order);
+    }
+    const out = new Float32Array(features.length);
+    for (let j = 0; j < out.length; j++) {
+      const v = frame.values[order[j]];
+      if (typeof v !== "number" || !Number.isFinite(v)) throw new ValidationError(`frame not scored: ${features[j]} is not a finite number`);
+      out[j] = v;
+    }
+    return out;
+  }
+
+  /**
+   * Resolves once the batch running now (if any) has finished. Batches started after setModel()
+   * use the new model, so after this the previous model's session can be released safely.
+   */
+  async batchSettled(): Promise<void> {
+    await this.inFlight.catch(() => undefined);
+  }
+
+  private async drain(): Promise<void> {
+    try {
+      while (this.queue.length > 0) {
+        const batch = this.queue.splice(0, this.options.maxBatch);
+        this.inFlight = this.runBatch(batch);
+        await this.inFlight;
+      }
+    } finally {
+      this.running = null;
+    }
+  }
+
+  private async runBatch(batch: Job<T>[]): Promise<void> {
+    const model = this.model;
+    if (!model) {
+      for (const job of batch) this.fail(job, new ValidationError("no model loaded"));
+      return;
+    }
+    const { card } = model;
+    const n = card.features.length;
+    batch = batch.filter((job) => {
+      if (job.orderedFor === model) return true;
+      try {
+        job.values = this.vectorOf(job.frame);
+        job.orderedFor = model;
+        return true;
+      } catch (err) {
+        this.fail(job, err as Error);
+        return false;
+      }
+    });
+    const b = batch.length;
+    if (b === 0) return;
+    const input = new Float32Array(b * n);
+    for (let i = 0; i < b; i++) input.set(batch[i].values as Float32Array, i * n);
+    let results: Record<string, Float32Array>;
+    try {
+      results = await model.runner.run(card.input.name, input, [b, n]);
+    } catch (err) {
+      for (const job of batch) this.fail(job, new Error(`inference failed: ${(err as Error).message}`));
+      return;
+    }
+    this.counters.batches++;
+    if (b > this.counters.largestBatch) this.counters.largestBatch = b;
+    const threshold = this.options.threshold ?? card.threshold;
+    const names = Object.keys(card.outputs);
+    const now = performance.now();
+    for (let i = 0; i < b; i++) {
+      const job = batch[i];
+      const outputs: Record<string, number[]> = {};
+      let finite = true;
+      for (const name of names) {
+        const data = results[name];
+        const per = data.length / b;
+        const row = Array.from(data.subarray(i * per, (i + 1) * per));
+        for (const v of row) if (!Number.isFinite(v)) finite = false;
+        outputs[name] = row;
+      }
+      if (!finite) {
+        this.fail(job, new Error(`model ${card.name} produced a non-finite output for this frame`));
+        continue;
+      }
+      const inference: Inference = {
+        kind: "inference",
+        ts: job.frame.ts,
+        model: { name: card.name, version: card.version, sha256: model.sha256 },
+        outputs,
+        latencyMs: Math.max(0, now - job.arrivedAt),
+      };
+      const score = outputs[SCORE_OUTPUT]?.[0];
+      if (score !== undefined) {
+        inference.score = score;
+        if (threshold !== undefined) {
+          inference.threshold = threshold;
+          inference.anomaly = score > threshold;
+        }
+      }
+      const contributions = outputs[CONTRIBUTIONS_OUTPUT];
+      if (contributions && contributions.length === n) {
+        inference.contributions = {};
+        for (let j = 0; j < n; j++) inference.contributions[card.features[j]] = contributions[j];
+      }
+      if (job.frame.context) inference.context = job.frame.context;
+      this.counters.scored++;
+      this.events.scored(job, inference);
+    }
+  }
+
+  private fail(job: Job<T>, err: Error): void {
+    this.counters.failed++;
+    this.events.failed(job, err);
+  }
+}

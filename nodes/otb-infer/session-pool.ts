@@ -1,0 +1,174 @@
+/**
+ * Where a model runs, and the pool that shares it. onnxruntime-node runs a session synchronously
+ * on the JavaScript thread (its run() is a setImmediate around a blocking native call), so a
+ * slow model stalls everything else in Node-RED while it computes. Two ways to run:
+ * - "main": on Node-RED's thread; lowest latency, right for models that take microseconds;
+ * - "worker": in a worker thread; costs a message round trip per batch, and the flow (ingestion
+ *   included) keeps running however long the model takes.
+ * Either way there is one runner per model file (path + hash + threads + execution), shared.
+ */
+import * as path from "path";
+import { Worker } from "worker_threads";
+import type { InferenceSession } from "onnxruntime-node";
+import { OtbError, toError } from "../shared";
+import type { ModelCard } from "../shared/model-card";
+import { checkSession, sessionOptions, type CheckReport } from "./model-check";
+
+export type Execution = "main" | "worker";
+
+export interface Runner {
+  /** The session itself when it runs on this thread ("main"). */
+  readonly session?: InferenceSession;
+  readonly alive: boolean;
+  /** Runs one float32 [batch, n] input; resolves with every graph output's data. */
+  run(inputName: string, input: Float32Array, dims: [number, number]): Promise<Record<string, Float32Array>>;
+  /** The model-check.ts checks, where the session lives. */
+  check(card: ModelCard): Promise<CheckReport>;
+  release(): Promise<void>;
+}
+
+type Ort = typeof import("onnxruntime-node");
+let ortModule: Ort | null = null;
+/** onnxruntime-node is loaded on first use, so a flow without otb-infer never pays for it. */
+export function ort(): Ort {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  ortModule ??= require("onnxruntime-node") as Ort;
+  return ortModule;
+}
+
+class MainRunner implements Runner {
+  readonly alive = true;
+  constructor(readonly session: InferenceSession) {}
+
+  async run(inputName: string, input: Float32Array, dims: [number, number]): Promise<Record<string, Float32Array>> {
+    const results = await this.session.run({ [inputName]: new (ort().Tensor)("float32", input, dims) });
+    const out: Record<string, Float32Array> = {};
+    for (const name of Object.keys(results)) out[name] = results[name].data as Float32Array;
+    return out;
+  }
+
+  check(card: ModelCard): Promise<CheckReport> {
+    return checkSession(ort(), this.session, card);
+  }
+
+  release(): Promise<void> {
+    return this.session.release();
+  }
+}
+
+interface Pending {
+  resolve(value: Record<string, unknown>): void;
+  reject(err: Error): void;
+}
+
+class WorkerRunner implements Runner {
+  private readonly worker = new Worker(path.join(__dirname, "session-worker.js"));
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  private dead: Error | null = null;
+
+  constructor() {
+    this.worker.unref(); // never keeps a stopping runtime alive
+    this.worker.on("message", (m: { id: number; error?: string } & Record<string, unknown>) => {
+      const p = this.pending.get(m.id);
+      if (!p) return;
+      this.pending.delete(m.id);
+      if (m.error !== undefined) p.reject(new Error(m.error));
+      else p.resolve(m);
+    });
+    this.worker.on("error", (err) => this.fail(new OtbError("model", `inference worker failed: ${toError(err).message}`)));
+    this.worker.on("exit", (code) => this.fail(new OtbError("model", `inference worker exited (code ${code})`)));
+  }
+
+  get alive(): boolean {
+    return this.dead === null;
+  }
+
+  async load(bytes: Uint8Array, threads: number): Promise<void> {
+    await this.call({ type: "load", bytes, threads });
+  }
+
+  async run(inputName: string, input: Float32Array, dims: [number, number]): Promise<Record<string, Float32Array>> {
+    const reply = await this.call({ type: "run", inputName, input, dims }, [input.buffer as ArrayBuffer]);
+    return reply.outputs as Record<string, Float32Array>;
+  }
+
+  async check(card: ModelCard): Promise<CheckReport> {
+    return (await this.call({ type: "check", card })).report as CheckReport;
+  }
+
+  async release(): Promise<void> {
+    if (this.alive) await this.call({ type: "release" }).catch(() => undefined);
+    await this.worker.terminate();
+  }
+
+  private call(message: Record<string, unknown>, transfer: ArrayBuffer[] = []): Promise<Record<string, unknown>> {
+    if (this.dead) return Promise.reject(this.dead);
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.worker.postMessage({ ...message, id }, transfer);
+    });
+  }
+
+  private fail(err: Error): void {
+    if (this.dead) return;
+    this.dead = err;
+    for (const p of this.pending.values()) p.reject(err);
+    this.pending.clear();
+  }
+}
+
+async function createRunner(bytes: Uint8Array, threads: number, execution: Execution): Promise<Runner> {
+  if (execution === "main") return new MainRunner(await ort().InferenceSession.create(bytes, sessionOptions(threads)));
+  const runner = new WorkerRunner();
+  try {
+    await runner.load(bytes, threads);
+  } catch (err) {
+    await runner.release().catch(() => undefined);
+    throw err;
+  }
+  return runner;
+}
+
+/** One runner per model file (path + hash + threads + execution), shared by every node that uses it. */
+export class RunnerPool {
+  private readonly entries = new Map<string, { runner: Promise<Runner>; refs: number }>();
+
+  acquire(key: string, bytes: Uint8Array, threads: number, execution: Execution): Promise<Runner> {
+    let entry = this.entries.get(key);
+    if (entry) {
+      // A worker that died (and took its session with it) is replaced for the next user.
+      const current = entry;
+      void entry.runner.then((r) => {
+        if (!r.alive && this.entries.get(key) === current) this.entries.delete(key);
+      }, () => undefined);
+    }
+    if (!entry) {
+      const runner = createRunner(bytes, threads, execution);
+      entry = { runner, refs: 0 };
+      this.entries.set(key, entry);
+      runner.catch(() => this.entries.delete(key));
+    }
+    entry.refs++;
+    return entry.runner.catch((err: unknown) => {
+      throw new OtbError("model", `onnxruntime refused the model: ${toError(err).message.trim().split("\n")[0].slice(0, 300)}`);
+    });
+  }
+
+  async release(key: string): Promise<void> {
+    const entry = this.entries.get(key);
+    if (!entry) return;
+    if (--entry.refs > 0) return;
+    this.entries.delete(key);
+    const runner = await entry.runner.catch(() => null);
+    await runner?.release().catch(() => undefined);
+  }
+
+  /** Runners currently open (for tests and status). */
+  get size(): number {
+    return this.entries.size;
+  }
+}
+
+export const pool = new RunnerPool();

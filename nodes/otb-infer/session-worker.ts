@@ -1,0 +1,66 @@
+/**
+ * The worker thread behind execution "worker" (session-pool.ts): holds one InferenceSession and
+ * runs it on request, so that a slow model blocks this thread instead of Node-RED's. Messages:
+ * {id, type: "load"|"check"|"run"|"release", ...}; each gets one reply {id, ...} or {id, error}.
+ * Output data is copied before transfer: onnxruntime owns the buffers it returns.
+ */
+import { parentPort } from "worker_threads";
+import type { InferenceSession } from "onnxruntime-node";
+import type { ModelCard } from "../shared/model-card";
+import { checkSession, sessionOptions } from "./model-check";
+
+type Ort = typeof import("onnxruntime-node");
+
+interface Request {
+  id: number;
+  type: "load" | "check" | "run" | "release";
+  bytes?: Uint8Array;
+  threads?: number;
+  card?: ModelCard;
+  inputName?: string;
+  input?: Float32Array;
+  dims?: [number, number];
+}
+
+let ort: Ort | null = null;
+let session: InferenceSession | null = null;
+
+async function handle(m: Request): Promise<void> {
+  const port = parentPort as NonNullable<typeof parentPort>;
+  switch (m.type) {
+    case "load":
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      ort ??= require("onnxruntime-node") as Ort;
+      session = await ort.InferenceSession.create(m.bytes as Uint8Array, sessionOptions(m.threads ?? 1));
+      port.postMessage({ id: m.id });
+      return;
+    case "check":
+      port.postMessage({ id: m.id, report: await checkSession(ort as Ort, loaded(), m.card as ModelCard) });
+      return;
+    case "run": {
+      const results = await loaded().run({ [m.inputName as string]: new (ort as Ort).Tensor("float32", m.input as Float32Array, m.dims as number[]) });
+      const outputs: Record<string, Float32Array> = {};
+      const transfer: ArrayBuffer[] = [];
+      for (const name of Object.keys(results)) {
+        outputs[name] = Float32Array.from(results[name].data as Float32Array);
+        transfer.push(outputs[name].buffer as ArrayBuffer);
+      }
+      port.postMessage({ id: m.id, outputs }, transfer);
+      return;
+    }
+    case "release":
+      await session?.release();
+      session = null;
+      port.postMessage({ id: m.id });
+      return;
+  }
+}
+
+function loaded(): InferenceSession {
+  if (!session) throw new Error("no model loaded in the inference worker");
+  return session;
+}
+
+parentPort?.on("message", (m: Request) => {
+  handle(m).catch((err: unknown) => parentPort?.postMessage({ id: m.id, error: err instanceof Error ? err.message : String(err) }));
+});

@@ -1,0 +1,213 @@
+/**
+ * Event-time windows over Signals, turned into FeatureFrames. Pure logic: the caller passes the
+ * wall clock, so tests drive time by hand and the node glue only forwards messages.
+ *
+ * Windows are aligned to the epoch: window k covers [k*hop, k*hop + length). Time is the
+ * Signals' own `ts` (event time). A window closes once the event clock has passed its end plus
+ * the late-data tolerance; the event clock is the newest ts seen, advanced by the wall time
+ * elapsed since it arrived, so a dead input still closes its windows (and marks data missing)
+ * instead of waiting forever. A Signal older than every open window is late: refused, counted.
+ */
+import type { Context, FeatureFrame, Quality, Signal } from "../shared";
+import { aggregate, type Aggregation } from "./aggregations";
+
+export type MissingPolicy = "skip" | "hold" | "mark";
+
+export interface FeatureSpec {
+  name: string;
+  tag: string;
+  agg: Aggregation;
+}
+
+export interface WindowOptions {
+  lengthMs: number;
+  /** Equal to lengthMs for tumbling windows; smaller for sliding ones. */
+  hopMs: number;
+  features: FeatureSpec[];
+  acceptUncertain: boolean;
+  missing: MissingPolicy;
+  lateToleranceMs: number;
+  /** Close windows by the wall clock too when input stops (off for pure replays). */
+  closeOnWallClock: boolean;
+  /** A Signal stamped further than this ahead of the wall clock is refused (a bad source clock). */
+  maxFutureMs: number;
+  /** Memory bound per tag; beyond it the oldest samples are dropped and counted. */
+  maxSamplesPerTag: number;
+  /** At most this many windows are closed in one go after a gap; older ones are skipped, counted. */
+  maxCatchUpWindows: number;
+}
+
+export interface Refused {
+  item: Signal;
+  reason: "late" | "future_ts" | "not_numeric";
+}
+
+export interface Counters {
+  frames: number;
+  /** Frames not emitted because of missing features (skip policy, or hold with nothing held). */
+  skippedFrames: number;
+  late: number;
+  future: number;
+  notNumeric: number;
+  /** Bad (or, unless accepted, uncertain) values that did not count. */
+  ignoredQuality: number;
+  overflow: number;
+  gapWindows: number;
+}
+
+interface Sample {
+  ts: number;
+  value: number;
+  uncertain: boolean;
+  context?: Context;
+}
+
+export class WindowEngine {
+  readonly counters: Counters = { frames: 0, skippedFrames: 0, late: 0, future: 0, notNumeric: 0, ignoredQuality: 0, overflow: 0, gapWindows: 0 };
+  private readonly byTag = new Map<string, Sample[]>();
+  private readonly held = new Map<string, number>();
+  /** Start of the oldest window not yet closed; null until the first sample. */
+  private openStart: number | null = null;
+  private newestTs = -Infinity;
+  private wallAtNewest = 0;
+
+  constructor(readonly options: WindowOptions) {
+    for (const f of options.features) this.byTag.set(f.tag, []);
+  }
+
+  /** Adds Signals; returns those refused with their reason. Tags without a feature are ignored. */
+  add(signals: Signal[], wallNow: number): Refused[] {
+    const refused: Refused[] = [];
+    for (const s of signals) {
+      const samples = this.byTag.get(s.tag);
+      if (!samples) continue;
+      if (s.ts > wallNow + this.options.maxFutureMs) {
+        this.counters.future++;
+        refused.push({ item: s, reason: "future_ts" });
+        continue;
+      }
+      if (this.openStart !== null && s.ts < this.openStart) {
+        this.counters.late++;
+        refused.push({ item: s, reason: "late" });
+        continue;
+      }
+      if (s.quality === "bad" || (s.quality === "uncertain" && !this.options.acceptUncertain)) {
+        this.counters.ignoredQuality++;
+        this.observe(s.ts, wallNow);
+        continue;
+      }
+      const value = typeof s.value === "number" ? s.value : typeof s.value === "boolean" ? (s.value ? 1 : 0) : NaN;
+      if (!Number.isFinite(value)) {
+        this.counters.notNumeric++;
+        refused.push({ item: s, reason: "not_numeric" });
+        continue;
+      }
+      if (samples.length >= this.options.maxSamplesPerTag) {
+        samples.shift();
+        this.counters.overflow++;
+      }
+      samples.push({ ts: s.ts, value, uncertain: s.quality === "uncertain", context: s.context });
+      this.observe(s.ts, wallNow);
+    }
+    return refused;
+  }
+
+  /** Closes every window that is due at `wallNow` and returns their frames, oldest first. */
+  advance(wallNow: number): FeatureFrame[] {
+    if (this.openStart === null) return [];
+    const { lengthMs, hopMs, lateToleranceMs, maxCatchUpWindows } = this.options;
+    const clock = this.options.closeOnWallClock ? this.newestTs + Math.max(0, wallNow - this.wallAtNewest) : this.newestTs;
+    const due = Math.floor((clock - lateToleranceMs - lengthMs - this.openStart) / hopMs) + 1;
+    if (due <= 0) return [];
+    if (due > maxCatchUpWindows) {
+      const skip = due - maxCatchUpWindows;
+      this.counters.gapWindows += skip;
+      this.openStart += skip * hopMs;
+    }
+    const frames: FeatureFrame[] = [];
+    for (let i = Math.min(due, maxCatchUpWindows); i > 0; i--) {
+      const frame = this.close(this.openStart, this.openStart + lengthMs);
+      if (frame) frames.push(frame);
+      this.openStart += hopMs;
+    }
+    this.prune();
+    return frames;
+  }
+
+  /** Samples currently buffered, over all tags (for status and tests). */
+  get buffered(): number {
+    let n = 0;
+    for (const s of this.byTag.values()) n += s.length;
+    return n;
+  }
+
+  private observe(ts: number, wallNow: number): void {
+    if (this.openStart === null) this.openStart = Math.floor(ts / this.options.hopMs) * this.options.hopMs;
+    if (ts > this.newestTs) {
+      this.newestTs = ts;
+      this.wallAtNewest = wallNow;
+    }
+  }
+
+  private close(start: number, end: number): FeatureFrame | null {
+    const names: string[] = [];
+    const values: number[] = [];
+    const missing: string[] = [];
+    let usedUncertain = false;
+    let usedHeld = false;
+    let context: Context | undefined;
+    let contextTs = -Infinity;
+    const windowed = new Map<string, { ts: number[]; values: number[] }>();
+    for (const [tag, samples] of this.byTag) {
+      const ts: number[] = [];
+      const vs: number[] = [];
+      for (const s of samples) {
+        if (s.ts < start || s.ts >= end) continue;
+        ts.push(s.ts);
+        vs.push(s.value);
+        if (s.uncertain) usedUncertain = true;
+        if (s.context && s.ts >= contextTs) {
+          context = s.context;
+          contextTs = s.ts;
+        }
+      }
+      windowed.set(tag, { ts, values: vs });
+    }
+    for (const f of this.options.features) {
+      const value = aggregate(f.agg, windowed.get(f.tag) ?? { ts: [], values: [] });
+      names.push(f.name);
+      if (value !== undefined && Number.isFinite(value)) {
+        values.push(value);
+        this.held.set(f.name, value);
+        continue;
+      }
+      const held = this.held.get(f.name);
+      if (this.options.missing === "hold" && held !== undefined) {
+        values.push(held);
+        usedHeld = true;
+        continue;
+      }
+      if (this.options.missing !== "mark") {
+        this.counters.skippedFrames++;
+        return null;
+      }
+      // A placeholder keeps values[] aligned with names[]; `missing` and quality "bad" say it is not data.
+      values.push(0);
+      missing.push(f.name);
+    }
+    const quality: Quality = missing.length > 0 ? "bad" : usedHeld || usedUncertain ? "uncertain" : "good";
+    this.counters.frames++;
+    const frame: FeatureFrame = { kind: "features", ts: end, windowMs: this.options.lengthMs, names, values, missing, quality };
+    if (context) frame.context = context;
+    return frame;
+  }
+
+  /** Drops samples no open window can use any more. */
+  private prune(): void {
+    const keepFrom = this.openStart ?? -Infinity;
+    for (const [tag, samples] of this.byTag) {
+      if (samples.length === 0 || samples.every((s) => s.ts >= keepFrom)) continue;
+      this.byTag.set(tag, samples.filter((s) => s.ts >= keepFrom));
+    }
+  }
+}

@@ -1,0 +1,91 @@
+import { strict as assert } from "assert";
+import type { FeatureFrame, Inference } from "../../nodes/shared";
+import { InferEngine, type DropPolicy } from "../../nodes/otb-infer/infer-engine";
+import { loadModel, type LoadedModel } from "../../nodes/otb-infer/model-loader";
+import * as fs from "fs";
+import { FEATURES, FIXTURE_ONNX, slowModel, tempDir, writeModel } from "./models";
+
+function frame(ts: number): FeatureFrame {
+  return { kind: "features", ts, windowMs: 1000, names: FEATURES, values: [10, 2, 50], missing: [], quality: "good" };
+}
+
+describe("otb-infer engine", () => {
+  let model: LoadedModel;
+  before(async () => (model = await loadModel({ modelPath: FIXTURE_ONNX, threads: 1, isolate: true, checkTimeoutMs: 20_000 })));
+  after(() => model.release());
+
+  async function burst(dropPolicy: DropPolicy): Promise<{ scored: number[]; dropped: number[]; batches: number[] }> {
+    const scored: number[] = [];
+    const dropped: number[] = [];
+    const engine = new InferEngine<number>({ maxQueue: 2, maxBatch: 32, dropPolicy }, {
+      scored: (job, inf: Inference) => scored.push(inf.ts),
+      failed: (_job, err) => assert.fail(err),
+      dropped: (job) => dropped.push(job.tag),
+      internalError: (err) => assert.fail(err),
+    });
+    engine.setModel(model);
+    for (let i = 1; i <= 5; i++) engine.submit({ frame: frame(i), arrivedAt: performance.now(), tag: i });
+    await new Promise((r) => setTimeout(r, 200));
+    await engine.batchSettled();
+    assert.equal(engine.counters.dropped, 3);
+    assert.equal(engine.counters.scored + engine.counters.dropped, engine.counters.received);
+    return { scored, dropped, batches: [engine.counters.batches, engine.counters.largestBatch] };
+  }
+
+  it("drop-oldest keeps the freshest frames; drop-newest keeps the queued ones; both count every drop", async () => {
+    const oldest = await burst("drop-oldest");
+    assert.deepEqual([oldest.scored, oldest.dropped], [[4, 5], [1, 2, 3]]);
+    const newest = await burst("drop-newest");
+    assert.deepEqual([newest.scored, newest.dropped], [[1, 2], [3, 4, 5]]);
+    assert.deepEqual(newest.batches, [1, 2], "a burst handed over together runs as one batch");
+  });
+
+  it("on a worker thread, scores the same and leaves Node-RED's thread free while a slow model computes", async function () {
+    this.timeout(60_000);
+    const fast = await loadModel({ modelPath: FIXTURE_ONNX, threads: 1, isolate: true, checkTimeoutMs: 20_000, execution: "worker" });
+    try {
+      const out = await fast.runner.run("features", Float32Array.from([16, 3.5, 65]), [1, 3]);
+      assert.deepEqual([out.score[0], Array.from(out.contributions)], [9, [3, 3, 3]]);
+    } finally {
+      await fast.release();
+    }
+
+    const dir = tempDir();
+    const { onnx } = writeModel(dir, slowModel(), { outputs: { score: "slow test score" }, baseline: undefined, normalisation: undefined, threshold: undefined });
+    // Heartbeats: how many turns the event loop makes while a burst of 32 frames is scored.
+    const heartbeats = async (execution: "main" | "worker"): Promise<number> => {
+      const model = await loadModel({ modelPath: onnx, threads: 1, isolate: true, checkTimeoutMs: 30_000, execution });
+      try {
+        let done = 0;
+        const engine = new InferEngine<number>({ maxQueue: 64, maxBatch: 32, dropPolicy: "drop-oldest" }, {
+          scored: () => done++, failed: (_j, err) => assert.fail(err), dropped: () => assert.fail("dropped"), internalError: (err) => assert.fail(err),
+        });
+        engine.setModel(model);
+        let beats = 0;
+        for (let i = 0; i < 32; i++) engine.submit({ frame: frame(i), arrivedAt: performance.now(), tag: i });
+        await new Promise<void>((resolve) => {
+          const beat = (): void => {
+            if (done === 32) resolve();
+            else {
+              beats++;
+              setImmediate(beat);
+            }
+          };
+          setImmediate(beat);
+        });
+        return beats;
+      } finally {
+        await model.release();
+      }
+    };
+    try {
+      const main = await heartbeats("main");
+      const worker = await heartbeats("worker");
+      console.log(`      event-loop turns while a slow batch of 32 is scored: main thread ${main}, worker ${worker}`);
+      assert.ok(main <= 5, `on the main thread the loop is blocked for the whole batch (${main} turns)`);
+      assert.ok(worker > 4 * main + 20, `on a worker the loop keeps turning while the model runs (${worker} turns vs ${main})`);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
