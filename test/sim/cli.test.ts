@@ -1,0 +1,129 @@
+/**
+ * `otbridge simulate` as a user runs it: help and scenario list, one-line errors with exit 2 for
+ * bad arguments (never a stack trace), a busy port reported plainly, and a clean Ctrl-C shutdown
+ * that closes every port and leaves a complete labels file.
+ */
+import * as assert from "assert";
+import { spawn, spawnSync } from "child_process";
+import * as fs from "fs";
+import * as net from "net";
+import * as os from "os";
+import * as path from "path";
+import ModbusRTU from "modbus-serial";
+import { SCENARIOS } from "../../cli/sim/scenarios";
+import { canConnect, waitFor } from "../helpers/peers";
+
+const CLI = path.resolve(__dirname, "..", "..", "cli", "otbridge.js");
+
+function run(args: string[]): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [CLI, "simulate", ...args], { encoding: "utf8", timeout: 15_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe("sim: otbridge simulate (CLI)", function () {
+  this.timeout(30_000);
+
+  it("--help documents every option and exits 0", () => {
+    const r = run(["--help"]);
+    assert.strictEqual(r.code, 0);
+    for (const opt of ["--scenario", "--seed", "--speed", "--opcua-port", "--modbus-port", "--mqtt-url", "--labels", "--replay", "--list"]) assert.ok(r.stdout.includes(opt), opt);
+  });
+
+  it("--list shows every scenario and fault kind", () => {
+    const r = run(["--list"]);
+    assert.strictEqual(r.code, 0);
+    for (const s of SCENARIOS) assert.ok(r.stdout.includes(s.name), s.name);
+    assert.ok(r.stdout.includes("mqtt_offline"));
+  });
+
+  const bad: Array<[string[], RegExp]> = [
+    [["--speed", "abc"], /--speed must be a number/],
+    [["--speed", "0"], /--speed must be a number/],
+    [["--scenario", "nope"], /unknown scenario "nope"/],
+    [["--seed", "-1"], /--seed must be a whole number/],
+    [["--opcua-port", "70000"], /--opcua-port must be a whole number/],
+    [["--replay", "/nonexistent/x.csv"], /cannot read replay file/],
+    [["--bogus"], /unknown option --bogus/],
+    [["--faults", "spike,nope"], /unknown fault kind "nope"/],
+    [["--sensor-format", "xml"], /--sensor-format must be/],
+    [["--mqtt-url", "localhost"], /--mqtt-url must look like/],
+    [["--protocols", "opcua,ftp"], /--protocols takes/],
+    [["--labels"], /--labels needs a value/],
+  ];
+  for (const [args, message] of bad) {
+    it(`${args.join(" ")}: one-line error, exit 2`, () => {
+      const r = run(args);
+      assert.strictEqual(r.code, 2, r.stderr);
+      const lines = r.stderr.trim().split("\n");
+      assert.strictEqual(lines.length, 1, r.stderr);
+      assert.match(lines[0], /^otbridge: /);
+      assert.match(lines[0], message);
+      assert.ok(!/\n\s+at /.test(r.stderr), "no stack trace");
+    });
+  }
+
+  it("a bad port in the environment is a one-line error naming the variable", () => {
+    const r = spawnSync(process.execPath, [CLI, "simulate", "--protocols", "modbus"], { encoding: "utf8", timeout: 15_000, env: { ...process.env, OTB_SIM_MODBUS_PORT: "abc" } });
+    assert.strictEqual(r.status, 2, r.stderr);
+    assert.match(r.stderr.trim(), /^otbridge: OTB_SIM_MODBUS_PORT must be a port number, got "abc"$/);
+  });
+
+  it("a busy port is a one-line error, exit 2", async () => {
+    const blocker = net.createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", () => resolve()));
+    const port = (blocker.address() as net.AddressInfo).port;
+    try {
+      const r = run(["--protocols", "modbus", "--modbus-port", String(port)]);
+      assert.strictEqual(r.code, 2, r.stderr);
+      assert.match(r.stderr.trim(), /^otbridge: cannot listen: .*EADDRINUSE.*$/);
+    } finally {
+      blocker.close();
+    }
+  });
+
+  it("serves until Ctrl-C, then closes every port and leaves complete labels", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "otb-sim-cli-"));
+    const labels = path.join(dir, "labels.jsonl");
+    const child = spawn(process.execPath, [CLI, "simulate", "--opcua-port", "0", "--modbus-port", "0", "--mqtt-port", "0", "--speed", "100", "--scenario", "modbus-exception", "--seed", "3", "--labels", labels], { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (d) => (out += String(d)));
+    child.stderr.on("data", (d) => (err += String(d)));
+    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    try {
+      await waitFor(() => out.includes("ready"), 20_000, "the simulator to be ready");
+      const modbusPort = Number(/Modbus TCP\s+127\.0\.0\.1:(\d+)/.exec(out)![1]);
+      const opcuaPort = Number(/opc\.tcp:\/\/127\.0\.0\.1:(\d+)/.exec(out)![1]);
+      const mqttPort = Number(/mqtt:\/\/127\.0\.0\.1:(\d+)/.exec(out)![1]);
+      const client = new ModbusRTU();
+      await client.connectTCP("127.0.0.1", { port: modbusPort });
+      client.setID(1);
+      client.setTimeout(1000);
+      assert.strictEqual((await client.readHoldingRegisters(0, 1)).data[0], 100, "meter1.ct_ratio");
+      client.close(() => undefined);
+      await waitFor(() => fs.existsSync(labels) && fs.readFileSync(labels, "utf8").includes("modbus_exception"), 10_000, "a label on file");
+      child.kill("SIGINT");
+      const code = await Promise.race([exited, new Promise<string>((r) => setTimeout(() => r("timeout"), 10_000))]);
+      assert.strictEqual(code, 0, `exit code (stderr: ${err})`);
+      assert.ok(out.includes("stopped after"), out);
+      for (const port of [modbusPort, opcuaPort, mqttPort]) assert.strictEqual(await canConnect(port), false, `port ${port} closed`);
+      const lines = fs.readFileSync(labels, "utf8").trim().split("\n");
+      for (const l of lines) assert.strictEqual(JSON.parse(l).fault, "modbus_exception");
+      assert.strictEqual(err.trim(), "", "nothing on stderr");
+    } finally {
+      if (child.exitCode === null) child.kill("SIGKILL");
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("--replay exits by itself when the recording ends", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "otb-sim-cli-"));
+    const csv = path.join(dir, "short.csv");
+    fs.writeFileSync(csv, ["datetime;Current;Pressure", "2020-03-09 10:14:33;1.3;0.05", "2020-03-09 10:14:34;1.4;0.06", "2020-03-09 10:14:35;1.5;0.07"].join("\n") + "\n");
+    const r = run(["--replay", csv, "--speed", "100", "--protocols", "modbus", "--modbus-port", "0"]);
+    fs.rmSync(dir, { recursive: true, force: true });
+    assert.strictEqual(r.code, 0, r.stderr);
+    assert.match(r.stdout, /replaying 3 rows/);
+    assert.match(r.stdout, /replay finished/);
+  });
+});
