@@ -1,0 +1,39 @@
+/**
+ * Which fields of a node hold config-node ids. For otb types the editor's own `defaults`
+ * (`type: "otb-..."`) is the source of truth; until a node's .html exists, and for the core
+ * nodes an otb flow typically uses, this table says it. Clone uses the same list to re-point
+ * references at the cloned config nodes.
+ */
+import type { FlowNode } from "./flow-file";
+import { editorDef } from "./node-defs";
+
+export interface ConfigRef {
+  field: string;
+  type: string;
+  required: boolean;
+}
+
+const FALLBACK: Record<string, ConfigRef[]> = {
+  "otb-opcua-in": [{ field: "endpoint", type: "otb-opcua-endpoint", required: true }],
+  "otb-modbus-in": [{ field: "device", type: "otb-modbus-device", required: true }],
+  "otb-context": [{ field: "line", type: "otb-line", required: true }],
+  "otb-publish": [{ field: "conduit", type: "otb-conduit", required: true }],
+  "mqtt in": [{ field: "broker", type: "mqtt-broker", required: true }],
+  "mqtt out": [{ field: "broker", type: "mqtt-broker", required: true }],
+  "mqtt-broker": [{ field: "tls", type: "tls-config", required: false }],
+  "http request": [{ field: "tls", type: "tls-config", required: false }],
+  "tcp in": [{ field: "tls", type: "tls-config", required: false }],
+  "tcp out": [{ field: "tls", type: "tls-config", required: false }],
+  "websocket-client": [{ field: "tls", type: "tls-config", required: false }],
+};
+
+export function configRefs(node: FlowNode): ConfigRef[] {
+  const def = editorDef(node.type);
+  if (def) {
+    const refs = Object.entries(def.defaults)
+      .filter(([, f]) => typeof f.type === "string")
+      .map(([field, f]) => ({ field, type: f.type as string, required: f.required === true }));
+    if (refs.length > 0) return refs;
+  }
+  return FALLBACK[node.type] ?? [];
+}
