@@ -1,0 +1,54 @@
+/**
+ * A real Node-RED process loads the three ingestion node types with their editor forms, message
+ * catalogs and help: what an OT engineer sees in the palette. Also deploys a flow through the
+ * admin API with the password kept out of the flow file.
+ */
+import * as assert from "assert";
+import * as fs from "fs";
+import * as path from "path";
+import { startRuntime, type AdminSession } from "../helpers/admin";
+
+const TYPES = ["otb-modbus-device", "otb-modbus-in", "otb-mqtt-in"];
+
+describe("ingestion nodes in a real Node-RED editor", function () {
+  this.timeout(30_000);
+  let red: AdminSession;
+  before(async () => {
+    red = await startRuntime();
+  });
+  after(async () => {
+    await red?.stop();
+  });
+
+  it("registers the three types without load errors, with forms, catalogs and help", async () => {
+    const sets = (await red.get<Array<{ types: string[]; enabled: boolean; err?: string }>>("/nodes")).body;
+    for (const type of TYPES) {
+      const set = sets.find((s) => s.types.includes(type));
+      assert.ok(set, `${type} registered`);
+      assert.ok(set.enabled && !set.err, `${type} loaded: ${set.err ?? ""}`);
+    }
+    const html = await fetch(`${red.url}/nodes`, { headers: { Accept: "text/html" } }).then((r) => r.text());
+    for (const type of TYPES) {
+      assert.ok(html.includes(`data-template-name="${type}"`), `${type} form`);
+      assert.ok(html.includes(`data-help-name="${type}"`), `${type} help`);
+      const catalog = (await red.get<Record<string, unknown>>(`/locales/node-red-contrib-otbridge/${type}?lng=en-US`)).body;
+      assert.ok(catalog[type], `${type} message catalog`);
+    }
+    for (const icon of ["otb-modbus-in.svg", "otb-mqtt-in.svg"]) {
+      const res = await fetch(`${red.url}/icons/node-red-contrib-otbridge/${icon}`);
+      assert.strictEqual(res.status, 200, icon);
+    }
+  });
+
+  it("keeps the MQTT password in the credential store, not in the flow file", async () => {
+    const flow = [
+      { id: "t1", type: "tab", label: "t" },
+      { id: "m1", z: "t1", type: "otb-mqtt-in", broker: "mqtt://127.0.0.1:1", topics: [{ topic: "a/#", qos: 0 }], format: "json", mapping: [], batchMs: 0, wires: [[], []], credentials: { username: "u", password: "s3cret-pw" } },
+    ];
+    const res = await red.post("/flows", flow, { "Node-RED-Deployment-Type": "full" });
+    assert.ok(res.status === 200 || res.status === 204, `deploy ${res.status}`);
+    const flowsFile = fs.readFileSync(path.join(red.userDir, "flows.json"), "utf8");
+    assert.ok(flowsFile.includes('"otb-mqtt-in"'), "the deployed flow was written");
+    assert.ok(!flowsFile.includes("s3cret-pw"), "no password in flows.json");
+  });
+});
