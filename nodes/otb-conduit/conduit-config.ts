@@ -1,0 +1,192 @@
+/**
+ * otb-conduit's configuration: the editor's strings coerced and checked, and the zone rules of
+ * DESIGN.md "Zones and conduits" enforced before anything connects. A conduit into L4 or L5
+ * without TLS, with server verification off, or on MQTT 3.1.1 is refused at deploy (on 3.1.1 a
+ * broker acknowledges publishes its ACL silently drops, so nothing could be trusted as delivered).
+ */
+import * as fs from "fs";
+import * as path from "path";
+import { ConfigError, bool, num, type MessageKind } from "../shared";
+import type { FullPolicy, ReplayOrder } from "./queue/durable-queue";
+import { isValidFilter } from "./topic-policy";
+
+export const ZONES = ["L0", "L1", "L2", "L3", "DMZ", "L4", "L5"] as const;
+export type Zone = (typeof ZONES)[number];
+export type MessageKindName = MessageKind;
+export const MESSAGE_KINDS: readonly MessageKindName[] = ["signals", "features", "inference", "events"];
+/** Record kind codes stored in the queue (one byte per record). */
+export const KIND_CODES: Record<MessageKindName, number> = { signals: 0, features: 1, inference: 2, events: 3 };
+
+export interface ConduitDef {
+  id: string;
+  name?: string;
+  broker?: string;
+  protocolVersion?: string | number;
+  clientId?: string;
+  keepalive?: string | number;
+  connectTimeout?: string | number;
+  reconnectMax?: string | number;
+  caFile?: string;
+  certFile?: string;
+  keyFile?: string;
+  verifyServer?: string | boolean;
+  servername?: string;
+  sourceZone?: string;
+  targetZone?: string;
+  allowTopics?: string[] | string;
+  allowSignals?: string | boolean;
+  allowFeatures?: string | boolean;
+  allowInference?: string | boolean;
+  allowEvents?: string | boolean;
+  rateLimit?: string | number;
+  maxMessageBytes?: string | number;
+  inflight?: string | number;
+  queueDir?: string;
+  queueMaxMB?: string | number;
+  commitMs?: string | number;
+  replayOrder?: string;
+  fullPolicy?: string;
+  mode?: string;
+  spGroup?: string;
+  spEdgeNode?: string;
+  spPrimaryHost?: string;
+}
+
+export interface ConduitCredentials {
+  user?: string;
+  password?: string;
+  passphrase?: string;
+}
+
+export interface ConduitConfig {
+  id: string;
+  name: string;
+  url: string;
+  protocolVersion: 4 | 5;
+  clientId: string;
+  keepaliveS: number;
+  connectTimeoutMs: number;
+  reconnectMaxMs: number;
+  tls: { ca?: Buffer; cert?: Buffer; key?: Buffer; passphrase?: string; verify: boolean; servername?: string } | null;
+  username?: string;
+  password?: string;
+  sourceZone: Zone;
+  targetZone: Zone;
+  allowTopics: string[];
+  kinds: Set<MessageKindName>;
+  rateLimit: number;
+  maxMessageBytes: number;
+  inflight: number;
+  queue: { dir: string; maxBytes: number; commitIntervalMs: number; replayOrder: ReplayOrder; fullPolicy: FullPolicy };
+  sparkplug: { group: string; edgeNode: string; primaryHost: string } | null;
+}
+
+const SCHEMES = new Set(["mqtt:", "mqtts:", "ws:", "wss:"]);
+
+export function parseConduitConfig(def: ConduitDef, creds: ConduitCredentials, userDir: string): ConduitConfig {
+  const url = (def.broker ?? "").trim();
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new ConfigError(`broker URL "${url}" is not a URL (mqtt://, mqtts://, ws:// or wss://)`);
+  }
+  if (!SCHEMES.has(parsed.protocol)) throw new ConfigError(`broker URL scheme ${parsed.protocol} is not one of mqtt, mqtts, ws, wss`);
+  const secure = parsed.protocol === "mqtts:" || parsed.protocol === "wss:";
+  const protocolVersion = String(def.protocolVersion ?? "5") === "4" ? 4 : 5;
+  const sourceZone = zone(def.sourceZone, "source zone");
+  const targetZone = zone(def.targetZone, "target zone");
+  if (ZONES.indexOf(targetZone) <= ZONES.indexOf(sourceZone)) {
+    throw new ConfigError(`a conduit goes up only: target zone ${targetZone} must be higher than source zone ${sourceZone}`);
+  }
+  const verify = bool(def.verifyServer, true);
+  if (targetZone === "L4" || targetZone === "L5") {
+    if (!secure) throw new ConfigError(`into ${targetZone} a conduit needs TLS (mqtts:// or wss://), not ${parsed.protocol}//`);
+    if (!verify) throw new ConfigError(`into ${targetZone} the server certificate must be verified`);
+    if (protocolVersion !== 5) throw new ConfigError(`into ${targetZone} a conduit needs MQTT 5 (reason codes), not 3.1.1`);
+  }
+  const allowTopics = (Array.isArray(def.allowTopics) ? def.allowTopics : String(def.allowTopics ?? "").split(/\r?\n/))
+    .map((t) => String(t).trim()).filter((t) => t.length > 0);
+  if (allowTopics.length === 0) throw new ConfigError("the topic allowlist is empty: nothing could be published");
+  const badFilter = allowTopics.find((t) => !isValidFilter(t));
+  if (badFilter !== undefined) throw new ConfigError(`allowlist entry "${badFilter}" is not a valid MQTT topic filter`);
+  const kinds = new Set<MessageKindName>();
+  if (bool(def.allowSignals, true)) kinds.add("signals");
+  if (bool(def.allowFeatures, true)) kinds.add("features");
+  if (bool(def.allowInference, true)) kinds.add("inference");
+  if (bool(def.allowEvents, true)) kinds.add("events");
+  if (kinds.size === 0) throw new ConfigError("no message kind is allowed: nothing could be published");
+
+  const mode = def.mode === "sparkplug" ? "sparkplug" : "plain";
+  let sparkplug: ConduitConfig["sparkplug"] = null;
+  if (mode === "sparkplug") {
+    const group = (def.spGroup ?? "").trim();
+    const edgeNode = (def.spEdgeNode ?? "").trim();
+    for (const [what, id] of [["group id", group], ["edge node id", edgeNode]]) {
+      if (!/^[^/+#]+$/.test(id)) throw new ConfigError(`Sparkplug ${what} "${id}" must be non-empty and free of / + #`);
+    }
+    const primaryHost = (def.spPrimaryHost ?? "").trim();
+    if (primaryHost && !/^[^/+#]+$/.test(primaryHost)) throw new ConfigError(`Sparkplug primary host id "${primaryHost}" is invalid`);
+    sparkplug = { group, edgeNode, primaryHost };
+  }
+
+  const tlsFiles = { ca: def.caFile, cert: def.certFile, key: def.keyFile };
+  if (Boolean(tlsFiles.cert?.trim()) !== Boolean(tlsFiles.key?.trim())) {
+    throw new ConfigError("mutual TLS needs both a client certificate and its key");
+  }
+  const tls = secure
+    ? {
+        ca: readPem(tlsFiles.ca, "CA certificate"),
+        cert: readPem(tlsFiles.cert, "client certificate"),
+        key: readPem(tlsFiles.key, "client key"),
+        passphrase: creds.passphrase || undefined,
+        verify,
+        servername: def.servername?.trim() || undefined,
+      }
+    : null;
+
+  return {
+    id: def.id,
+    name: def.name || parsed.host,
+    url,
+    protocolVersion,
+    clientId: (def.clientId ?? "").trim() || `otb-${def.id.replace(/[^A-Za-z0-9]/g, "").slice(0, 16)}`,
+    keepaliveS: num(def.keepalive, 15, 1, 3600),
+    connectTimeoutMs: num(def.connectTimeout, 5, 1, 120) * 1000,
+    reconnectMaxMs: num(def.reconnectMax, 5, 0.5, 600) * 1000,
+    tls,
+    username: creds.user || undefined,
+    password: creds.password || undefined,
+    sourceZone,
+    targetZone,
+    allowTopics,
+    kinds,
+    rateLimit: num(def.rateLimit, 0, 0),
+    maxMessageBytes: num(def.maxMessageBytes, 256 * 1024, 64, 256 * 1024 * 1024),
+    inflight: num(def.inflight, 500, 1, 1000),
+    queue: {
+      dir: (def.queueDir ?? "").trim() || path.join(userDir, "otbridge-queue", def.id),
+      maxBytes: num(def.queueMaxMB, 512, 0.0625, 1024 * 1024) * 1024 * 1024,
+      commitIntervalMs: num(def.commitMs, 20, 1, 1000),
+      replayOrder: def.replayOrder === "live-first" ? "live-first" : "in-order",
+      fullPolicy: def.fullPolicy === "drop-oldest" ? "drop-oldest" : "reject-new",
+    },
+    sparkplug,
+  };
+}
+
+function zone(value: string | undefined, what: string): Zone {
+  const z = (value ?? "").trim().toUpperCase();
+  if (!(ZONES as readonly string[]).includes(z)) throw new ConfigError(`${what} "${value ?? ""}" is not one of ${ZONES.join(", ")}`);
+  return z as Zone;
+}
+
+function readPem(file: string | undefined, what: string): Buffer | undefined {
+  const f = file?.trim();
+  if (!f) return undefined;
+  try {
+    return fs.readFileSync(f);
+  } catch (err) {
+    throw new ConfigError(`cannot read the ${what} file ${f}: ${(err as Error).message}`);
+  }
+}

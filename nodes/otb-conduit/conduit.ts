@@ -1,0 +1,157 @@
+/**
+ * One northbound conduit at run time, free of Node-RED so that it can be tested directly:
+ * policy checks, the durable queue, the quarantine, one shared MQTT connection and the
+ * forwarder that moves records from the queue to the broker (plain QoS 1, or Sparkplug B).
+ *
+ * Counters (stats()) keep the invariant recovered + produced = delivered + quarantined +
+ * dropped + queued; refusals happen before the queue and are counted separately.
+ */
+import { EventEmitter } from "events";
+import type { MqttClient } from "mqtt";
+import { SharedConnection } from "../shared/shared-connection";
+import type { Node } from "../shared/red";
+import { KIND_CODES, type ConduitConfig, type ConduitCredentials, type MessageKindName } from "./conduit-config";
+import { mqttAdapter } from "./mqtt-link";
+import { PlainForwarder } from "./plain-forwarder";
+import { DurableQueue, type AppendResult, type QueueCounters } from "./queue/durable-queue";
+import { QuarantineLog } from "./queue/quarantine-log";
+import type { QueueRecord, RecordInput } from "./queue/record";
+import { SparkplugForwarder, type SparkplugCounters } from "./sparkplug-forwarder";
+import { REFUSALS, TopicPolicy, type Refusal } from "./topic-policy";
+
+const KIND_NAMES: Record<number, MessageKindName | undefined> =
+  Object.fromEntries(Object.entries(KIND_CODES).map(([name, code]) => [code, name as MessageKindName]));
+
+export interface Forwarder {
+  readonly connected: boolean;
+  attach(client: MqttClient): void;
+  detach(): void;
+  close(): void | Promise<void>;
+}
+
+export interface ConduitStats extends QueueCounters {
+  state: string;
+  refused: Record<Refusal, number>;
+  /** Connected with a backlog older than the live stream still draining. */
+  replaying: boolean;
+  sparkplug?: SparkplugCounters;
+}
+
+export class Conduit extends EventEmitter {
+  readonly policy: TopicPolicy;
+  readonly queue: DurableQueue;
+  readonly quarantine: QuarantineLog;
+  readonly connection: SharedConnection<MqttClient>;
+  readonly refused = Object.fromEntries(REFUSALS.map((r) => [r, 0])) as Record<Refusal, number>;
+  private readonly forwarder: PlainForwarder | SparkplugForwarder;
+  private current: MqttClient | null = null;
+
+  constructor(readonly cfg: ConduitConfig) {
+    super();
+    this.policy = new TopicPolicy(cfg.allowTopics, cfg.kinds, cfg.maxMessageBytes);
+    this.queue = DurableQueue.open({ ...cfg.queue, onError: (err) => this.emit("fault", err) });
+    try {
+      this.quarantine = new QuarantineLog(cfg.queue.dir);
+    } catch (err) {
+      void this.queue.close();
+      throw err;
+    }
+    const onQuarantine = (record: QueueRecord, reason: string): Promise<void> => this.toQuarantine(record, reason);
+    this.forwarder = cfg.sparkplug
+      ? new SparkplugForwarder(this.queue, cfg, {
+          onRefusedCommand: (what) => this.emit("fault", new Error(`refused Sparkplug command: ${what}`)),
+          onFault: (err) => this.emit("fault", err),
+          onQuarantine,
+          onRestartSession: () => this.restartSession(),
+        })
+      : new PlainForwarder(this.queue, { window: cfg.inflight, rateLimit: cfg.rateLimit, onQuarantine, recheck: (r) => this.recheck(r) });
+    const sparkplug = this.forwarder instanceof SparkplugForwarder ? this.forwarder : null;
+    this.connection = new SharedConnection<MqttClient>(
+      mqttAdapter(cfg, {
+        connectOptions: sparkplug ? () => sparkplug.connectOptions() : undefined,
+        onLost: (client, err) => {
+          if (client === this.current) this.connection.lost(err);
+        },
+        onProtocolError: (client, err) => {
+          if (client !== this.current) return;
+          if (this.forwarder instanceof PlainForwarder) this.forwarder.protocolError(err);
+          this.connection.lost(err);
+        },
+      }),
+      { initialMs: 250, maxMs: cfg.reconnectMaxMs, factor: 2, jitter: 0.2 },
+    );
+    this.connection.on("state", (state: string) => {
+      if (state === "connected" && this.connection.client) {
+        this.current = this.connection.client;
+        this.forwarder.attach(this.current);
+      } else if (this.current) {
+        this.current = null;
+        this.forwarder.detach();
+      }
+    });
+  }
+
+  /** Counts refusals made before the queue (policy, injection, size, invalid input). */
+  refuse(reason: Refusal, count = 1): void {
+    this.refused[reason] += count;
+  }
+
+  /** Queues records durably; resolves after the group commit that wrote them. */
+  submit(records: RecordInput[]): Promise<AppendResult> {
+    return this.queue.append(records);
+  }
+
+  stats(): ConduitStats {
+    const q = this.queue.snapshot();
+    return {
+      ...q,
+      state: this.connection.state,
+      refused: { ...this.refused },
+      replaying: this.forwarder.connected && q.queued > Math.max(q.inFlight, 1) * 2,
+      sparkplug: this.forwarder instanceof SparkplugForwarder ? this.forwarder.counters() : undefined,
+    };
+  }
+
+  async close(): Promise<void> {
+    await this.forwarder.close();
+    await this.connection.close();
+    await this.queue.close();
+  }
+
+  /** Sparkplug: the primary host went offline; NDEATH, disconnect and start over (spec 5.x). */
+  private restartSession(): void {
+    if (this.current) this.connection.lost(new Error("primary host offline: session restarted"));
+  }
+
+  /**
+   * The policy again at send time: the allowlist, kinds or size limit may have been narrowed
+   * since the record was queued (or the folder was filled in another mode); nothing leaves
+   * that the conduit's current policy does not allow.
+   */
+  private recheck(record: QueueRecord): string | null {
+    const kind = KIND_NAMES[record.kind];
+    if (!kind) return `record kind ${record.kind} is not a message kind (was the queue written in Sparkplug mode?)`;
+    const refusal = this.policy.check(record.topic, kind, record.payload.length);
+    return refusal ? `no longer allowed by the conduit's policy: ${refusal}` : null;
+  }
+
+  private toQuarantine(record: QueueRecord, reason: string): Promise<void> {
+    return this.quarantine.add(record, reason).then(
+      () => {
+        this.queue.settle(record.seq, "quarantined");
+        this.emit("quarantined", record, reason);
+      },
+      (err: Error) => {
+        this.emit("fault", new Error(`quarantine write failed, record ${record.seq} stays queued: ${err.message}`));
+      },
+    );
+  }
+}
+
+/** What otb-publish finds when it looks up its otb-conduit config node. */
+export interface OtbConduitNode extends Node {
+  users: Record<string, Node>;
+  conduit: Conduit | null;
+  configError: string | null;
+  credentials: ConduitCredentials;
+}

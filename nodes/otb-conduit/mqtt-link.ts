@@ -1,0 +1,102 @@
+/**
+ * Opens one mqtt.js client per connection attempt, for SharedConnection. Every attempt gets a
+ * fresh client with mqtt.js's own reconnect and offline queue turned off: the conduit's
+ * durable queue is the only buffer, so mqtt.js never replays a stale in-flight store behind our
+ * back (mqttjs#2015, #301). A half-open link is detected by mqtt.js's keepalive (a PINGRESP
+ * missing for 1.5 x keepalive closes the socket); `connectTimeout` bounds a CONNECT that goes
+ * into a black hole, so data is back within connectTimeout + backoff of a heal.
+ */
+import { connect, type IClientOptions, type MqttClient } from "mqtt";
+import { ConnectionError, toError } from "../shared";
+import type { ConnectionAdapter } from "../shared/shared-connection";
+import type { ConduitConfig } from "./conduit-config";
+
+export interface LinkHooks {
+  /** Extra CONNECT options for this attempt (the Sparkplug will carries a fresh bdSeq). */
+  connectOptions?(): Partial<IClientOptions>;
+  /** The client of the current attempt dropped after it had connected. */
+  onLost(client: MqttClient, err: Error): void;
+  /**
+   * The broker sent a packet mqtt.js cannot parse (mosquitto answers an over-size QoS 1 publish
+   * with PUBACK 0x95, which MQTT 5 does not allow on PUBACK): the stream is unusable from here.
+   */
+  onProtocolError(client: MqttClient, err: Error): void;
+}
+
+/** Parser and protocol faults carry no numeric reason code; socket errors carry errno strings. */
+export function isProtocolError(err: Error): boolean {
+  return typeof (err as { code?: unknown }).code !== "string" && /invalid|malformed|protocol error/i.test(err.message);
+}
+
+export function clientOptions(cfg: ConduitConfig): IClientOptions {
+  const o: IClientOptions = {
+    protocolVersion: cfg.protocolVersion,
+    clientId: cfg.clientId,
+    clean: true,
+    keepalive: cfg.keepaliveS,
+    connectTimeout: cfg.connectTimeoutMs,
+    reconnectPeriod: 0,
+    queueQoSZero: false,
+    resubscribe: false,
+    username: cfg.username,
+    password: cfg.password,
+  };
+  if (cfg.protocolVersion === 5) o.properties = { sessionExpiryInterval: 0 };
+  if (cfg.tls) {
+    Object.assign(o, {
+      ca: cfg.tls.ca,
+      cert: cfg.tls.cert,
+      key: cfg.tls.key,
+      passphrase: cfg.tls.passphrase,
+      rejectUnauthorized: cfg.tls.verify,
+      servername: cfg.tls.servername,
+    });
+  }
+  return o;
+}
+
+export function mqttAdapter(cfg: ConduitConfig, hooks: LinkHooks): ConnectionAdapter<MqttClient> {
+  return {
+    open: () =>
+      new Promise<MqttClient>((resolve, reject) => {
+        const client = connect(cfg.url, { ...clientOptions(cfg), ...hooks.connectOptions?.() });
+        let settled = false;
+        let lastError: Error | null = null;
+        // mqtt.js emits "error" for socket and protocol faults: always listened to, never thrown.
+        client.on("error", (err) => {
+          lastError = err;
+          if (settled && isProtocolError(err)) hooks.onProtocolError(client, err);
+        });
+        const timer = setTimeout(() => fail(new ConnectionError(`no CONNACK within ${cfg.connectTimeoutMs} ms`)), cfg.connectTimeoutMs + 500);
+        const fail = (err: Error): void => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(timer);
+          client.end(true);
+          reject(err);
+        };
+        client.once("connect", () => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(timer);
+          client.on("close", () => hooks.onLost(client, lastError ?? new ConnectionError("connection closed")));
+          resolve(client);
+        });
+        client.once("close", () => fail(lastError ? new ConnectionError(describe(lastError)) : new ConnectionError("connection refused or closed")));
+      }),
+    close: (client) =>
+      new Promise<void>((resolve) => {
+        try {
+          client.end(true, {}, () => resolve());
+        } catch {
+          resolve();
+        }
+        setTimeout(resolve, 1000).unref?.();
+      }),
+  };
+}
+
+function describe(err: Error): string {
+  const code = (err as { code?: string | number }).code;
+  return code !== undefined && !String(err.message).includes(String(code)) ? `${err.message} (${code})` : toError(err).message;
+}

@@ -1,0 +1,45 @@
+/**
+ * otb-conduit: the config node for one northbound conduit (DESIGN.md "Zones and conduits").
+ * It owns the durable queue and the one MQTT connection its otb-publish nodes share, and keeps
+ * `users` pointing at the connection's user map so that its errors reach their Catch nodes.
+ * A configuration that breaks the zone rules (plaintext or MQTT 3.1.1 into L4/L5, a conduit
+ * going down) never connects: the error is reported and every user shows it.
+ */
+import * as os from "os";
+import * as path from "path";
+import { onClose, reportError } from "../shared";
+import type { Node, NodeAPI, NodeDef } from "../shared/red";
+import { Conduit, type OtbConduitNode } from "./conduit";
+import { parseConduitConfig, type ConduitDef } from "./conduit-config";
+import type { QueueRecord } from "./queue/record";
+
+export = function (RED: NodeAPI): void {
+  function OtbConduit(this: OtbConduitNode, def: ConduitDef & NodeDef): void {
+    RED.nodes.createNode(this, def);
+    this.users = {};
+    this.conduit = null;
+    this.configError = null;
+    const userDir = (RED.settings as { userDir?: string }).userDir ?? path.join(os.tmpdir(), "otbridge");
+    try {
+      const conduit = new Conduit(parseConduitConfig(def, this.credentials ?? {}, userDir));
+      this.conduit = conduit;
+      this.users = conduit.connection.users;
+      conduit.on("quarantined", (record: QueueRecord, reason: string) => {
+        reportError(this, new Error(`quarantined ${record.topic}: ${reason}`), {
+          topic: record.topic, payload: record.payload.toString("utf8"), quarantine: { reason, seq: record.seq, file: conduit.quarantine.file },
+        });
+      });
+      conduit.on("fault", (err: Error) => reportError(this, err));
+    } catch (err) {
+      this.configError = (err as Error).message;
+      reportError(this, err, { payload: null, conduit: def.name || def.id });
+    }
+    // The queue is crash-consistent, so close only has to stop cleanly, well inside 15 s.
+    onClose(this, async () => {
+      await this.conduit?.close();
+    }, 10_000);
+  }
+  RED.nodes.registerType("otb-conduit", OtbConduit as unknown as (this: Node, def: NodeDef) => void, {
+    credentials: { user: { type: "text" }, password: { type: "password" }, passphrase: { type: "password" } },
+  } as never);
+};

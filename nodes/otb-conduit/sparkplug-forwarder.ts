@@ -1,0 +1,296 @@
+/**
+ * Sparkplug B 3.0 edge-node forwarding (DESIGN.md "Zones and conduits", reliability.md §1).
+ *
+ * - CONNECT: clean session, Will = NDEATH (QoS 1) carrying a bdSeq that is incremented for every
+ *   CONNECT, wraps 255 -> 0 and is persisted in the queue folder before the CONNECT is sent, so it
+ *   survives a restart.
+ * - Subscribes to exactly two topics: its own NCMD and, when configured, the primary host's STATE.
+ *   NCMD honours only `Node Control/Rebirth` = true (a new NBIRTH with the same bdSeq); every
+ *   other command, and a malformed one, is refused and counted. DCMD is never subscribed to.
+ * - With a primary host: BIRTH only after STATE online=true (not older than the last one seen);
+ *   STATE online=false (not older than the last online) -> NDEATH, disconnect, start over.
+ * - NBIRTH lists every metric learned so far (name, alias, datatype, last value) plus bdSeq and
+ *   Node Control/Rebirth; a record with a metric the BIRTH did not list triggers a new NBIRTH
+ *   first. NDATA goes by alias, QoS 0, seq 0..255.
+ * - Delivery: a record counts as delivered once written in an NDATA of a live session whose host
+ *   is online. Records queued before the current BIRTH are flushed with is_historical = true.
+ */
+import * as path from "path";
+import type { IClientOptions, MqttClient } from "mqtt";
+import { DataType, buildTopic, decodePayload, encodePayload, stateTopic, type MetricValue, type SparkplugMetric } from "../shared/sparkplug";
+import { decodeMetricRecord, readBdSeq, writeBdSeq } from "./sparkplug-records";
+import type { ConduitConfig } from "./conduit-config";
+import type { DurableQueue } from "./queue/durable-queue";
+import { RateLimiter } from "./rate-limiter";
+import type { QueueRecord } from "./queue/record";
+
+export interface SparkplugCounters {
+  bdSeq: number;
+  births: number;
+  rebirths: number;
+  refusedCommands: number;
+  hostOnline: boolean;
+  historical: number;
+}
+
+export interface SparkplugHooks {
+  onRefusedCommand(what: string): void;
+  onFault(err: Error): void;
+  onQuarantine(record: QueueRecord, reason: string): void;
+  onRestartSession(): void;
+}
+
+const REBIRTH = "Node Control/Rebirth";
+const METRICS_PER_DATA = 500;
+const DATA_IN_FLIGHT = 4;
+
+interface Known {
+  alias: number;
+  datatype: DataType;
+  value: MetricValue | null;
+  ts: number;
+}
+
+export class SparkplugForwarder {
+  private client: MqttClient | null = null;
+  private generation = 0;
+  private bdSeq: number;
+  private seq = 0;
+  private born = false;
+  private hostOnline: boolean;
+  private lastStateTs = 0;
+  private historicalBelow = 0;
+  private inflight = 0;
+  private pumpScheduled = false;
+  private wakeTimer: NodeJS.Timeout | null = null;
+  private readonly limiter: RateLimiter;
+  private readonly known = new Map<string, Known>();
+  private readonly bdSeqFile: string;
+  private readonly stats = { births: 0, rebirths: 0, refusedCommands: 0, historical: 0 };
+  private readonly topics: { birth: string; data: string; death: string; cmd: string; state: string | null };
+
+  constructor(private readonly queue: DurableQueue, cfg: ConduitConfig, private readonly hooks: SparkplugHooks) {
+    const sp = cfg.sparkplug!;
+    const id = { group: sp.group, edgeNode: sp.edgeNode };
+    this.topics = {
+      birth: buildTopic({ ...id, type: "NBIRTH" }),
+      data: buildTopic({ ...id, type: "NDATA" }),
+      death: buildTopic({ ...id, type: "NDEATH" }),
+      cmd: buildTopic({ ...id, type: "NCMD" }),
+      state: sp.primaryHost ? stateTopic(sp.primaryHost) : null,
+    };
+    this.hostOnline = !sp.primaryHost;
+    this.bdSeqFile = path.join(cfg.queue.dir, "sparkplug-bdseq");
+    this.bdSeq = readBdSeq(this.bdSeqFile);
+    this.limiter = new RateLimiter(cfg.rateLimit);
+    queue.on("committed", () => this.schedulePump());
+  }
+
+  get connected(): boolean {
+    return this.client !== null;
+  }
+
+  counters(): SparkplugCounters {
+    return { bdSeq: this.bdSeq, hostOnline: this.hostOnline, ...this.stats };
+  }
+
+  /** Called for every CONNECT: the next bdSeq, persisted first, and the NDEATH will that carries it. */
+  connectOptions(): Partial<IClientOptions> {
+    this.bdSeq = (this.bdSeq + 1) % 256;
+    writeBdSeq(this.bdSeqFile, this.bdSeq);
+    return { will: { topic: this.topics.death, payload: Buffer.from(this.deathPayload()), qos: 1, retain: false } };
+  }
+
+  attach(client: MqttClient): void {
+    this.generation++;
+    this.client = client;
+    this.born = false;
+    this.inflight = 0;
+    this.hostOnline = !this.topics.state;
+    const gen = this.generation;
+    client.on("message", (topic, payload) => {
+      if (gen === this.generation) this.onMessage(topic, payload);
+    });
+    const subs: Record<string, { qos: 0 | 1 }> = { [this.topics.cmd]: { qos: 1 } };
+    if (this.topics.state) subs[this.topics.state] = { qos: 1 };
+    // Spec: subscribe to NCMD (and STATE) before NBIRTH.
+    client.subscribe(subs, (err, granted) => {
+      if (gen !== this.generation) return;
+      const denied = (granted ?? []).filter((g) => (g.qos & 0x80) !== 0).map((g) => g.topic);
+      if (err || denied.length > 0) {
+        // Without NCMD (and STATE) this edge node must not BIRTH: data stays queued, loudly.
+        this.hooks.onFault(new Error(`Sparkplug: cannot subscribe to ${denied.join(", ") || Object.keys(subs).join(", ")}: ${err?.message ?? "denied by the broker"}; data stays queued`));
+        return;
+      }
+      if (this.hostOnline) this.birth();
+    });
+  }
+
+  detach(): void {
+    this.generation++;
+    this.client = null;
+    this.born = false;
+    this.inflight = 0;
+    this.queue.rewind();
+  }
+
+  async close(): Promise<void> {
+    const client = this.client;
+    // Intentional disconnect: NDEATH first, then DISCONNECT (which suppresses the will).
+    if (client && this.born) {
+      await new Promise<void>((resolve) => client.publish(this.topics.death, Buffer.from(this.deathPayload()), { qos: 0 }, () => resolve()));
+      await new Promise<void>((resolve) => client.end(false, {}, () => resolve()));
+    }
+    if (this.wakeTimer) clearTimeout(this.wakeTimer);
+    this.wakeTimer = null;
+    this.detach();
+  }
+
+  private deathPayload(): Uint8Array {
+    return encodePayload({ timestamp: Date.now(), metrics: [{ name: "bdSeq", datatype: DataType.Int64, value: BigInt(this.bdSeq) }] });
+  }
+
+  private onMessage(topic: string, payload: Buffer): void {
+    if (topic === this.topics.state) return this.onState(payload);
+    if (topic !== this.topics.cmd) return this.refuse(`message on unexpected topic ${topic}`);
+    let metrics: SparkplugMetric[];
+    try {
+      metrics = decodePayload(payload).metrics;
+    } catch (err) {
+      return this.refuse(`malformed NCMD: ${(err as Error).message}`);
+    }
+    const rebirth = metrics.find((m) => m.name === REBIRTH && m.value === true);
+    const others = metrics.filter((m) => m !== rebirth);
+    for (const m of others) this.refuse(`NCMD ${m.name ?? `alias ${m.alias}`} (only ${REBIRTH} is honoured)`);
+    if (rebirth && this.client && this.hostOnline) {
+      this.stats.rebirths++;
+      this.birth();
+    }
+  }
+
+  private onState(payload: Buffer): void {
+    let state: { online?: unknown; timestamp?: unknown };
+    try {
+      state = JSON.parse(payload.toString("utf8")) as typeof state;
+    } catch {
+      return this.refuse("malformed STATE message");
+    }
+    const ts = typeof state.timestamp === "number" ? state.timestamp : 0;
+    if (ts < this.lastStateTs) return; // an older STATE must not change anything (TCK PrimaryHostTest)
+    this.lastStateTs = ts;
+    if (state.online === true && !this.hostOnline) {
+      this.hostOnline = true;
+      this.birth();
+    } else if (state.online === false && this.hostOnline) {
+      this.hostOnline = false;
+      const client = this.client;
+      if (client && this.born) client.publish(this.topics.death, Buffer.from(this.deathPayload()), { qos: 0 });
+      this.born = false;
+      this.hooks.onRestartSession();
+    }
+  }
+
+  private refuse(what: string): void {
+    this.stats.refusedCommands++;
+    this.hooks.onRefusedCommand(what);
+  }
+
+  /** NBIRTH with every known metric; the backlog queued before it is flushed as historical. */
+  private birth(): void {
+    const client = this.client;
+    if (!client) return;
+    const ts = Date.now();
+    this.seq = 0;
+    const metrics: SparkplugMetric[] = [
+      { name: "bdSeq", datatype: DataType.Int64, value: BigInt(this.bdSeq), timestamp: ts },
+      { name: REBIRTH, datatype: DataType.Boolean, value: false, timestamp: ts },
+    ];
+    for (const [name, k] of this.known) {
+      metrics.push({ name, alias: k.alias, datatype: k.datatype, value: k.value, isNull: k.value === null, timestamp: k.ts });
+    }
+    if (!this.born) this.historicalBelow = this.queue.nextSequence;
+    client.publish(this.topics.birth, Buffer.from(encodePayload({ timestamp: ts, seq: 0, metrics })), { qos: 0 });
+    this.born = true;
+    this.stats.births++;
+    this.schedulePump();
+  }
+
+  private schedulePump(): void {
+    if (this.pumpScheduled) return;
+    this.pumpScheduled = true;
+    setImmediate(() => {
+      this.pumpScheduled = false;
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    while (this.client && this.born && this.hostOnline && this.inflight < DATA_IN_FLIGHT) {
+      const allowed = this.limiter.take(METRICS_PER_DATA);
+      if (allowed === 0) return this.wakeLater();
+      const records = this.queue.take(allowed);
+      this.limiter.refund(allowed - records.length);
+      if (records.length === 0) return;
+      const client = this.client;
+      const gen = this.generation;
+      const metrics: SparkplugMetric[] = [];
+      const learned: string[] = [];
+      const sent: QueueRecord[] = [];
+      for (const r of records) {
+        // A record that is not a valid metric (e.g. queued while this conduit was in plain
+        // mode) is quarantined, never guessed at, and never allowed to stop the pump.
+        const decoded = validMetric(r);
+        if (typeof decoded === "string") {
+          this.hooks.onQuarantine(r, decoded);
+          continue;
+        }
+        const { datatype, value } = decoded;
+        sent.push(r);
+        let k = this.known.get(r.topic);
+        if (!k || k.datatype !== datatype) {
+          k = { alias: k?.alias ?? this.known.size + 1, datatype, value, ts: r.ts };
+          this.known.set(r.topic, k);
+          learned.push(r.topic);
+        }
+        k.value = value;
+        k.ts = r.ts;
+        const historical = r.seq < this.historicalBelow;
+        if (historical) this.stats.historical++;
+        metrics.push({ alias: k.alias, datatype, value, isNull: value === null, timestamp: r.ts, isHistorical: historical || undefined });
+      }
+      if (sent.length === 0) continue;
+      // DATA may only use metrics the BIRTH declared: a new one means a new BIRTH first.
+      if (learned.length > 0) this.birth();
+      this.seq = (this.seq + 1) % 256;
+      this.inflight++;
+      const bytes = Buffer.from(encodePayload({ timestamp: Date.now(), seq: this.seq, metrics }));
+      client.publish(this.topics.data, bytes, { qos: 0 }, (err) => this.onWritten(gen, sent, err));
+    }
+  }
+
+  private wakeLater(): void {
+    if (this.wakeTimer) return;
+    this.wakeTimer = setTimeout(() => {
+      this.wakeTimer = null;
+      this.schedulePump();
+    }, this.limiter.retryInMs());
+  }
+
+  private onWritten(gen: number, records: QueueRecord[], err: Error | undefined): void {
+    if (gen !== this.generation) return;
+    this.inflight--;
+    if (!err) for (const r of records) this.queue.settle(r.seq, "delivered");
+    this.schedulePump();
+  }
+}
+
+/** The record's metric, or why it cannot be one (checked by encoding it alone). */
+function validMetric(r: QueueRecord): { datatype: DataType; value: MetricValue | null } | string {
+  try {
+    const m = decodeMetricRecord(r.payload);
+    encodePayload({ metrics: [{ name: r.topic, datatype: m.datatype, value: m.value }] });
+    return m;
+  } catch (err) {
+    return `not a valid Sparkplug metric record (${(err as Error).message}); was the queue written in plain mode?`;
+  }
+}

@@ -1,0 +1,54 @@
+/**
+ * What a conduit lets through: topics on its allowlist (MQTT filters, so `acme/+/+/line1/#`
+ * works), no wildcard or system topic built from data, and only the message kinds its policy
+ * names. Pure functions: the editor's validators mirror isValidFilter().
+ */
+import type { MessageKindName } from "./conduit-config";
+
+/** Why a publish was refused before the queue; `invalid` and `no_context` are found by otb-publish. */
+export type Refusal = "topic_injection" | "not_allowlisted" | "kind_not_allowed" | "too_large" | "invalid" | "no_context";
+export const REFUSALS: readonly Refusal[] = ["topic_injection", "not_allowlisted", "kind_not_allowed", "too_large", "invalid", "no_context"];
+
+/** A publish topic must never carry wildcards, a leading `$`, empty levels or a NUL. */
+export function isSafePublishTopic(topic: string): boolean {
+  if (typeof topic !== "string" || topic.length === 0 || Buffer.byteLength(topic) > 65_535) return false;
+  if (topic.startsWith("$") || /[+#\u0000]/.test(topic)) return false;
+  return !topic.split("/").some((level) => level.length === 0 || level.startsWith("$"));
+}
+
+/** A subscription-style filter: `+` only as a whole level, `#` only as the whole last level. */
+export function isValidFilter(filter: string): boolean {
+  if (typeof filter !== "string" || filter.length === 0 || filter.includes("\u0000")) return false;
+  const levels = filter.split("/");
+  return levels.every((l, i) =>
+    (l === "#" && i === levels.length - 1) || l === "+" || (!l.includes("+") && !l.includes("#")));
+}
+
+export function matchesFilter(filter: string, topic: string): boolean {
+  const f = filter.split("/");
+  const t = topic.split("/");
+  for (let i = 0; i < f.length; i++) {
+    if (f[i] === "#") return true;
+    if (i >= t.length) return false;
+    if (f[i] !== "+" && f[i] !== t[i]) return false;
+  }
+  return f.length === t.length;
+}
+
+export class TopicPolicy {
+  constructor(
+    private readonly allow: readonly string[],
+    private readonly kinds: ReadonlySet<MessageKindName>,
+    readonly maxMessageBytes: number,
+  ) {}
+
+  /** Why this publish must not leave, or null when it may. */
+  check(topic: string, kind: MessageKindName, payloadBytes: number): Refusal | null {
+    if (!isSafePublishTopic(topic)) return "topic_injection";
+    if (!this.kinds.has(kind)) return "kind_not_allowed";
+    if (!this.allow.some((f) => matchesFilter(f, topic))) return "not_allowlisted";
+    // Topic plus payload plus a fixed header allowance, as the broker counts a PUBLISH packet.
+    if (payloadBytes + Buffer.byteLength(topic) + 16 > this.maxMessageBytes) return "too_large";
+    return null;
+  }
+}

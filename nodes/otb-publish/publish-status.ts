@@ -1,0 +1,27 @@
+/**
+ * The otb-publish status line, from the conduit's counters: connected or not, backlog, replay
+ * progress, refusals, quarantine and drops. Green only while records are being delivered.
+ */
+import type { ConduitStats } from "../otb-conduit/conduit";
+
+export type StatusKind = "flowing" | "waiting" | "warning" | "down" | "error" | "keep";
+
+export function statusView(s: ConduitStats, delivering: boolean, newDrops: boolean): { kind: StatusKind; text: string } {
+  const refused = Object.values(s.refused).reduce((a, b) => a + b, 0);
+  const extras = [
+    refused > 0 ? `${refused} refused` : "",
+    s.quarantined > 0 ? `${s.quarantined} quarantined` : "",
+    s.dropped + s.corrupt > 0 ? `${s.dropped + s.corrupt} dropped` : "",
+  ].filter(Boolean);
+  const tail = extras.length ? ` · ${extras.join(" · ")}` : "";
+  if (s.state !== "connected") {
+    const text = `${s.state === "connecting" ? "connecting" : "disconnected"} · ${s.queued} queued${tail}`;
+    return { kind: s.state === "connecting" ? "waiting" : "down", text };
+  }
+  if (s.sparkplug && !s.sparkplug.hostOnline) return { kind: "warning", text: `host offline · ${s.queued} buffered${tail}` };
+  if (newDrops) return { kind: "warning", text: `queue full · ${s.queued} queued${tail}` };
+  if (s.replaying) return { kind: "warning", text: `replaying · ${s.queued} left${tail}` };
+  if (delivering) return { kind: "flowing", text: `${s.delivered} sent · ${s.queued} queued${tail}` };
+  if (s.delivered === 0 && s.queued === 0) return { kind: "waiting", text: `connected${tail}` };
+  return { kind: "keep", text: "" };
+}
