@@ -7,6 +7,8 @@ import * as net from "net";
 export interface EmbeddedBroker {
   url: string;
   port: number;
+  /** The aedes instance, for tests that watch what clients do (subscribe, publish). */
+  broker: import("aedes").default;
   close(): Promise<void>;
 }
 
@@ -32,6 +34,7 @@ export async function startEmbeddedBroker(port: number): Promise<EmbeddedBroker>
   return {
     url: `mqtt://127.0.0.1:${actual}`,
     port: actual,
+    broker,
     close: () =>
       new Promise<void>((resolve) => {
         for (const s of sockets) s.destroy();

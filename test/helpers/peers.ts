@@ -7,6 +7,7 @@ import * as fs from "fs";
 import * as net from "net";
 import * as os from "os";
 import * as path from "path";
+import { startEmbeddedBroker, type EmbeddedBroker } from "../../cli/sim/broker";
 import { interop } from "./interop";
 
 export interface Broker {
@@ -27,37 +28,11 @@ export function freePort(): Promise<number> {
   });
 }
 
-export interface AedesBroker extends Broker {
-  // The aedes instance, for tests that watch what clients do (subscribe, publish).
-  broker: import("aedes").default;
-}
+export type AedesBroker = EmbeddedBroker;
 
-/** An aedes broker in this process, on an ephemeral loopback port. */
-export async function startAedes(port = 0): Promise<AedesBroker> {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const createAedes = require("aedes") as () => import("aedes").default;
-  const broker = createAedes();
-  const server = net.createServer(broker.handle);
-  const sockets = new Set<net.Socket>();
-  server.on("connection", (s) => {
-    sockets.add(s);
-    s.on("close", () => sockets.delete(s));
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(port, "127.0.0.1", () => resolve());
-  });
-  const actual = (server.address() as net.AddressInfo).port;
-  return {
-    url: `mqtt://127.0.0.1:${actual}`,
-    port: actual,
-    broker,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy();
-        broker.close(() => server.close(() => resolve()));
-      }),
-  };
+/** An aedes broker in this process, on an ephemeral loopback port (the simulator's own broker). */
+export function startAedes(port = 0): Promise<AedesBroker> {
+  return startEmbeddedBroker(port);
 }
 
 const MOSQUITTO_CANDIDATES = ["/usr/sbin/mosquitto", "/usr/bin/mosquitto", "/usr/local/sbin/mosquitto"];
