@@ -1,0 +1,172 @@
+/**
+ * otb-opcua-in: subscribes to a tag list through an otb-opcua-endpoint and emits one Signal[]
+ * batch per publishing cycle. Node-RED glue only; the subscription logic is in
+ * tag-subscription.ts and the OPC UA -> Signal mapping in signal-mapping.ts.
+ */
+import * as os from "os";
+import * as path from "path";
+import { ConfigError, getConfigNode, num, onClose, reportError, StatusReporter, toError, type ConnectionState, type Signal } from "../shared";
+import type { Node, NodeAPI, NodeDef } from "../shared/red";
+import type { OpcuaEndpointNode } from "../otb-opcua-endpoint/endpoint-config";
+import { loadCatalog, parseTags, type TagDef } from "./tag-list";
+import { TagSubscription } from "./tag-subscription";
+import { bounded } from "../otb-opcua-endpoint/opcua-endpoint";
+
+interface OpcuaInDef extends NodeDef {
+  endpoint: string;
+  tags: unknown;
+  catalogPath?: string;
+  publishingInterval?: string | number;
+}
+
+/** How long the status keeps saying "resumed" after an outage. */
+const RESUMED_TEXT_MS = 10_000;
+const SUBSCRIBE_RETRY_MS = 10_000;
+
+export = function (RED: NodeAPI): void {
+  const userDir = (): string => String((RED.settings as unknown as Record<string, unknown>).userDir || path.join(os.homedir(), ".node-red"));
+
+  function OtbOpcuaIn(this: Node, def: OpcuaInDef): void {
+    RED.nodes.createNode(this, def);
+    const node = this;
+    const status = new StatusReporter(node, { idleAfterMs: 15_000 });
+    let tags: TagDef[];
+    const endpointNode = getConfigNode<OpcuaEndpointNode>(RED, def.endpoint);
+    try {
+      if (!endpointNode) throw new ConfigError("no OPC UA endpoint selected");
+      if (endpointNode.configError || !endpointNode.endpoint) throw new ConfigError(`endpoint: ${endpointNode.configError ?? "not usable"}`);
+      tags = def.catalogPath && String(def.catalogPath).trim() ? loadCatalog(String(def.catalogPath).trim(), userDir()) : parseTags(def.tags);
+      if (tags.length === 0) throw new ConfigError("the tag list is empty");
+    } catch (err) {
+      status.error(toError(err).message.slice(0, 40));
+      reportError(node, err, { payload: null });
+      onClose(node, () => status.close());
+      return;
+    }
+    const endpoint = endpointNode!.endpoint!;
+    const settings = endpoint.settings;
+    const publishingIntervalMs = num(def.publishingInterval, 1_000, 50, 3_600_000);
+    const subscription = new TagSubscription(tags, { publishingIntervalMs, keepAliveMs: settings.keepAliveMs }, { device: settings.endpointUrl });
+    let commLostSent = false;
+    let outageSince = 0;
+    let resumedAt = 0;
+    let starting: Promise<void> | null = null;
+    let startedOn: unknown = null;
+    let closed = false;
+    let retryTimer: NodeJS.Timeout | null = null;
+
+    const summary = (): string => {
+      const bad = subscription.counters.badTags;
+      return `${tags.length - bad} tags${bad ? `, ${bad} bad` : ""}`;
+    };
+
+    /** Once per outage, every tag as bad `comm_lost`, so downstream knows rather than guesses. */
+    const sendCommLost = (why: string): void => {
+      if (commLostSent) return;
+      commLostSent = true;
+      outageSince = Date.now();
+      node.send({ payload: subscription.allBad("comm_lost"), opcua: { event: "comm_lost", reason: why } } as never);
+    };
+
+    subscription.on("batch", (batch: Signal[]) => {
+      if (commLostSent) {
+        commLostSent = false;
+        resumedAt = Date.now();
+        node.log(`data resumed after ${Math.round((resumedAt - outageSince) / 1000)} s without data`);
+      }
+      node.send({ payload: batch } as never);
+      const resumed = resumedAt && Date.now() - resumedAt < RESUMED_TEXT_MS ? `resumed ${Math.round((resumedAt - outageSince) / 1000)}s outage, ` : "";
+      status.flowing(`${resumed}${summary()}`);
+    });
+    subscription.on("tag-errors", (refused: Signal[]) => {
+      node.send({ payload: refused } as never);
+      const list = refused.map((s) => `${s.tag} (${s.source.address}): ${s.reasons?.join(",")}`).join("; ");
+      reportError(node, new ConfigError(`${refused.length} of ${tags.length} tag(s) refused: ${list}`.slice(0, 2000)), { payload: refused });
+    });
+
+    const start = (): void => {
+      const session = endpoint.session;
+      if (closed || !session || starting || (subscription.active && startedOn === session)) return;
+      if (subscription.active) subscription.abandon(); // a new session: the old subscription died with the old one
+      status.waiting("subscribing");
+      starting = subscription
+        .start(session)
+        .then(() => {
+          startedOn = session;
+          if (!status.lastDataAt || commLostSent) status.waiting(`subscribed, ${summary()}`);
+        })
+        .catch((err: unknown) => {
+          subscription.abandon();
+          status.error(`subscribe failed`);
+          reportError(node, new Error(`subscription: ${toError(err).message}`), { payload: null });
+          // A refused subscription (e.g. BadTooManySubscriptions) is retried on its own, without
+          // disturbing the other nodes that share the session.
+          if (!closed && !retryTimer) {
+            retryTimer = setTimeout(() => {
+              retryTimer = null;
+              start();
+            }, SUBSCRIBE_RETRY_MS);
+          }
+        })
+        .finally(() => (starting = null));
+    };
+
+    const onState = (state: ConnectionState, detail?: string): void => {
+      if (closed) return;
+      switch (state) {
+        case "connecting":
+          if (!commLostSent) status.waiting(detail ? `connecting (${detail})` : "connecting");
+          break;
+        case "connected":
+          start();
+          break;
+        case "disconnected":
+          if (startedOn) sendCommLost(detail ?? "disconnected");
+          subscription.abandon();
+          startedOn = null;
+          status.down(`disconnected${detail ? `: ${detail}` : ""}`.slice(0, 40));
+          break;
+        default:
+          break;
+      }
+    };
+    const onLinkLost = (): void => {
+      sendCommLost("connection lost");
+      status.down("connection lost, reconnecting");
+    };
+    const onLinkRestored = (): void => status.waiting("reconnected, waiting for data");
+    endpoint.on("link-lost", onLinkLost);
+    endpoint.on("link-restored", onLinkRestored);
+
+    // A subscription that answers nothing at all (not even keep-alives) while the link looks up
+    // is a silent stall (node-opcua#1524): restart the session rather than stay quietly green.
+    const stallAfterMs = 3 * settings.keepAliveMs + publishingIntervalMs + settings.requestTimeoutMs;
+    const watchdog = setInterval(() => {
+      if (!subscription.active || endpoint.linkDown || starting) return;
+      const quiet = Date.now() - subscription.lastResponseAt;
+      if (quiet > stallAfterMs) {
+        node.warn(`no publish response for ${Math.round(quiet / 1000)} s; restarting the OPC UA session`);
+        sendCommLost("subscription stalled");
+        endpoint.conn.lost(new Error("subscription stalled"));
+      }
+    }, Math.max(1_000, settings.keepAliveMs));
+    watchdog.unref();
+
+    endpoint.conn.register(node, { onState });
+
+    onClose(node, async (removed: boolean) => {
+      closed = true;
+      clearInterval(watchdog);
+      if (retryTimer) clearTimeout(retryTimer);
+      endpoint.off("link-lost", onLinkLost);
+      endpoint.off("link-restored", onLinkRestored);
+      status.close();
+      if (starting) await bounded(starting, settings.requestTimeoutMs);
+      // Always delete our subscription: a redeployed node creates its own, and two would duplicate data.
+      await subscription.stop();
+      await endpoint.conn.deregister(node, removed);
+    });
+  }
+
+  RED.nodes.registerType("otb-opcua-in", OtbOpcuaIn as unknown as (this: Node, def: NodeDef) => void);
+};
