@@ -5,7 +5,12 @@ helper.init(require.resolve("node-red"));
 
 export { helper };
 
-/** A tab plus nodes scoped to it, so Catch, Status and Complete nodes work in test flows. */
+/**
+ * A tab plus nodes scoped to it, so Catch, Status and Complete nodes work in test flows.
+ * Give nodes ids that are not also a node type or another node's property value ("catcher", not
+ * "catch"): Node-RED treats any property equal to a config node's id as a use of it, and then
+ * reports "Circular config node dependency detected".
+ */
 export function tab(nodes: Array<Record<string, unknown>>, id = "flow"): Array<Record<string, unknown>> {
   return [{ id, type: "tab", label: "test" }, ...nodes.map((n) => (n.z === undefined && !isConfig(n) ? { ...n, z: id } : n))];
 }
