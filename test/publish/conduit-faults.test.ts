@@ -146,7 +146,7 @@ describe("otb-conduit under faults (mosquitto)", function () {
       this.timeout(30_000);
       pki = makePki();
     });
-    after(() => fs.rmSync(pki.dir, { recursive: true, force: true }));
+    after(() => pki && fs.rmSync(pki.dir, { recursive: true, force: true }));
 
     async function tlsBroker(requireClientCert: boolean): Promise<Mosquitto & { tlsUrl: string }> {
       const { freePort } = await import("../helpers/peers");

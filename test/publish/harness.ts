@@ -151,7 +151,13 @@ export function makePki(): Pki {
   const dir = tempDir("otb-pki-");
   const p = (f: string): string => path.join(dir, f);
   const ssl = (...args: string[]): void => {
-    execFileSync("openssl", args, { cwd: dir, stdio: "ignore" });
+    try {
+      execFileSync("openssl", args, { cwd: dir, stdio: ["ignore", "ignore", "pipe"] });
+    } catch (err) {
+      // Say what openssl said: a bare "Command failed" cannot be diagnosed from a CI log.
+      const stderr = String((err as { stderr?: Buffer }).stderr ?? "").trim();
+      throw new Error(`openssl ${args.slice(0, 2).join(" ")} failed: ${stderr || (err as Error).message}`);
+    }
   };
   for (const ca of ["ca", "other-ca"]) {
     ssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", `/CN=otb test ${ca}`,
