@@ -92,7 +92,7 @@ export class Publisher {
       out.kind = "features";
       if (!validateFeatureFrame(payload)) return this.invalid(out, describeErrors(validateFeatureFrame.errors));
       const f = payload as FeatureFrame;
-      const name = pc.topic && isSafeTopicLevel(pc.topic) ? pc.topic : `w${f.windowMs}ms`;
+      const name = featureWindowName(pc.topic) ?? `w${f.windowMs}ms`;
       return [{ kind: "features", ctx: f.context, name, json: f, ts: f.ts, rbeValue: f.values,
         metrics: f.names.map((n, i) => ({ name: `_features/${name}/${n}`, datatype: DataType.Double, value: f.values[i] })) }];
     }
@@ -245,4 +245,14 @@ function datatypeOf(v: Signal["value"]): DataType {
   if (typeof v === "boolean") return DataType.Boolean;
   if (typeof v === "string") return DataType.String;
   return DataType.Double;
+}
+
+/**
+ * The window name of a feature frame from msg.topic: either the name itself, or the last level of
+ * the full UNS topic otb-window sets (`<line path>/_features/<window name>`).
+ */
+export function featureWindowName(topic: string | undefined): string | undefined {
+  if (!topic) return undefined;
+  const level = topic.includes("/_features/") ? topic.slice(topic.lastIndexOf("/") + 1) : topic;
+  return isSafeTopicLevel(level) ? level : undefined;
 }
