@@ -1,12 +1,15 @@
 /**
  * The environment the single-line pilot flow reads (${OTB_...} in flows/single-line-pilot.json).
- * Every site-specific value is one of these; the defaults point at the simulator on loopback, so
- * the same flow file runs on a laptop and, with other values, on a plant PC.
+ * Every site-specific value is one of these. The flow carries the same defaults itself (a
+ * global-config node, Settings > Environment in the editor), so it deploys with none of them set;
+ * `otbridge start` fills them in here so that they point at the simulator it started.
  */
+import { X509Certificate } from "crypto";
+import * as fs from "fs";
 import * as path from "path";
 
 export const PILOT_ENV_DEFAULTS: Record<string, string> = {
-  // Line identity (otb-line)
+  // Line identity (otb-line): the UNS prefix <enterprise>/<site>/<area>/<line>
   OTB_ENTERPRISE: "acme",
   OTB_SITE: "plant1",
   OTB_AREA: "pumps",
@@ -14,24 +17,134 @@ export const PILOT_ENV_DEFAULTS: Record<string, string> = {
   OTB_TIMEZONE: "Europe/Berlin",
   // Sources
   OTB_OPCUA_URL: "opc.tcp://127.0.0.1:4840",
+  OTB_OPCUA_SECURITY_MODE: "SignAndEncrypt",
+  OTB_OPCUA_SECURITY_POLICY: "Basic256Sha256",
+  /** SHA-256 fingerprint(s) of the PLC's server certificate; `otbridge start` pins the simulator's. */
+  OTB_OPCUA_PINNED: "",
   OTB_MODBUS_HOST: "127.0.0.1",
   OTB_MODBUS_PORT: "5020",
   OTB_MQTT_URL: "mqtt://127.0.0.1:1883",
+  // Data quality rules (otb-validate)
+  OTB_RULES_FILE: "",
   // Northbound conduit (the DMZ broker); the embedded broker stands in for it on a laptop
   OTB_CONDUIT_URL: "mqtt://127.0.0.1:1883",
-  OTB_CONDUIT_ZONE_FROM: "L2",
-  OTB_CONDUIT_ZONE_TO: "DMZ",
+  /** 4 for the embedded aedes broker (3.1.1 only); 5 for a real DMZ broker, so that its ACL refusals show. */
+  OTB_CONDUIT_MQTT_VERSION: "4",
+  /** Allowed topic filter(s), comma separated; default: the line's own UNS subtree. */
+  OTB_CONDUIT_TOPICS: "",
   OTB_CONDUIT_QUEUE_DIR: "",
-  // Model (otb-infer)
+  // Model (otb-infer); its sha256 is pinned in the flow itself, so a swapped file is refused
   OTB_MODEL_PATH: "",
-  OTB_MODEL_SHA256: "",
 };
 
 /** Fills in every pilot variable the caller's environment does not set. */
 export function pilotEnv(repoRoot: string, userDir: string, overrides: Record<string, string | undefined>, base: NodeJS.ProcessEnv = process.env): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(PILOT_ENV_DEFAULTS)) out[k] = base[k] ?? overrides[k] ?? v;
+  for (const [k, v] of Object.entries(PILOT_ENV_DEFAULTS)) out[k] = base[k] || overrides[k] || v;
   if (!out.OTB_CONDUIT_QUEUE_DIR) out.OTB_CONDUIT_QUEUE_DIR = path.join(userDir, "conduit-queue");
   if (!out.OTB_MODEL_PATH) out.OTB_MODEL_PATH = path.join(repoRoot, "flows", "models", "pilot-pump.onnx");
+  if (!out.OTB_RULES_FILE) out.OTB_RULES_FILE = path.join(repoRoot, "flows", "catalog", "pilot-rules.json");
+  if (!out.OTB_CONDUIT_TOPICS) out.OTB_CONDUIT_TOPICS = `${unsPrefix(out)}/#`;
   return out;
+}
+
+/** `<enterprise>/<site>/<area>/<line>` from a pilot environment. */
+export function unsPrefix(env: Record<string, string>): string {
+  return [env.OTB_ENTERPRISE, env.OTB_SITE, env.OTB_AREA, env.OTB_LINE].join("/");
+}
+
+/**
+ * The SHA-256 fingerprint of the simulator's OPC UA server certificate (node-opcua keeps it in
+ * `<pkiDir>/server/own/certs/certificate.pem`), so that the pilot pins exactly that server
+ * instead of trusting any certificate. Null when the file is not there.
+ */
+export function simulatorOpcuaFingerprint(pkiDir: string): string | null {
+  const file = path.join(pkiDir, "server", "own", "certs", "certificate.pem");
+  if (!fs.existsSync(file)) return null;
+  return new X509Certificate(fs.readFileSync(file)).fingerprint256.replace(/:/g, "");
+}
+
+export interface PilotOptions {
+  userDir: string;
+  /** Editor port; 0 picks a free one. */
+  port: number;
+  flowTemplate?: string;
+  resetFlows?: boolean;
+  /** false: no simulator; the OTB_* variables point at real devices (or an embedded broker is started). */
+  simulator: boolean;
+  scenario?: string;
+  seed?: number;
+  speed?: number;
+  /** Simulated start time (ms); default now. Earlier lets a fast run stay behind the wall clock. */
+  startTs?: number;
+  /** Simulator ports; undefined = the simulator's defaults (env or 4840/5020/1883), 0 = any free port. */
+  ports?: { opcua?: number; modbus?: number; mqtt?: number };
+  /** The caller's environment (default process.env); explicit OTB_* values there win. */
+  baseEnv?: NodeJS.ProcessEnv;
+  log?: (line: string) => void;
+}
+
+export interface RunningPilot {
+  red: import("./node-red-runner").RunningNodeRed;
+  sim?: import("./sim/index").Simulator;
+  env: Record<string, string>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the simulator (or, without it and without OTB_MQTT_URL, an embedded broker) and then
+ * Node-RED with the pilot environment. Used by `otbridge start`, the pilot tests and benchmarks.
+ */
+export async function startPilot(opts: PilotOptions): Promise<RunningPilot> {
+  const { REPO_ROOT, startNodeRed } = await import("./node-red-runner");
+  const base = opts.baseEnv ?? process.env;
+  const overrides: Record<string, string | undefined> = {};
+  const running: Array<{ stop(): Promise<void> }> = [];
+  const stopAll = async (): Promise<void> => {
+    for (const r of running.reverse()) await r.stop().catch(() => undefined);
+  };
+  const log = opts.log ?? ((line: string) => console.log(line));
+  fs.mkdirSync(opts.userDir, { recursive: true });
+  let sim: import("./sim/index").Simulator | undefined;
+  try {
+    if (opts.simulator) {
+      // Loaded on demand: the simulator pulls in node-opcua, which takes seconds to load.
+      const { startSimulator } = await import("./sim/index");
+      const pkiDir = path.join(opts.userDir, "sim-pki");
+      sim = await startSimulator({
+        seed: opts.seed ?? 1, speed: opts.speed ?? 1, scenario: opts.scenario ?? "normal", startTs: opts.startTs,
+        mqttUrl: base.OTB_MQTT_URL || undefined, opcuaPort: opts.ports?.opcua, modbusPort: opts.ports?.modbus, mqttPort: opts.ports?.mqtt,
+        labelsFile: path.join(opts.userDir, "sim-labels.jsonl"), pkiDir,
+      });
+      running.push(sim);
+      overrides.OTB_OPCUA_URL = sim.opcuaUrl;
+      overrides.OTB_OPCUA_PINNED = simulatorOpcuaFingerprint(pkiDir) ?? undefined;
+      overrides.OTB_MODBUS_HOST = "127.0.0.1";
+      overrides.OTB_MODBUS_PORT = sim.modbusPort === undefined ? undefined : String(sim.modbusPort);
+      overrides.OTB_MQTT_URL = sim.mqttUrl;
+      overrides.OTB_CONDUIT_URL = sim.mqttUrl;
+      log(`otbridge: simulator "${sim.scenario}" (seed ${sim.seed}, ${sim.speed}x): OPC UA ${sim.opcuaUrl}, Modbus 127.0.0.1:${sim.modbusPort}, MQTT ${sim.mqttUrl}`);
+    } else if (!base.OTB_MQTT_URL) {
+      const { startEmbeddedBroker } = await import("./sim/broker");
+      const broker = await startEmbeddedBroker(opts.ports?.mqtt ?? Number(base.OTB_MQTT_PORT ?? 1883));
+      running.push({ stop: () => broker.close() });
+      overrides.OTB_MQTT_URL = broker.url;
+      overrides.OTB_CONDUIT_URL = broker.url;
+      log(`otbridge: embedded MQTT broker at ${broker.url}`);
+    }
+    const env = pilotEnv(REPO_ROOT, opts.userDir, overrides, base);
+    const red = await startNodeRed({ userDir: opts.userDir, port: opts.port, flowTemplate: opts.flowTemplate, resetFlows: opts.resetFlows, env, log });
+    return {
+      red,
+      sim,
+      env,
+      stop: async () => {
+        await red.stop();
+        await stopAll();
+      },
+    };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
 }

@@ -7,8 +7,8 @@
 import * as fs from "fs";
 import * as path from "path";
 import { CliError, intOption, numberOption, parseArgs, type Command } from "../command";
-import { REPO_ROOT, startNodeRed, stopChild } from "../node-red-runner";
-import { pilotEnv } from "../pilot-env";
+import { REPO_ROOT, stopChild } from "../node-red-runner";
+import { startPilot } from "../pilot-env";
 
 const HELP = `Usage: otbridge start [options]
 
@@ -23,6 +23,9 @@ Options:
   --scenario NAME   simulator fault scenario (env OTB_SCENARIO, default normal; see otbridge simulate --list)
   --seed N          simulator seed (env OTB_SIM_SEED, default 1)
   --speed N         simulator speed, N times real time (env OTB_SIM_SPEED, default 1)
+  --start-ago MIN   start the simulated clock MIN minutes in the past (env OTB_SIM_START_AGO; default
+                    60 x (speed - 1), so a fast run stays behind the wall clock for an hour: otb-window
+                    refuses values more than 5 minutes in the future)
   --no-simulator    do not start the simulator (env OTB_SIMULATOR=off): use real devices from OTB_* variables
   -h, --help        this text`;
 
@@ -37,6 +40,7 @@ const command: Command = {
       scenario: { type: "string", default: process.env.OTB_SCENARIO ?? "normal" },
       seed: { type: "string", default: process.env.OTB_SIM_SEED ?? "1" },
       speed: { type: "string", default: process.env.OTB_SIM_SPEED ?? "1" },
+      "start-ago": { type: "string", default: process.env.OTB_SIM_START_AGO },
       "no-simulator": { type: "boolean", default: process.env.OTB_SIMULATOR === "off" },
       help: { type: "boolean", alias: "h" },
     });
@@ -48,44 +52,28 @@ const command: Command = {
     const seed = intOption(options.seed, "seed", 0, 2 ** 31 - 1);
     const speed = numberOption(options.speed, "speed", 0.01, 10_000);
     const userDir = path.resolve(options["user-dir"] as string);
-    const pilot = path.join(REPO_ROOT, "flows", "single-line-pilot.json");
-    const flowTemplate = (options.flow as string | undefined) ?? (fs.existsSync(pilot) ? pilot : undefined);
+    const pilotFlow = path.join(REPO_ROOT, "flows", "single-line-pilot.json");
+    const flowTemplate = (options.flow as string | undefined) ?? (fs.existsSync(pilotFlow) ? pilotFlow : undefined);
     if (flowTemplate && !fs.existsSync(flowTemplate)) throw new CliError(`flow file not found: ${flowTemplate}`);
 
-    // The simulator module loads node-opcua; require it only when it is used.
-    const sim = await import("../sim/index");
-    const overrides: Record<string, string | undefined> = {};
-    const running: Array<{ stop(): Promise<void> }> = [];
     if (!options["no-simulator"]) {
-      if (!sim.findScenario(options.scenario as string)) throw new CliError(`unknown scenario "${options.scenario}" (see otbridge simulate --list)`);
-      const s = await sim.startSimulator({ seed, speed, scenario: options.scenario as string, mqttUrl: process.env.OTB_MQTT_URL, labelsFile: path.join(userDir, "sim-labels.jsonl") });
-      running.push(s);
-      overrides.OTB_OPCUA_URL = s.opcuaUrl;
-      overrides.OTB_MODBUS_PORT = s.modbusPort === undefined ? undefined : String(s.modbusPort);
-      overrides.OTB_MQTT_URL = s.mqttUrl;
-      overrides.OTB_CONDUIT_URL = s.mqttUrl;
-      console.log(`otbridge: simulator "${s.scenario}" (seed ${seed}, ${speed}x): OPC UA ${s.opcuaUrl}, Modbus 127.0.0.1:${s.modbusPort}, MQTT ${s.mqttUrl}`);
-    } else if (!process.env.OTB_MQTT_URL) {
-      const { startEmbeddedBroker } = await import("../sim/broker");
-      const broker = await startEmbeddedBroker(Number(process.env.OTB_MQTT_PORT ?? 1883));
-      running.push({ stop: () => broker.close() });
-      overrides.OTB_MQTT_URL = broker.url;
-      overrides.OTB_CONDUIT_URL = broker.url;
-      console.log(`otbridge: embedded MQTT broker at ${broker.url}`);
+      // The scenario list is light to load; the simulator itself is loaded by startPilot.
+      const { findScenario } = await import("../sim/scenarios");
+      if (!findScenario(options.scenario as string)) throw new CliError(`unknown scenario "${options.scenario}" (see otbridge simulate --list)`);
     }
-    fs.mkdirSync(userDir, { recursive: true });
-    const env = pilotEnv(REPO_ROOT, userDir, overrides);
-
-    const stopAll = async (): Promise<void> => {
-      for (const r of running.reverse()) await r.stop().catch(() => undefined);
-    };
-    let red;
-    try {
-      red = await startNodeRed({ userDir, port, flowTemplate, resetFlows: options.reset as boolean, env });
-    } catch (err) {
-      await stopAll();
-      throw err;
-    }
+    const startAgo = numberOption(options["start-ago"] ?? (speed > 1 ? String(60 * (speed - 1)) : "0"), "start-ago", 0, 1e9);
+    const pilot = await startPilot({
+      userDir,
+      port,
+      flowTemplate,
+      resetFlows: options.reset as boolean,
+      simulator: !options["no-simulator"],
+      scenario: options.scenario as string,
+      seed,
+      speed,
+      startTs: Math.floor((Date.now() - startAgo * 60_000) / 1000) * 1000,
+    });
+    const red = pilot.red;
     console.log(`otbridge: editor at ${red.url}/  dashboard at ${red.url}/dashboard  (Ctrl-C stops)`);
     await new Promise<void>((resolve) => {
       const stop = (): void => {
@@ -95,7 +83,7 @@ const command: Command = {
       process.once("SIGTERM", stop);
       red.child.once("exit", () => resolve());
     });
-    await stopAll();
+    await pilot.stop();
     return 0;
   },
 };

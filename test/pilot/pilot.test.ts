@@ -1,0 +1,140 @@
+/**
+ * The single-line pilot end to end, the way `npm start` runs it: the simulator (OPC UA, Modbus,
+ * MQTT on ephemeral ports), Node-RED with flows/single-line-pilot.json, and an independent MQTT
+ * subscriber on the conduit's broker that sees what a DMZ consumer sees. The simulator runs at
+ * 30x so that 10 simulated minutes take 20 s; its clock starts in the past so that it never
+ * overtakes the wall clock.
+ */
+import { strict as assert } from "assert";
+import * as fs from "fs";
+import * as path from "path";
+import { REPO_ROOT } from "../../cli/node-red-runner";
+import { validateContextEvent, validateFeatureFrame, validateInference, validateSignal } from "../../nodes/shared/schemas";
+import type { ContextEvent, FeatureFrame, Inference, Signal } from "../../nodes/shared/types";
+import { waitFor } from "../helpers/peers";
+import { startTestPilot, Subscriber, type Received, type TestPilot } from "./harness";
+
+const SPEED = 30;
+const MINUTE = 60_000;
+const card = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, "flows", "models", "pilot-pump.card.json"), "utf8")) as { sha256: string; threshold: number; features: string[] };
+
+function simNow(pilot: TestPilot): number {
+  return pilot.sim!.line.ts;
+}
+
+/** Alarm frames the pilot publishes (.../_features/alarm): value 1 raised, 0 cleared. */
+function alarmFrames(sub: Subscriber): FeatureFrame[] {
+  return sub.under("/_features/alarm").map((m) => m.json as unknown as FeatureFrame);
+}
+
+function errorLines(log: string[]): string[] {
+  return log.filter((l) => /\[error\]|\[debug:errors\]/.test(l));
+}
+
+describe("single-line pilot (flows/single-line-pilot.json) against the simulator", function () {
+  this.timeout(120_000);
+
+  describe("normal run", () => {
+    let pilot: TestPilot;
+    let sub: Subscriber;
+    let simStart: number;
+    before(async () => {
+      pilot = await startTestPilot({ scenario: "normal", seed: 2, speed: SPEED, minutesBack: 20 });
+      sub = await Subscriber.connect(pilot.sim!.mqttUrl!, `${pilot.prefix}/#`);
+      simStart = simNow(pilot);
+      // Ten simulated minutes of scoring, plus the first window.
+      await waitFor(() => simNow(pilot) - simStart >= 10.5 * MINUTE, 60_000, "10 simulated minutes");
+      await waitFor(() => sub.under("/_features/quality").length > 0, 15_000, "a quality summary");
+    });
+    after(async () => {
+      await sub?.close();
+      await pilot?.stop();
+    });
+
+    it("publishes scored inferences of the pinned model under <line>/_inference/pilot-pump", () => {
+      const inferences = sub.on("/_inference/pilot-pump").map((m) => m.json as unknown as Inference);
+      // 10 s frames over ten simulated minutes: about 60 (late OPC UA data may hold a few back).
+      assert.ok(inferences.length >= 50, `${inferences.length} inferences`);
+      for (const inf of inferences) {
+        assert.ok(validateInference(inf), JSON.stringify(validateInference.errors));
+        assert.equal(inf.model.sha256, card.sha256);
+        assert.equal(inf.threshold, card.threshold);
+        assert.equal(inf.context?.line, "line1");
+        assert.deepEqual(Object.keys(inf.contributions ?? {}).sort(), [...card.features].sort());
+      }
+    });
+
+    it("raises no alarm in ten simulated minutes of normal running", () => {
+      const inferences = sub.on("/_inference/pilot-pump").map((m) => m.json as unknown as Inference);
+      const worst = Math.max(...inferences.map((i) => i.score ?? 0));
+      assert.deepEqual(alarmFrames(sub), [], "no alarm frame");
+      assert.ok(worst < card.threshold, `highest score ${worst} stays under the threshold ${card.threshold}`);
+    });
+
+    it("publishes contextualised Signals from all three protocols on their UNS topics", () => {
+      const signals = sub.messages.filter((m) => !m.topic.slice(pilot.prefix.length + 1).startsWith("_")).map((m) => ({ topic: m.topic, s: m.json as unknown as Signal }));
+      const protocols = new Set(signals.map((x) => x.s.source?.protocol));
+      assert.deepEqual([...protocols].sort(), ["modbus", "mqtt", "opcua"]);
+      for (const { topic, s } of signals.slice(0, 500)) {
+        assert.ok(validateSignal(s), JSON.stringify(validateSignal.errors));
+        assert.equal(topic, `${pilot.prefix}/${s.tag}`);
+      }
+      // The first values arrive before the PLC's product/batch tags have been read; later ones carry them.
+      const current = signals.filter((x) => x.s.tag === "pump1.motor.current").pop()!.s;
+      assert.ok(current.context?.product && current.context.batch && current.context.shift && current.context.mode, JSON.stringify(current.context));
+    });
+
+    it("publishes context events with product, batch, shift and mode from the simulator's schedule", () => {
+      const events = sub.on("/_events/context").map((m) => m.json as unknown as ContextEvent);
+      assert.ok(events.length >= 1);
+      for (const ev of events) assert.ok(validateContextEvent(ev), JSON.stringify(validateContextEvent.errors));
+      const ctx = events[events.length - 1].context;
+      assert.match(ctx.product ?? "", /\S/);
+      assert.match(ctx.batch ?? "", /\S/);
+      assert.ok(["early", "late", "night"].includes(ctx.shift ?? ""), `shift ${ctx.shift}`);
+      assert.ok(["running", "idle", "changeover", "maintenance"].includes(ctx.mode ?? ""), `mode ${ctx.mode}`);
+    });
+
+    it("publishes data-quality KPIs (good % per tag) as a frame under <line>/_features/quality", () => {
+      const kpi = sub.on("/_features/quality").map((m: Received) => m.json as unknown as FeatureFrame);
+      const last = kpi[kpi.length - 1];
+      assert.ok(validateFeatureFrame(last), JSON.stringify(validateFeatureFrame.errors));
+      const at = (name: string): number => last.values[last.names.indexOf(name)];
+      assert.ok(at("pump1.motor.current:good_pct") > 90, `current ${at("pump1.motor.current:good_pct")} % good`);
+      assert.ok(at("pump1.vibration.de_rms:good_pct") > 90);
+      assert.ok(at("meter1.voltage:good_pct") > 90, "Modbus tags are counted too");
+      assert.ok(at("all:good_pct") > 90);
+    });
+
+    it("logs no errors and no caught exceptions on a normal run", () => {
+      assert.deepEqual(errorLines(pilot.log), []);
+    });
+  });
+
+  describe("bearing-wear scenario", () => {
+    let pilot: TestPilot;
+    let sub: Subscriber;
+    before(async () => {
+      pilot = await startTestPilot({ scenario: "bearing-wear", seed: 2, speed: SPEED, minutesBack: 20 });
+      sub = await Subscriber.connect(pilot.sim!.mqttUrl!, `${pilot.prefix}/#`);
+    });
+    after(async () => {
+      await sub?.close();
+      await pilot?.stop();
+    });
+
+    it("raises the anomaly alarm within 10 simulated minutes of the fault's start, driven by vibration", async () => {
+      await waitFor(() => alarmFrames(sub).some((f) => f.values[0] === 1), 60_000, "an alarm frame");
+      const raised = alarmFrames(sub).find((f) => f.values[0] === 1)!;
+      assert.ok(validateFeatureFrame(raised), JSON.stringify(validateFeatureFrame.errors));
+      const fault = pilot.sim!.line.activeFaults.find((f) => f.fault === "bearing_wear") ?? pilot.sim!.labels().find((l) => l.fault === "bearing_wear");
+      assert.ok(fault, "the simulator reports the bearing-wear fault");
+      const delay = raised.ts - fault.start;
+      assert.ok(delay > 0 && delay <= 10 * MINUTE, `alarm ${Math.round(delay / 1000)} s after the fault started`);
+      const inf = sub.on("/_inference/pilot-pump").map((m) => m.json as unknown as Inference).find((i) => i.ts === raised.ts)!;
+      const top = Object.entries(inf.contributions ?? {}).sort((a, b) => b[1] - a[1])[0][0];
+      assert.match(top, /vibration|motor\.current|motor\.temperature/, `top contributor ${top}`);
+      console.log(`      alarm raised ${Math.round(delay / 1000)} simulated s after the fault began; top contributor ${top}`);
+    });
+  });
+});
