@@ -134,3 +134,17 @@ export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs 
     await delay(stepMs);
   }
 }
+
+/**
+ * The environment for an `openssl` child process. node-opcua-pki sets OPENSSL_CONF and RANDFILE
+ * in process.env when it loads (sometimes to "undefined" or a temporary file), which breaks every
+ * later openssl command in the same mocha process; drop them unless they name a real file.
+ */
+export function opensslEnv(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  for (const key of ["OPENSSL_CONF", "RANDFILE"]) {
+    const v = env[key];
+    if (v !== undefined && (v === "undefined" || !fs.existsSync(v))) delete env[key];
+  }
+  return env;
+}

@@ -5,6 +5,7 @@
  */
 import { strict as assert } from "assert";
 import { execFileSync } from "child_process";
+import { opensslEnv } from "../helpers/peers";
 import { createHash } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
@@ -42,7 +43,7 @@ describe("pilot environment (cli/pilot-env.ts)", () => {
       const dir = path.join(pki, "server", "own", "certs");
       fs.mkdirSync(dir, { recursive: true });
       const pem = path.join(dir, "certificate.pem");
-      execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", path.join(pki, "key.pem"), "-out", pem, "-days", "1", "-subj", "/CN=sim"], { stdio: "ignore" });
+      execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", path.join(pki, "key.pem"), "-out", pem, "-days", "1", "-subj", "/CN=sim"], { stdio: "ignore", env: opensslEnv() });
       const der = Buffer.from(fs.readFileSync(pem, "utf8").replace(/-----[A-Z ]+-----/g, "").replace(/\s+/g, ""), "base64");
       assert.equal(simulatorOpcuaFingerprint(pki), createHash("sha256").update(der).digest("hex").toUpperCase());
     } finally {

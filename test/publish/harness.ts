@@ -4,6 +4,7 @@
  * loopback TCP proxy that can black-hole traffic (a half-open link: no FIN, no RST), and a CA,
  * server and client certificates made with openssl.
  */
+import { opensslEnv } from "../helpers/peers";
 import { strict as assert } from "assert";
 import { execFileSync } from "child_process";
 import * as fs from "fs";
@@ -152,7 +153,7 @@ export function makePki(): Pki {
   const p = (f: string): string => path.join(dir, f);
   const ssl = (...args: string[]): void => {
     try {
-      execFileSync("openssl", args, { cwd: dir, stdio: ["ignore", "ignore", "pipe"] });
+      execFileSync("openssl", args, { cwd: dir, stdio: ["ignore", "ignore", "pipe"], env: opensslEnv() });
     } catch (err) {
       // Say what openssl said: a bare "Command failed" cannot be diagnosed from a CI log.
       const stderr = String((err as { stderr?: Buffer }).stderr ?? "").trim();
