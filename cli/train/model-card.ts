@@ -3,9 +3,9 @@
  * node side validates it with nodes/shared/model-card.ts). The writer computes the sha256
  * from the exact bytes it writes, so card and file cannot disagree.
  */
-import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
+import { parseModelCard, sha256Of } from "../../nodes/shared/model-card";
 
 export interface ModelCard {
   name: string;
@@ -31,9 +31,8 @@ export const SCORE_OUTPUT = "score";
 export const CONTRIBUTIONS_OUTPUT = "contributions";
 export const INPUT_NAME = "features";
 
-export function sha256Hex(bytes: Uint8Array): string {
-  return createHash("sha256").update(bytes).digest("hex");
-}
+/** The same hash otb-infer pins (nodes/shared/model-card.ts). */
+export const sha256Hex = sha256Of;
 
 /** The standard outputs description for a score + contributions graph. */
 export function standardOutputs(contributionMeaning: string): Record<string, string> {
@@ -60,10 +59,13 @@ export function writeModelFiles(dir: string, bytes: Uint8Array, card: Omit<Model
     features: full.features, input: full.input, outputs: full.outputs, normalisation: full.normalisation,
     threshold: full.threshold, baseline: full.baseline, training: full.training,
   };
+  const text = JSON.stringify(ordered, null, 2) + "\n";
+  // Refuse to write a card the node would refuse to load: one parser for both sides.
+  parseModelCard(text, `model card of ${card.name}`);
   const onnxPath = path.join(dir, `${card.name}.onnx`);
   const cardPath = path.join(dir, `${card.name}.card.json`);
   atomicWrite(onnxPath, bytes);
-  atomicWrite(cardPath, JSON.stringify(ordered, null, 2) + "\n");
+  atomicWrite(cardPath, text);
   return { onnxPath, cardPath, card: ordered };
 }
 
