@@ -4,6 +4,7 @@
  * names. Pure functions: the editor's validators mirror isValidFilter().
  */
 import type { MessageKindName } from "./conduit-config";
+import { topicMatchesFilter as matchesFilter } from "../shared/envelope";
 
 /** Why a publish was refused before the queue; `invalid` and `no_context` are found by otb-publish. */
 export type Refusal = "topic_injection" | "not_allowlisted" | "kind_not_allowed" | "too_large" | "invalid" | "no_context";
@@ -24,16 +25,7 @@ export function isValidFilter(filter: string): boolean {
     (l === "#" && i === levels.length - 1) || l === "+" || (!l.includes("+") && !l.includes("#")));
 }
 
-export function matchesFilter(filter: string, topic: string): boolean {
-  const f = filter.split("/");
-  const t = topic.split("/");
-  for (let i = 0; i < f.length; i++) {
-    if (f[i] === "#") return true;
-    if (i >= t.length) return false;
-    if (f[i] !== "+" && f[i] !== t[i]) return false;
-  }
-  return f.length === t.length;
-}
+export { matchesFilter };
 
 export class TopicPolicy {
   constructor(

@@ -8,6 +8,7 @@
  * `type_mismatch` (the tag is known, its value is not usable), never a silent skip.
  */
 import type { Signal, SignalValue } from "../shared";
+import { topicMatchesFilter } from "../shared/envelope";
 
 export interface JsonMappingRow {
   /** MQTT topic filter, wildcards allowed; empty = every subscribed topic. */
@@ -29,17 +30,9 @@ export type DecodeResult = { signals: Signal[] } | { error: string; reason: stri
 const TS_FIELDS = ["ts", "timestamp", "time"];
 export const MAX_TS = 8.64e15;
 
-/** MQTT filter match (+ one level, # the rest). */
+/** MQTT filter match; a mapping row with no filter applies to every topic. */
 export function topicMatches(filter: string, topic: string): boolean {
-  if (!filter || filter === "#") return true;
-  const f = filter.split("/");
-  const t = topic.split("/");
-  for (let i = 0; i < f.length; i++) {
-    if (f[i] === "#") return true;
-    if (i >= t.length) return false;
-    if (f[i] !== "+" && f[i] !== t[i]) return false;
-  }
-  return f.length === t.length;
+  return !filter || topicMatchesFilter(filter, topic);
 }
 
 function at(obj: unknown, path: string): unknown {

@@ -55,6 +55,18 @@ export function unsInferenceTopic(ctx: Context, modelName: string): string {
   return `${unsLinePath(ctx)}/_inference/${modelName}`;
 }
 
+/** MQTT topic filter match: `+` is one level, a trailing `#` the rest (and the parent level). */
+export function topicMatchesFilter(filter: string, topic: string): boolean {
+  const f = filter.split("/");
+  const t = topic.split("/");
+  for (let i = 0; i < f.length; i++) {
+    if (f[i] === "#") return true;
+    if (i >= t.length) return false;
+    if (f[i] !== "+" && f[i] !== t[i]) return false;
+  }
+  return f.length === t.length;
+}
+
 /** A topic level built from data must not inject MQTT wildcards or system topics. */
 export function isSafeTopicLevel(level: string): boolean {
   return level.length > 0 && !/[+#\u0000]/.test(level) && !level.startsWith("$") && !level.includes("/");

@@ -48,17 +48,8 @@ export function zscoreModel(mean: number[], std = [2, 0.5, 5]): Uint8Array {
   return fitZScore([], { mean, std }).graph.toBytes({ producerVersion: "test", modelVersion: 2 });
 }
 
-/** Deterministic PRNG (mulberry32) so that mutants are the same on every run. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic PRNG (the trainer's mulberry32) so that mutants are the same on every run. */
+export { seededRandom as rng } from "../../cli/train/stats";
 
 /** Mutant i: 1-8 random bytes overwritten, a byte range deleted, or a truncation, by turns. */
 export function mutate(bytes: Uint8Array, random: () => number, i: number): Uint8Array {
