@@ -24,21 +24,36 @@ function load(name: string): Command | null {
   return require(path.join(commandsDir, name)) as Command;
 }
 
+/** The installed pack's version, from its own package.json (two levels above dist/cli). */
+function packageVersion(): string {
+  const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, "..", "..", "package.json"), "utf8")) as { version: string };
+  return pkg.version;
+}
+
 function usage(): string {
   const lines = ["Usage: otbridge <command> [options]", "", "Commands:"];
   for (const name of listCommands()) {
     const cmd = load(name);
     if (cmd) lines.push(`  ${name.padEnd(10)} ${cmd.summary}`);
   }
-  lines.push("", "Run 'otbridge <command> --help' for a command's options.");
+  lines.push("", "Run 'otbridge <command> --help' for a command's options; 'otbridge --version' for the version.");
   return lines.join("\n");
 }
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
-  if (!name || name === "--help" || name === "-h" || name === "help") {
+  if (name === "--version" || name === "-v" || name === "version") {
+    console.log(packageVersion());
+    return 0;
+  }
+  if (!name) {
+    // No command is a usage error (exit 2, like every other one), but the help is what helps.
+    console.error(usage());
+    return 2;
+  }
+  if (name === "--help" || name === "-h" || name === "help") {
     console.log(usage());
-    return name ? 0 : 1;
+    return 0;
   }
   const cmd = load(name);
   if (!cmd) {
