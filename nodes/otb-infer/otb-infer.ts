@@ -52,6 +52,8 @@ export = function (RED: NodeAPI): void {
     let reloadProblem: string | null = null;
     let dropsReported = 0;
     let lastStatusAt = 0;
+    /** The last scored frame: every status refresh (drift timer, drops, reload) shows it. */
+    let lastInference: Inference | undefined;
     const alarm = new Hysteresis(config.raiseAfter, config.clearAfter);
 
     const engine = new InferEngine<Pending>(
@@ -68,10 +70,11 @@ export = function (RED: NodeAPI): void {
           if (topic) msg.topic = topic;
           send([msg, event]);
           done();
+          lastInference = inference;
           const now = performance.now();
           if (transition || now - lastStatusAt > 250) {
             lastStatusAt = now;
-            refreshStatus(inference);
+            refreshStatus();
           }
         },
         failed(job, err) {
@@ -105,7 +108,12 @@ export = function (RED: NodeAPI): void {
       };
     }
 
-    function refreshStatus(last?: Inference): void {
+    /**
+     * Every caller (a scored frame, the drift and drop timers, a reload) shows the same picture:
+     * "no data" only until the first frame was scored.
+     */
+    function refreshStatus(): void {
+      const last = lastInference;
       const model = engine.current;
       if (!model || closed) return;
       const c = engine.counters;

@@ -39,7 +39,6 @@ describe("SKAB benchmark paths (one experiment file)", function () {
     const text = formatReport({ tp: 80, fp: 5, tn: 95, fn: 20 }, SKAB_CONFIG, "nodes", 1);
     assert.match(text, /otbridge \(this run\)\s+0\.865\s+5\.00 %\s+20\.00 %/);
     assert.match(text, /Conv-AE \(published, 34 files\)\s+0\.78\s+13\.55 %\s+28\.02 %/);
-    assert.match(text, /goal: F1 >= 0.80 with FAR <= 10 %: met/);
-    assert.match(formatReport({ tp: 50, fp: 50, tn: 50, fn: 50 }, SKAB_CONFIG, "nodes", 1), /NOT met/);
+    assert.match(text, /in-sample/);
   });
 });
