@@ -179,11 +179,113 @@ describe("Alarm, Verdict and alarm KPI through otb-publish's conduit policy", ()
     ]);
   });
 
+  it("lets a conduit allow alarms explicitly; one saved before the kind existed follows its events setting", () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { parseConduitConfig } = require("../../nodes/otb-conduit/conduit-config") as typeof import("../../nodes/otb-conduit/conduit-config");
+    const kinds = (def: Record<string, unknown>) =>
+      [...parseConduitConfig({ id: "c", broker: "mqtt://127.0.0.1:1883", sourceZone: "L3", targetZone: "DMZ", allowTopics: ["acme/#"], ...def } as never, {}, "/unused").kinds].sort();
+    assert.deepEqual(kinds({}), ["alarms", "events", "features", "inference", "signals"]);
+    assert.deepEqual(kinds({ allowEvents: false }), ["features", "inference", "signals"]);
+    assert.deepEqual(kinds({ allowEvents: false, allowAlarms: true }), ["alarms", "features", "inference", "signals"]);
+    assert.deepEqual(kinds({ allowAlarms: "false" }), ["events", "features", "inference", "signals"]);
+  });
+
   it("refuses alarms on a conduit that does not allow the kind, and malformed ones as invalid", () => {
     const p = publisher(["events"]);
     assert.equal(p.prepare(alarm, { line: null }).refused[0].reason, "kind_not_allowed");
     const bad = p.prepare({ ...alarm, score: "high" }, { line: null });
     assert.equal(bad.refused[0].reason, "invalid");
     assert.match(bad.refused[0].detail, /score must be number/);
+  });
+});
+
+describe("Alarms, Verdicts and alarm KPIs from otb-infer through otb-publish and a real conduit (aedes)", function () {
+  this.timeout(40_000);
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const conduitNode = require("../../nodes/otb-conduit/otb-conduit");
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const publishNode = require("../../nodes/otb-publish/otb-publish");
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const switchNode = require(require.resolve("@node-red/nodes/core/function/10-switch.js"));
+  let dir: string;
+  let broker: import("../helpers/peers").AedesBroker;
+  let sub: import("mqtt").MqttClient;
+  const received: Array<{ topic: string; body: Record<string, unknown> }> = [];
+
+  beforeEach(async () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { startAedes } = require("../helpers/peers") as typeof import("../helpers/peers");
+    dir = tempDir();
+    broker = await startAedes();
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { connectAsync } = require("mqtt") as typeof import("mqtt");
+    sub = await connectAsync(broker.url, { protocolVersion: 4, clientId: "independent-subscriber" });
+    await sub.subscribeAsync("#", { qos: 1 });
+    received.length = 0;
+    sub.on("message", (topic, payload) => received.push({ topic, body: JSON.parse(payload.toString()) }));
+  });
+  afterEach(async () => {
+    await helper.unload();
+    helper.settings({});
+    await sub.endAsync();
+    await broker.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("delivers the raise, the clear, the verdict and the KPI once each, under their UNS topics", async () => {
+    helper.settings({ userDir: dir });
+    await helper.load([inferNode, conduitNode, publishNode, switchNode, ...catchStatusComplete], tab([
+      { id: "infer", type: "otb-infer", modelPath: FIXTURE_ONNX, raiseAfter: "2", clearAfter: "2", driftInterval: 0, wires: [[], ["kinds"]] },
+      // Drift and model-load events stay local; the three issue 18 kinds go north.
+      { id: "kinds", type: "switch", property: "payload.kind", propertyType: "msg", checkall: "false", outputs: 1,
+        rules: [{ t: "regex", v: "^(alarm|verdict|alarm-kpi)$", vt: "str" }], wires: [["pub"]] },
+      { id: "c1", type: "otb-conduit", broker: broker.url, sourceZone: "L3", targetZone: "DMZ", allowTopics: ["acme/#"],
+        queueDir: path.join(dir, "queue"), commitMs: 5, keepalive: 5, protocolVersion: "4", allowSignals: false, allowFeatures: false, allowInference: false },
+      { id: "pub", type: "otb-publish", conduit: "c1", wires: [] },
+      { id: "catcher", type: "catch", scope: null, uncaught: false, wires: [["errors"]] },
+      { id: "errors", type: "helper" },
+    ]));
+    const errors: unknown[] = [];
+    helper.getNode("errors").on("input", (m: unknown) => errors.push(m));
+    const infer = helper.getNode("infer");
+    [ANOMALOUS, ANOMALOUS, NORMAL, NORMAL].forEach((v, i) => infer.receive({ payload: frame(v, i) }));
+    await waitFor(() => received.length === 2, 15_000);
+    const id = received[0].body.id as string;
+    infer.receive({ payload: { kind: "verdict", alarmId: id, verdict: "confirmed", note: "bearing noise", user: "ana" } });
+    await waitFor(() => received.length === 4, 15_000);
+    await new Promise((r) => setTimeout(r, 200)); // nothing more (no duplicates, no drift/model events) arrives
+    assert.deepEqual(received.map((r) => [r.topic, r.body.kind, r.body.state ?? r.body.verdict ?? r.body.precision]), [
+      ["acme/plant1/pumps/line1/_alarms/fixture-zscore", "alarm", "raised"],
+      ["acme/plant1/pumps/line1/_alarms/fixture-zscore", "alarm", "cleared"],
+      ["acme/plant1/pumps/line1/_events/verdict", "verdict", "confirmed"],
+      ["acme/plant1/pumps/line1/_events/alarm-kpi", "alarm-kpi", 1],
+    ]);
+    assert.equal(received[1].body.id, id);
+    assert.equal(received[2].body.alarmId, id);
+    assert.deepEqual(errors, []);
+  });
+});
+
+describe("otbridge inventory names the alarm kinds", () => {
+  it("shows what otb-infer's event output carries and which conduits allow alarms", () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { inventory } = require("../../cli/flows/zone-inventory") as typeof import("../../cli/flows/zone-inventory");
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { parseFlow } = require("../../cli/flows/flow-file") as typeof import("../../cli/flows/flow-file");
+    const conduit = (id: string, extra: Record<string, unknown>) => ({ id, type: "otb-conduit", broker: "mqtts://dmz:8883", sourceZone: "L3", targetZone: "DMZ", allowTopics: ["acme/#"], ...extra });
+    const flow = parseFlow(JSON.stringify([
+      { id: "t", type: "tab", label: "t" },
+      { id: "infer", z: "t", type: "otb-infer", modelPath: "m.onnx", wires: [["pubInf"], ["pubAlarm"]] },
+      { id: "pubInf", z: "t", type: "otb-publish", conduit: "new", wires: [] },
+      { id: "pubAlarm", z: "t", type: "otb-publish", conduit: "old", wires: [] },
+      conduit("new", { allowSignals: true, allowFeatures: false, allowInference: true, allowEvents: false, allowAlarms: true }),
+      // Saved before the alarms kind existed: follows allowEvents.
+      conduit("old", { allowSignals: false, allowFeatures: false, allowInference: false, allowEvents: true }),
+    ]), "inline.json");
+    const routes = inventory(flow).routes;
+    const by = (p: string) => routes.find((r) => r.publisher.includes(p)) as (typeof routes)[number];
+    assert.ok(by("pubInf") && by("pubAlarm"), JSON.stringify(routes.map((r) => r.publisher)));
+    assert.deepEqual([by("pubInf").kinds, by("pubInf").allowedKinds], [["inference"], ["signals", "inference", "alarms"]]);
+    assert.deepEqual([by("pubAlarm").kinds, by("pubAlarm").allowedKinds], [["alarms, verdicts, alarm KPIs, drift, model events"], ["events", "alarms"]]);
   });
 });
