@@ -157,8 +157,8 @@ export = function (RED: NodeAPI): void {
         const verdict = store.judge(input, now);
         const kpi = store.kpiFor(verdict.alarmId, now);
         const line = verdict.context ? unsLinePath(verdict.context) : null;
-        const out = [{ ...(line ? { topic: `${line}/_events/verdict` } : {}), payload: verdict }];
-        if (kpi) out.push({ ...(line ? { topic: `${line}/_events/alarm-kpi` } : {}), payload: kpi } as never);
+        const out: Array<{ topic?: string; payload: unknown }> = [{ ...(line ? { topic: `${line}/_events/verdict` } : {}), payload: verdict }];
+        if (kpi) out.push({ ...(line ? { topic: `${line}/_events/alarm-kpi` } : {}), payload: kpi });
         send([null, out]);
         done();
       } catch (err) {

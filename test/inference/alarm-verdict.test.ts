@@ -156,12 +156,12 @@ describe("Alarm, Verdict and alarm KPI through otb-publish's conduit policy", ()
     precision: 1, ackMedianS: 60, ackMeanS: 60, context: ctx,
   };
 
-  function publisher(kinds: string[]): import("../../nodes/otb-publish/publish-logic").Publisher {
+  function publisher(kinds: string[], sparkplugTopic: string | null = null): import("../../nodes/otb-publish/publish-logic").Publisher {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { Publisher } = require("../../nodes/otb-publish/publish-logic");
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { TopicPolicy } = require("../../nodes/otb-conduit/topic-policy");
-    return new Publisher({ topicMode: "uns", template: "", rbe: true, deadband: 0, sparkplugTopic: null }, new TopicPolicy(["acme/#"], new Set(kinds), 65_536));
+    return new Publisher({ topicMode: "uns", template: "", rbe: true, deadband: 0, sparkplugTopic }, new TopicPolicy(["acme/#", "spBv1.0/#"], new Set(kinds), 65_536));
   }
 
   it("publishes each under its own UNS topic and kind code, never suppressed as a repeat", () => {
@@ -176,6 +176,16 @@ describe("Alarm, Verdict and alarm KPI through otb-publish's conduit policy", ()
       ["alarms", "acme/plant1/pumps/line1/_alarms/pump", 4, "alarm"],
       ["events", "acme/plant1/pumps/line1/_events/verdict", 3, "verdict"],
       ["events", "acme/plant1/pumps/line1/_events/alarm-kpi", 3, "alarm-kpi"],
+    ]);
+  });
+
+  it("turns them into Sparkplug metrics on a Sparkplug conduit", () => {
+    const p = publisher(["alarms", "events"], "spBv1.0/acme/NDATA/edge1");
+    const names = [alarm, verdict, kpi].map((m) => p.prepare(m, { line: null }).records.map((r) => `${r.kind}:${r.topic}`));
+    assert.deepEqual(names, [
+      ["4:_alarms/pump/active", "4:_alarms/pump/id", "4:_alarms/pump/score"],
+      ["3:_verdicts/pump/confirmed"],
+      ["3:_alarm_kpi/pump/judged", "3:_alarm_kpi/pump/precision", "3:_alarm_kpi/pump/ackMedianS"],
     ]);
   });
 
