@@ -6,7 +6,8 @@ import * as fs from "fs";
 import * as path from "path";
 import { CliError, intOption, numberOption, parseArgs, type Command } from "../command";
 import { writeModelFiles } from "../train/model-card";
-import { fromCsv, fromFrames, normalRows, parseTime, type NormalPeriod, type TrainingSet } from "../train/sources";
+import { fromCsv, fromFrames, normalMask, normalRows, parseTime, type NormalPeriod, type TrainingSet } from "../train/sources";
+import { applyVerdicts, type VerdictUse } from "../train/verdicts";
 import { quantile } from "../train/stats";
 import { DETECTORS, trainModel, type DetectorName } from "../train/trainer";
 
@@ -44,6 +45,14 @@ Model:
   --seed N                seed for every random choice (default 1): same input, same bytes
                           except createdAt
 
+Operator verdicts:
+  --verdicts FILE         otb-infer's verdict store (<userDir>/otbridge/verdicts/<node>.json):
+                          rows of alarms judged "false alarm" are trained as normal, rows of
+                          "confirmed" alarms are left out (even inside the normal period);
+                          "unsure" is ignored. The card records the file's sha256 and counts.
+  --verdict-margin S      seconds added before the raise and after the clear of each judged
+                          alarm (default 60)
+
 Output:
   --out DIR               folder for the model and its card (created if needed)
   --name NAME             model name (default: the input file's base name)
@@ -69,6 +78,8 @@ const command: Command = {
       "threshold-quantile": { type: "string", default: "0.99" },
       "threshold-margin": { type: "string", default: "3" },
       seed: { type: "string", default: "1" },
+      verdicts: { type: "string" },
+      "verdict-margin": { type: "string", default: "60" },
       out: { type: "string" },
       name: { type: "string" },
       version: { type: "string", default: "1.0.0" },
@@ -107,7 +118,18 @@ const command: Command = {
     } catch (err) {
       throw new CliError((err as Error).message);
     }
-    const rows = normalRows(set, period);
+    let rows = normalRows(set, period);
+    let verdictUse: VerdictUse | undefined;
+    const verdictFile = options.verdicts as string | undefined;
+    if (verdictFile !== undefined) {
+      if (!fs.existsSync(verdictFile)) throw new CliError(`verdict file not found: ${verdictFile}`);
+      const marginS = numberOption(options["verdict-margin"], "verdict-margin", 0, 86400);
+      try {
+        ({ rows, use: verdictUse } = applyVerdicts(set, normalMask(set, period), verdictFile, Math.round(marginS * 1000)));
+      } catch (err) {
+        throw new CliError(`--verdicts: ${(err as Error).message}`);
+      }
+    }
     const minRows = Math.max(set.names.length + 2, 10);
     if (rows.length < minRows) {
       throw new CliError(`only ${rows.length} complete feature rows in the normal period; ${set.names.length} features need at least ${minRows}`);
@@ -123,7 +145,10 @@ const command: Command = {
         thresholdQuantile,
         thresholdMargin,
         source: path.basename(input),
-        extraParams: set.window ? { windowMs: set.window.lengthMs, hopMs: set.window.hopMs } : {},
+        extraParams: {
+          ...(set.window ? { windowMs: set.window.lengthMs, hopMs: set.window.hopMs } : {}),
+          ...(verdictUse ? { verdicts: { ...verdictUse, file: path.basename(verdictUse.file) } } : {}),
+        },
       });
     } catch (err) {
       throw new CliError(`training failed: ${(err as Error).message}`);
@@ -138,6 +163,11 @@ const command: Command = {
     console.log(`otbridge train: ${written.card.detector} model "${name}" ${version}, ${set.names.length} features, ${rows.length} normal rows`);
     console.log(`  normal scores p50 ${fmt(quantile(s, 0.5))} p99 ${fmt(quantile(s, 0.99))} max ${fmt(Math.max(...s))}; threshold ${fmt(written.card.threshold)}`);
     for (const [why, n] of Object.entries(set.skipped)) if (n > 0) console.log(`  left out: ${n} ${why}`);
+    if (verdictUse) {
+      const v = verdictUse;
+      console.log(`  verdicts: ${v.falseAlarms} false alarm(s) -> ${v.rowsAdded} rows trained as normal; ${v.confirmed} confirmed -> ${v.rowsExcluded} rows left out; ${v.unsure} unsure ignored`);
+      if (v.notCovered > 0) console.log(`  warning: ${v.notCovered} judged alarm(s) fall outside the input's time range and changed nothing`);
+    }
     console.log(`  wrote ${written.onnxPath} (sha256 ${written.card.sha256.slice(0, 12)}...)`);
     console.log(`  wrote ${written.cardPath}`);
     return 0;

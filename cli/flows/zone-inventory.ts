@@ -113,7 +113,7 @@ function walkUpstream(flow: Flow, feeders: Map<string, Array<[FlowNode, number]>
 function kindOf(node: FlowNode, port: number): string | null {
   switch (node.type) {
     case "otb-infer":
-      return "inference";
+      return port === 0 ? "inference" : "alarms, verdicts, alarm KPIs, drift, model events";
     case "otb-window":
       return "features";
     case "otb-validate":

@@ -88,8 +88,14 @@ export function fromFrames(file: string, select?: string[]): TrainingSet {
 
 /** The rows inside the normal period. */
 export function normalRows(set: TrainingSet, period: NormalPeriod): number[][] {
-  if ("rows" in period) return set.values.filter((_, i) => set.position[i] < period.rows);
-  return set.values.filter((_, i) => set.ts[i] >= period.from && set.ts[i] <= period.to);
+  const mask = normalMask(set, period);
+  return set.values.filter((_, i) => mask[i]);
+}
+
+/** Per row: inside the normal period? */
+export function normalMask(set: TrainingSet, period: NormalPeriod): boolean[] {
+  if ("rows" in period) return set.position.map((p) => p < period.rows);
+  return set.ts.map((t) => t >= period.from && t <= period.to);
 }
 
 export function parseTime(text: string, option: string): number {

@@ -1,12 +1,15 @@
 /**
- * otb-infer: FeatureFrames in, Inferences out (output 1); alarm raise/clear, drift reports and
- * model (re)load events out of output 2. The model is pinned by its card's sha256, checked in a
+ * otb-infer: FeatureFrames in, Inferences out (output 1); Alarms (raise/clear), drift reports,
+ * model (re)load events, operator Verdicts and alarm KPIs out of output 2. A message with
+ * `payload.kind === "verdict"` ({alarmId, verdict, note, user}) judges one of this node's alarms:
+ * it is stored under the user directory (verdict-store.ts) and goes out as a Verdict event
+ * followed by the alarm KPI of that model and week. The model is pinned by its card's sha256, checked in a
  * child process before this process parses it, shared between nodes, and hot-reloaded only
  * after the new file passed the same checks. See infer-engine.ts for the queue and batching.
  */
 import {
-  StatusReporter, ValidationError, describeErrors, onClose, reportError, toError, unsInferenceTopic, validateFeatureFrame,
-  type Inference,
+  StatusReporter, ValidationError, describeErrors, onClose, reportError, toError, unsInferenceTopic, unsLinePath, validateFeatureFrame,
+  type Alarm, type Inference,
 } from "../shared";
 import { cardPathFor } from "../shared/model-card";
 import type { Node, NodeAPI, NodeDef, NodeDone, NodeMessageInFlow, NodeSend } from "../shared/red";
@@ -16,6 +19,7 @@ import { parseInferConfig, type InferConfig, type OtbInferDef } from "./infer-co
 import { InferEngine, type Job } from "./infer-engine";
 import { loadModel, type LoadedModel } from "./model-loader";
 import { ModelWatcher } from "./model-watcher";
+import { parseVerdictInput, verdictFilePath, VerdictStore } from "./verdict-store";
 
 interface Pending {
   msg: NodeMessageInFlow;
@@ -52,7 +56,12 @@ export = function (RED: NodeAPI): void {
     let reloadProblem: string | null = null;
     let dropsReported = 0;
     let lastStatusAt = 0;
+    /** The last scored frame: every status refresh (drift timer, drops, reload) shows it. */
+    let lastInference: Inference | undefined;
     const alarm = new Hysteresis(config.raiseAfter, config.clearAfter);
+    /** The alarm active now: its id and raise time go on its clear too. */
+    let openAlarm: { id: string; raisedAt: number } | null = null;
+    const store = openVerdictStore();
 
     const engine = new InferEngine<Pending>(
       { maxQueue: config.maxQueue, maxBatch: config.maxBatch, dropPolicy: config.dropPolicy, threshold: config.threshold },
@@ -63,15 +72,16 @@ export = function (RED: NodeAPI): void {
           const { msg, send, done } = job.tag;
           const transition = alarm.update(inference.anomaly === true);
           const topic = inference.context ? unsInferenceTopic(inference.context, inference.model.name) : undefined;
-          const event = transition ? { ...(topic ? { topic } : {}), payload: alarmEvent(transition, inference) } : null;
+          const event = transition ? alarmMessage(alarmEvent(transition, inference)) : null;
           msg.payload = inference;
           if (topic) msg.topic = topic;
           send([msg, event]);
           done();
+          lastInference = inference;
           const now = performance.now();
           if (transition || now - lastStatusAt > 250) {
             lastStatusAt = now;
-            refreshStatus(inference);
+            refreshStatus();
           }
         },
         failed(job, err) {
@@ -93,19 +103,75 @@ export = function (RED: NodeAPI): void {
       },
     );
 
-    function alarmEvent(state: "raised" | "cleared", inf: Inference): Record<string, unknown> {
+    function openVerdictStore(): VerdictStore {
+      const userDir = (RED.settings as unknown as { userDir?: string }).userDir;
+      if (!userDir) {
+        node.warn("Node-RED has no userDir: operator verdicts on alarms will not survive a restart");
+        return new VerdictStore(null);
+      }
+      const file = verdictFilePath(userDir, node.id);
+      try {
+        return new VerdictStore(file);
+      } catch (err) {
+        // Never overwrite a file we cannot read: keep verdicts in memory and say so.
+        setImmediate(() => reportError(node, new Error(`verdict store ${file} unreadable, verdicts kept in memory only: ${toError(err).message}`), { payload: null }));
+        return new VerdictStore(null);
+      }
+    }
+
+    /**
+     * The Alarm of a transition. Its id (model name, sha256 prefix, event time of the raise) is
+     * the same for the raise and the clear, and the same after a restart replays the frames.
+     */
+    function alarmEvent(state: "raised" | "cleared", inf: Inference): Alarm {
       const contributors = Object.entries(inf.contributions ?? {})
         .sort((a, b) => b[1] - a[1])
         .slice(0, 3)
         .map(([feature, contribution]) => ({ feature, contribution, share: inf.score ? contribution / inf.score : 0 }));
-      return {
-        kind: "alarm", state, ts: inf.ts, model: inf.model, score: inf.score, threshold: inf.threshold,
+      if (state === "raised" || !openAlarm) openAlarm = { id: `${inf.model.name}-${inf.model.sha256.slice(0, 8)}-${inf.ts}`, raisedAt: inf.ts };
+      const a: Alarm = {
+        kind: "alarm", id: openAlarm.id, state, ts: inf.ts, raisedAt: openAlarm.raisedAt, model: inf.model,
+        score: inf.score ?? NaN, threshold: inf.threshold ?? NaN,
         consecutive: state === "raised" ? config.raiseAfter : config.clearAfter, contributors,
         ...(inf.context ? { context: inf.context } : {}),
       };
+      if (state === "cleared") openAlarm = null;
+      try {
+        store.recordAlarm(a);
+      } catch (err) {
+        reportError(node, new Error(`alarm ${a.id} not stored for verdicts: ${toError(err).message}`), { payload: a });
+      }
+      return a;
     }
 
-    function refreshStatus(last?: Inference): void {
+    function alarmMessage(a: Alarm): { topic?: string; payload: Alarm } {
+      return { ...(a.context ? { topic: `${unsLinePath(a.context)}/_alarms/${a.model.name}` } : {}), payload: a };
+    }
+
+    /** An operator's verdict: stored first, then the Verdict event and the refreshed KPI. */
+    function judge(msg: NodeMessageInFlow, send: NodeSend, done: NodeDone): void {
+      try {
+        const client = (msg as { _client?: { user?: { username?: string; name?: string; userId?: string } } })._client?.user;
+        const input = parseVerdictInput(msg.payload, client?.username ?? client?.name ?? client?.userId);
+        const now = Date.now();
+        const verdict = store.judge(input, now);
+        const kpi = store.kpiFor(verdict.alarmId, now);
+        const line = verdict.context ? unsLinePath(verdict.context) : null;
+        const out: Array<{ topic?: string; payload: unknown }> = [{ ...(line ? { topic: `${line}/_events/verdict` } : {}), payload: verdict }];
+        if (kpi) out.push({ ...(line ? { topic: `${line}/_events/alarm-kpi` } : {}), payload: kpi });
+        send([null, out]);
+        done();
+      } catch (err) {
+        done(toError(err));
+      }
+    }
+
+    /**
+     * Every caller (a scored frame, the drift and drop timers, a reload) shows the same picture:
+     * "no data" only until the first frame was scored.
+     */
+    function refreshStatus(): void {
+      const last = lastInference;
       const model = engine.current;
       if (!model || closed) return;
       const c = engine.counters;
@@ -216,6 +282,10 @@ export = function (RED: NodeAPI): void {
 
     node.on("input", function (msg: NodeMessageInFlow, send: NodeSend, done: NodeDone) {
       const frame = msg.payload;
+      if ((frame as { kind?: unknown } | null)?.kind === "verdict") {
+        judge(msg, send, done);
+        return;
+      }
       if (!validateFeatureFrame(frame)) {
         done(new ValidationError(`payload is not a FeatureFrame: ${describeErrors(validateFeatureFrame.errors)}`));
         return;

@@ -8,8 +8,8 @@
  */
 import {
   isSafeTopicLevel, splitBatch, unsFeaturesTopic, unsInferenceTopic, unsLinePath, unsSignalTopic, describeErrors,
-  validateContextEvent, validateFeatureFrame, validateInference,
-  type Context, type ContextEvent, type FeatureFrame, type Inference, type MessageKind, type Signal,
+  validateContextEvent, validateFeatureFrame, validateInference, validateAlarm, validateVerdict, validateAlarmKpi,
+  type Alarm, type AlarmKpi, type Verdict, type Context, type ContextEvent, type FeatureFrame, type Inference, type MessageKind, type Signal,
 } from "../shared";
 import { DataType } from "../shared/sparkplug";
 import { KIND_CODES } from "../otb-conduit/conduit-config";
@@ -114,6 +114,7 @@ export class Publisher {
         value: String((ev.context as unknown as Record<string, unknown>)[k] ?? "") }));
       return [{ kind: "events", ctx: ev.context, name: "context", json: ev, ts: ev.ts, rbeValue: undefined, metrics }];
     }
+    if (kind === "alarm" || kind === "verdict" || kind === "alarm-kpi") return this.recogniseAlarmKinds(kind, payload, out);
     out.kind = "signals";
     const { signals, rejected } = splitBatch(payload);
     for (const r of rejected) out.refused.push({ reason: "invalid", detail: `item ${r.index}: ${r.reason}` });
@@ -121,6 +122,40 @@ export class Publisher {
       kind: "signals" as const, ctx: s.context, name: s.tag, json: s, ts: s.ts, rbeValue: [s.value, s.quality],
       metrics: [{ name: s.tag, datatype: datatypeOf(s.value), value: s.value }],
     }));
+  }
+
+  /**
+   * Issue 18's kinds: an Alarm is its own kind (`<line>/_alarms/<model>`); an operator's Verdict
+   * and the alarm KPIs are events (`<line>/_events/verdict`, `<line>/_events/alarm-kpi`).
+   * Never suppressed by report-by-exception: each one is a fact, not a sampled value.
+   */
+  private recogniseAlarmKinds(kind: "alarm" | "verdict" | "alarm-kpi", payload: unknown, out: Prepared): Item[] {
+    if (kind === "alarm") {
+      out.kind = "alarms";
+      if (!validateAlarm(payload)) return this.invalid(out, describeErrors(validateAlarm.errors));
+      const a = payload as Alarm;
+      const base = `_alarms/${a.model.name}`;
+      return [{ kind: "alarms", ctx: a.context, name: a.model.name, json: a, ts: a.ts, rbeValue: undefined, metrics: [
+        { name: `${base}/active`, datatype: DataType.Boolean, value: a.state === "raised" },
+        { name: `${base}/id`, datatype: DataType.String, value: a.id },
+        { name: `${base}/score`, datatype: DataType.Double, value: a.score },
+      ] }];
+    }
+    out.kind = "events";
+    if (kind === "verdict") {
+      if (!validateVerdict(payload)) return this.invalid(out, describeErrors(validateVerdict.errors));
+      const v = payload as Verdict;
+      return [{ kind: "events", ctx: v.context, name: "verdict", json: v, ts: v.ts, rbeValue: undefined, metrics: [
+        { name: `_verdicts/${v.model.name}/${v.verdict}`, datatype: DataType.String, value: v.alarmId },
+      ] }];
+    }
+    if (!validateAlarmKpi(payload)) return this.invalid(out, describeErrors(validateAlarmKpi.errors));
+    const k = payload as AlarmKpi;
+    const base = `_alarm_kpi/${k.model.name}`;
+    const metrics: Item["metrics"] = [{ name: `${base}/judged`, datatype: DataType.Double, value: k.judged }];
+    if (k.precision !== null) metrics.push({ name: `${base}/precision`, datatype: DataType.Double, value: k.precision });
+    if (k.ackMedianS !== null) metrics.push({ name: `${base}/ackMedianS`, datatype: DataType.Double, value: k.ackMedianS });
+    return [{ kind: "events", ctx: k.context, name: "alarm-kpi", json: k, ts: k.ts, rbeValue: undefined, metrics }];
   }
 
   private invalid(out: Prepared, detail: string): Item[] {
@@ -203,7 +238,8 @@ export class Publisher {
       case "signals": return unsSignalTopic(ctx, item.name);
       case "features": return unsFeaturesTopic(ctx, item.name);
       case "inference": return unsInferenceTopic(ctx, item.name);
-      case "events": return `${unsLinePath(ctx)}/_events/context`;
+      case "events": return `${unsLinePath(ctx)}/_events/${item.name}`;
+      case "alarms": return `${unsLinePath(ctx)}/_alarms/${item.name}`;
     }
   }
 

@@ -6,8 +6,8 @@
  * lists and round-trips typed examples.
  */
 import Ajv, { type ErrorObject, type ValidateFunction } from "ajv";
-import type { Context, ContextEvent, FeatureFrame, Inference, Signal } from "./types";
-import { MODES, QUALITIES } from "./types";
+import type { Alarm, AlarmKpi, Context, ContextEvent, FeatureFrame, Inference, Signal, Verdict } from "./types";
+import { MODES, QUALITIES, VERDICT_VALUES } from "./types";
 
 /** One entry per property of T, optional or not: a missing or extra key is a compile error. */
 export type KeysOf<T> = { [K in keyof Required<T>]: true };
@@ -126,6 +126,93 @@ export const contextEventSchema = {
   },
 } as const;
 
+const modelIdentitySchema = {
+  type: "object",
+  additionalProperties: false,
+  required: ["name", "version", "sha256"],
+  properties: { name: nonEmptyString, version: nonEmptyString, sha256: { type: "string", pattern: "^[0-9a-f]{64}$" } },
+} as const;
+const alarmId = { type: "string", minLength: 1, maxLength: 256 } as const;
+
+export const alarmKeys: KeysOf<Alarm> = {
+  kind: true, id: true, state: true, ts: true, raisedAt: true, model: true, score: true, threshold: true,
+  consecutive: true, contributors: true, context: true,
+};
+export const alarmSchema = {
+  $id: "otb:alarm",
+  type: "object",
+  additionalProperties: false,
+  required: ["kind", "id", "state", "ts", "raisedAt", "model", "score", "threshold", "consecutive", "contributors"],
+  properties: {
+    kind: { const: "alarm" },
+    id: alarmId,
+    state: { type: "string", enum: ["raised", "cleared"] },
+    ts: timestamp,
+    raisedAt: timestamp,
+    model: modelIdentitySchema,
+    score: finiteNumber,
+    threshold: finiteNumber,
+    consecutive: { type: "integer", minimum: 1 },
+    contributors: {
+      type: "array",
+      maxItems: 16,
+      items: {
+        type: "object",
+        additionalProperties: false,
+        required: ["feature", "contribution", "share"],
+        properties: { feature: nonEmptyString, contribution: finiteNumber, share: finiteNumber },
+      },
+    },
+    context: { $ref: "otb:context" },
+  },
+} as const;
+
+export const verdictKeys: KeysOf<Verdict> = {
+  kind: true, alarmId: true, verdict: true, note: true, user: true, ts: true, model: true, raisedAt: true, clearedAt: true, context: true,
+};
+export const verdictSchema = {
+  $id: "otb:verdict",
+  type: "object",
+  additionalProperties: false,
+  required: ["kind", "alarmId", "verdict", "user", "ts", "model", "raisedAt"],
+  properties: {
+    kind: { const: "verdict" },
+    alarmId: alarmId,
+    verdict: { type: "string", enum: [...VERDICT_VALUES] },
+    note: { type: "string", maxLength: 2000 },
+    user: { type: "string", minLength: 1, maxLength: 256 },
+    ts: timestamp,
+    model: modelIdentitySchema,
+    raisedAt: timestamp,
+    clearedAt: timestamp,
+    context: { $ref: "otb:context" },
+  },
+} as const;
+
+const countSchema = { type: "integer", minimum: 0 } as const;
+const nullableSeconds = { type: ["number", "null"], minimum: 0 } as const;
+export const alarmKpiKeys: KeysOf<AlarmKpi> = {
+  kind: true, ts: true, model: true, week: true, alarms: true, judged: true, confirmed: true, falseAlarms: true,
+  unsure: true, precision: true, ackMedianS: true, ackMeanS: true, context: true,
+};
+export const alarmKpiSchema = {
+  $id: "otb:alarm-kpi",
+  type: "object",
+  additionalProperties: false,
+  required: ["kind", "ts", "model", "week", "alarms", "judged", "confirmed", "falseAlarms", "unsure", "precision", "ackMedianS", "ackMeanS"],
+  properties: {
+    kind: { const: "alarm-kpi" },
+    ts: timestamp,
+    model: modelIdentitySchema,
+    week: { type: "string", pattern: "^[0-9]{4}-W[0-9]{2}$" },
+    alarms: countSchema, judged: countSchema, confirmed: countSchema, falseAlarms: countSchema, unsure: countSchema,
+    precision: { type: ["number", "null"], minimum: 0, maximum: 1 },
+    ackMedianS: nullableSeconds,
+    ackMeanS: nullableSeconds,
+    context: { $ref: "otb:context" },
+  },
+} as const;
+
 /** One ajv instance for the whole pack: schemas compile once per process, not per node. */
 export const ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true });
 ajv.addSchema(contextSchema);
@@ -135,6 +222,9 @@ export const validateContext = ajv.getSchema<Context>("otb:context") as Validate
 export const validateFeatureFrame = ajv.compile<FeatureFrame>(featureFrameSchema);
 export const validateInference = ajv.compile<Inference>(inferenceSchema);
 export const validateContextEvent = ajv.compile<ContextEvent>(contextEventSchema);
+export const validateAlarm = ajv.compile<Alarm>(alarmSchema);
+export const validateVerdict = ajv.compile<Verdict>(verdictSchema);
+export const validateAlarmKpi = ajv.compile<AlarmKpi>(alarmKpiSchema);
 
 /** "ts must be number; quality must be equal to one of the allowed values" */
 export function describeErrors(errors: ErrorObject[] | null | undefined): string {

@@ -85,4 +85,78 @@ export interface ContextEvent {
 }
 
 /** Anything a conduit may publish. Signals travel as batches; the others one per message. */
-export type MessageKind = "signals" | "features" | "inference" | "events";
+export type MessageKind = "signals" | "features" | "inference" | "events" | "alarms";
+
+/** One input feature's part of an alarm's score (contributions sum to the score). */
+export interface AlarmContributor {
+  feature: string;
+  contribution: number;
+  /** contribution / score, 0..1. */
+  share: number;
+}
+
+/**
+ * An alarm of otb-infer: raised after N anomalous frames, cleared after M normal ones. The raise
+ * and its clear carry the same `id` (model, its sha256 prefix and the raise time), which is
+ * what an operator's Verdict names.
+ */
+export interface Alarm {
+  kind: "alarm";
+  id: string;
+  state: "raised" | "cleared";
+  /** The frame that raised or cleared it. */
+  ts: number;
+  /** When it was raised (equal to ts on the raise). */
+  raisedAt: number;
+  model: ModelIdentity;
+  score: number;
+  threshold: number;
+  /** Consecutive frames that made the transition (the hysteresis setting). */
+  consecutive: number;
+  /** Largest contributions of the frame, at most 3. */
+  contributors: AlarmContributor[];
+  context?: Context;
+}
+
+export type VerdictValue = "confirmed" | "false_alarm" | "unsure";
+export const VERDICT_VALUES: readonly VerdictValue[] = ["confirmed", "false_alarm", "unsure"];
+
+/** An operator's judgement of one alarm; the latest verdict of an alarm counts. */
+export interface Verdict {
+  kind: "verdict";
+  alarmId: string;
+  verdict: VerdictValue;
+  note?: string;
+  /** Who judged it. */
+  user: string;
+  /** When it was judged. */
+  ts: number;
+  /** The alarm judged, from the verdict store. */
+  model: ModelIdentity;
+  raisedAt: number;
+  clearedAt?: number;
+  context?: Context;
+}
+
+/**
+ * Alarm quality of one model over one ISO week (of the raise time, UTC): precision =
+ * confirmed / (confirmed + false alarms); "unsure" is counted but judges nothing.
+ */
+export interface AlarmKpi {
+  kind: "alarm-kpi";
+  ts: number;
+  model: ModelIdentity;
+  /** e.g. "2026-W02". */
+  week: string;
+  alarms: number;
+  judged: number;
+  confirmed: number;
+  falseAlarms: number;
+  unsure: number;
+  /** null until an alarm of the week was judged confirmed or false. */
+  precision: number | null;
+  /** Seconds from raise to first verdict, over the alarms with a verdict; null without any. */
+  ackMedianS: number | null;
+  ackMeanS: number | null;
+  context?: Context;
+}

@@ -119,7 +119,7 @@ describe("otb-infer node", function () {
     const alarms = events.map((e) => e.payload as Record<string, unknown>).filter((p) => p.kind === "alarm");
     assert.deepEqual(alarms.map((a) => a.state), ["raised", "cleared"]);
     assert.deepEqual((alarms[0].contributors as Array<{ feature: string }>)[0].feature, "pump.current:mean");
-    assert.equal(events[0].topic, "acme/plant1/pumps/line1/_inference/fixture-zscore");
+    assert.equal(events[0].topic, "acme/plant1/pumps/line1/_alarms/fixture-zscore");
   });
 
   it("reports input drift against the card's training baseline, periodically and on each Inference", async () => {
