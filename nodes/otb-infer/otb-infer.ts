@@ -145,8 +145,8 @@ export = function (RED: NodeAPI): void {
           await engine.batchSettled();
           await previous.release();
         }
-        node.log(`model ${previous ? "reloaded" : "loaded"}: ${card.name} ${card.version} (sha256 ${model.sha256.slice(0, 12)}…, ${config.threads} thread(s), ${config.execution === "worker" ? "worker thread" : "main thread"})`);
-        node.send([null, { payload: { kind: "model", state: previous ? "reloaded" : "loaded", model: { name: card.name, version: card.version, sha256: model.sha256 }, features: card.features } }]);
+        node.log(`model ${previous ? "reloaded" : "loaded"}: ${card.name} ${card.version} (sha256 ${model.sha256.slice(0, 12)}…, ${config.threads} thread(s), ${config.execution === "worker" ? "worker thread" : "main thread"}, ${model.engine})`);
+        node.send([null, { payload: { kind: "model", state: previous ? "reloaded" : "loaded", model: { name: card.name, version: card.version, sha256: model.sha256 }, features: card.features, engine: model.engine } }]);
         refreshStatus();
       } catch (err) {
         const e = toError(err);
