@@ -9,7 +9,7 @@
  * with the model loaded against the same Node-RED with an empty flow, and the engines' install
  * sizes.
  *
- *   npm run bench infer-latency [-- --model path/to/model.onnx] [--no-native]   (default: the fixture model)
+ *   npm run bench infer-latency [-- --model=path/to/model.onnx] [--no-native]   (default: the fixture model)
  */
 import * as fs from "fs";
 import * as os from "os";
