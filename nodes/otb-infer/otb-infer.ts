@@ -50,6 +50,8 @@ export = function (RED: NodeAPI): void {
     let drift: DriftMonitor | null = null;
     let lastDrift: number | undefined;
     let reloadProblem: string | null = null;
+    /** Why no model could load at all (e.g. "inference unavailable: ..."); frames are refused with it. */
+    let loadProblem: string | null = null;
     let dropsReported = 0;
     let lastStatusAt = 0;
     const alarm = new Hysteresis(config.raiseAfter, config.clearAfter);
@@ -75,6 +77,10 @@ export = function (RED: NodeAPI): void {
           }
         },
         failed(job, err) {
+          if (loadProblem && !engine.current) {
+            job.tag.done(new Error(`not scored: ${loadProblem}`)); // the status keeps the load error
+            return;
+          }
           job.tag.done(err);
           const now = performance.now();
           if (now - lastStatusAt > 250) {
@@ -137,6 +143,7 @@ export = function (RED: NodeAPI): void {
           return;
         }
         engine.setModel(model);
+        loadProblem = null;
         const { card } = model;
         drift = card.baseline ? new DriftMonitor(card.features, card.baseline.mean, card.baseline.std, Date.now()) : null;
         lastDrift = undefined;
@@ -151,6 +158,7 @@ export = function (RED: NodeAPI): void {
       } catch (err) {
         const e = toError(err);
         if (!previous) {
+          loadProblem = e.message;
           status.error(`model: ${e.message}`.slice(0, 60));
           reportError(node, e, { payload: null, model: config.modelPath });
         } else {

@@ -196,8 +196,17 @@ describe("install: the packed tarball into a fresh Node-RED user folder, registr
       }, 120_000);
       assert.equal(caught.caught.length, 1, `one report, not one per retry: ${caught.caught.join(" | ")}`);
       assert.match(caught.caught[0], /inference unavailable: no ONNX engine loads on .*onnxruntime-node: not installed; onnxruntime-web: not installed/);
-      const s = (await state(r)) as ProbeState;
+      // A frame that arrives anyway is refused with the same reason, and the status keeps it.
+      const card = JSON.parse(fs.readFileSync(path.join(userDir, MODEL.replace(/\.onnx$/, ".card.json")), "utf8")) as { features: string[]; baseline: { mean: number[] } };
+      const frame = { kind: "features", ts: Date.now(), windowMs: 10_000, names: card.features, values: card.baseline.mean, missing: [], quality: "good" };
+      void fetch(`${red.url}/otb-install/score`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(frame), signal: AbortSignal.timeout(30_000) }).catch(() => undefined);
+      const s = await waitFor("the refused frame in Catch", async () => {
+        const now = await state(r);
+        return now && now.caught.length >= 2 ? now : undefined;
+      });
+      assert.match(s.caught[1], /^not scored: inference unavailable: no ONNX engine loads/);
       assert.ok(s.statuses.some((t) => /inference unavailable/.test(String(t))), `status texts: ${JSON.stringify(s.statuses)}`);
+      assert.match(String(s.statuses[s.statuses.length - 1]), /inference unavailable/, "the last status still says why");
       assert.ok(!s.events.some((e) => e.kind === "model" && e.state === "loaded"));
       const flows = await red.get<{ state?: string }>("/flows/state");
       assert.equal(flows.status, 200, "Node-RED is still up");
