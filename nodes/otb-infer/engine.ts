@@ -3,8 +3,8 @@
  * build runs in Node, has no install script and carries its .wasm files inside the npm package,
  * so `npm install node-red-contrib-otbridge` needs nothing beyond the npm registry.
  * onnxruntime-node is faster but its postinstall fetches CUDA binaries from api.nuget.org and
- * fails without that host (every version since 1.18), so it is an optional peer: used when the
- * user installed it beside Node-RED (`npm install onnxruntime-node` in the user folder).
+ * exits 1 without that host (1.30.0: getaddrinfo ENOTFOUND api.nuget.org), so it is an optional
+ * peer: used when the user installed it beside Node-RED (`npm install onnxruntime-node` there).
  *
  * The choice is made once per process, by the same rule in Node-RED's process, the inference
  * worker thread and the model-check child, which are handed the chosen module's path so that all
@@ -35,7 +35,7 @@ export interface Engine {
   ort: Ort;
   /** Session options for this engine with `threads` intra-op threads where it supports them. */
   sessionOptions(threads: number): InferenceSession.SessionOptions;
-  /** "onnxruntime-web 1.31.1 (wasm)", for logs, status and the model event. */
+  /** "onnxruntime-web 1.31.1 (wasm)", for the log line and the model event. */
   label: string;
 }
 
