@@ -1,11 +1,15 @@
 /**
  * otb-infer end to end (FeatureFrame into the node -> Inference out of it, through the Node-RED
  * runtime) against a raw onnxruntime `InferenceSession.run` on the same model in the same run,
- * tensor creation included. Batch 1: one frame at a time. Batch 32: a burst of 32 frames, timed
- * until the 32nd Inference, against one raw run of a [32, n] tensor. Plus the RSS of a real
- * Node-RED process with the model loaded, against the same Node-RED with an empty flow.
+ * tensor creation included, for each engine (nodes/otb-infer/engine.ts): onnxruntime-web
+ * (WebAssembly, the pack's own dependency) and onnxruntime-node (native CPU, installed for the
+ * benchmark into .otb-cache/, see native-engine.ts). Batch 1: one frame at a time. Batch 32: a
+ * burst of 32 frames, timed until the 32nd Inference, against one raw run of a [32, n] tensor.
+ * Then wasm against native (raw runs and through the node), the RSS of a real Node-RED process
+ * with the model loaded against the same Node-RED with an empty flow, and the engines' install
+ * sizes.
  *
- *   npm run bench infer-latency [-- --model path/to/model.onnx]   (default: the fixture model)
+ *   npm run bench infer-latency [-- --model=path/to/model.onnx] [--no-native]   (default: the fixture model)
  */
 import * as fs from "fs";
 import * as os from "os";
@@ -14,9 +18,10 @@ import { startNodeRed } from "../cli/node-red-runner";
 import type { FeatureFrame } from "../nodes/shared";
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from "../nodes/shared/red";
 import { loadModelCard, cardPathFor } from "../nodes/shared/model-card";
-import { sessionOptions } from "../nodes/otb-infer/model-check";
+import { loadEngineFrom, resetEngine, type Engine } from "../nodes/otb-infer/engine";
 import { initRuntime } from "./flow-driver";
 import { nowMs, percentile, type Benchmark, type Figure } from "./harness";
+import { folderMb, nativeEngineDir } from "./native-engine";
 
 /** A node that forwards its input: Node-RED's own per-message cost, with no work in it. */
 function passThroughNode(RED: NodeAPI): void {
@@ -55,14 +60,14 @@ function vmRssMb(pid: number): number {
   return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? NaN) / 1024;
 }
 
-async function nodeRedRss(modelPath: string | null): Promise<number> {
+async function nodeRedRss(modelPath: string | null, enginePath: string): Promise<number> {
   const userDir = fs.mkdtempSync(path.join(os.tmpdir(), "otb-bench-rss-"));
   const flow = path.join(userDir, "template.json");
   const nodes: object[] = [{ id: "t", type: "tab", label: "bench" }];
   if (modelPath) nodes.push({ id: "i", z: "t", type: "otb-infer", modelPath, driftInterval: 0, hotReload: false, wires: [[], []] });
   fs.writeFileSync(flow, JSON.stringify(nodes));
   let loaded = !modelPath;
-  const nr = await startNodeRed({ userDir, port: 0, flowTemplate: flow, resetFlows: true, log: (l) => { if (/model loaded/.test(l)) loaded = true; } });
+  const nr = await startNodeRed({ userDir, port: 0, flowTemplate: flow, resetFlows: true, env: { OTB_INFER_ENGINE: enginePath }, log: (l) => { if (/model loaded/.test(l)) loaded = true; } });
   try {
     const until = Date.now() + 30_000;
     while (!loaded && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
@@ -75,109 +80,175 @@ async function nodeRedRss(modelPath: string | null): Promise<number> {
   }
 }
 
+interface Measured {
+  raw1: number[];
+  raw32: number[];
+  node1: number[];
+  node32: number[];
+  worker1: number[];
+  hop: number[];
+}
+
+/** Raw runs of `engine`, then the otb-infer node with `engine` as the process's engine. */
+async function measure(engine: Engine, modelPath: string, quick: boolean): Promise<Measured> {
+  const card = await loadModelCard(cardPathFor(modelPath));
+  const n = card.features.length;
+  const values = card.baseline?.mean ?? new Array<number>(n).fill(0);
+  const iterations = quick ? 300 : 3000;
+  const bursts = quick ? 50 : 300;
+
+  // Raw: the library alone, as a hand-written flow function would call it.
+  const { ort } = engine;
+  const session = await ort.InferenceSession.create(fs.readFileSync(modelPath), engine.sessionOptions(1));
+  const one = Float32Array.from(values);
+  const many = new Float32Array(32 * n);
+  for (let i = 0; i < 32; i++) many.set(one, i * n);
+  const raw1 = await time(iterations, async () => void (await session.run({ [card.input.name]: new ort.Tensor("float32", one.slice(), [1, n]) })));
+  const raw32 = await time(bursts, async () => void (await session.run({ [card.input.name]: new ort.Tensor("float32", many.slice(), [32, n]) })));
+  await session.release();
+
+  // Pack: the otb-infer node in a Node-RED runtime, timed from receive() to the Inference at a helper node.
+  process.env.OTB_INFER_ENGINE = engine.modulePath;
+  resetEngine();
+  const helper = initRuntime();
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  await helper.load([require("../nodes/otb-infer/otb-infer"), passThroughNode as (RED: unknown) => void], [
+    { id: "f", type: "tab" },
+    { id: "infer", z: "f", type: "otb-infer", modelPath, driftInterval: 0, hotReload: false, maxQueue: 1000, maxBatch: 32, wires: [["out"], ["events"]] },
+    { id: "out", z: "f", type: "helper" },
+    { id: "events", z: "f", type: "helper" },
+    { id: "inferW", z: "f", type: "otb-infer", modelPath, execution: "worker", driftInterval: 0, hotReload: false, maxQueue: 1000, maxBatch: 32, wires: [["outW"], ["eventsW"]] },
+    { id: "outW", z: "f", type: "helper" },
+    { id: "eventsW", z: "f", type: "helper" },
+    { id: "pass", z: "f", type: "otb-bench-pass", wires: [["passOut"]] },
+    { id: "passOut", z: "f", type: "helper" },
+  ]);
+  // The test helper wraps every node's send/status/log in sinon spies that record each call; a
+  // deployed Node-RED has none of that, and raw has no runtime at all, so take them off.
+  (helper as unknown as { _sandbox: { restore(): void } })._sandbox.restore();
+  const input = helper.getNode("infer");
+  const out = helper.getNode("out");
+  const events = await Promise.all(["events", "eventsW"].map((id) => new Promise<{ payload: { engine?: string } }>((resolve) => helper.getNode(id).once("input", resolve))));
+  for (const e of events) {
+    if (!e.payload.engine?.startsWith(engine.name)) throw new Error(`otb-infer loaded the model with ${e.payload.engine}, not ${engine.name}`);
+  }
+  const frame = (): FeatureFrame => ({ kind: "features", ts: Date.now(), windowMs: 1000, names: card.features, values: [...values], missing: [], quality: "good" });
+  const inferences = (count: number): Promise<void> =>
+    new Promise((resolve) => {
+      let left = count;
+      const on = (): void => {
+        if (--left === 0) {
+          out.removeListener("input", on);
+          resolve();
+        }
+      };
+      out.on("input", on);
+    });
+  const node1 = await time(iterations, async () => {
+    const got = inferences(1);
+    input.receive({ payload: frame() });
+    await got;
+  });
+  const node32 = await time(bursts, async () => {
+    const got = inferences(32);
+    for (let i = 0; i < 32; i++) input.receive({ payload: frame() });
+    await got;
+  });
+  // The same with the model on a worker thread (execution "worker").
+  const inputW = helper.getNode("inferW");
+  const outW = helper.getNode("outW");
+  const worker1 = await time(iterations, async () => {
+    const got = new Promise<void>((resolve) => outW.once("input", () => resolve()));
+    inputW.receive({ payload: frame() });
+    await got;
+  });
+
+  // Node-RED's own cost of one message through one node, for reading the figures above.
+  const passOut = helper.getNode("passOut");
+  const pass = helper.getNode("pass");
+  const hop = await time(iterations, async () => {
+    const got = new Promise<void>((resolve) => passOut.once("input", () => resolve()));
+    pass.receive({ payload: frame() });
+    await got;
+  });
+  await helper.unload();
+  return { raw1, raw32, node1, node32, worker1, hop };
+}
+
+const us = (ms: number): number => ms * 1000;
+
+function engineFigures(kind: string, m: Measured): Figure[] {
+  const p = (v: number[], q: number): number => us(percentile(v, q));
+  return [
+    { name: `${kind}: batch 1 p50`, unit: "us", pack: p(m.node1, 50), raw: p(m.raw1, 50), higherIsBetter: false, note: `Node-RED alone (a pass-through node) costs ${p(m.hop, 50).toFixed(1)} us of that` },
+    { name: `${kind}: batch 1 p99`, unit: "us", pack: p(m.node1, 99), raw: p(m.raw1, 99), higherIsBetter: false, note: `the pass-through node's p99: ${p(m.hop, 99).toFixed(1)} us` },
+    { name: `${kind}: batch 1 p50, worker thread`, unit: "us", pack: p(m.worker1, 50), raw: p(m.raw1, 50), higherIsBetter: false, note: "execution: worker" },
+    { name: `${kind}: batch 1 p99, worker thread`, unit: "us", pack: p(m.worker1, 99), raw: p(m.raw1, 99), higherIsBetter: false },
+    { name: `${kind}: batch 32 p50`, unit: "us", pack: p(m.node32, 50), raw: p(m.raw32, 50), higherIsBetter: false, note: "pack: burst of 32 frames to the 32nd Inference" },
+    { name: `${kind}: batch 32 p99`, unit: "us", pack: p(m.node32, 99), raw: p(m.raw32, 99), higherIsBetter: false },
+  ];
+}
+
+/** wasm (pack) against native (raw): what choosing the bundled engine costs. */
+function crossFigures(wasm: Measured, native: Measured): Figure[] {
+  const p = (v: number[], q: number): number => us(percentile(v, q));
+  const note = "pack: onnxruntime-web (wasm), raw: onnxruntime-node (native)";
+  return [
+    { name: "wasm vs native: raw run, batch 1 p50", unit: "us", pack: p(wasm.raw1, 50), raw: p(native.raw1, 50), higherIsBetter: false, note },
+    { name: "wasm vs native: raw run, batch 1 p99", unit: "us", pack: p(wasm.raw1, 99), raw: p(native.raw1, 99), higherIsBetter: false },
+    { name: "wasm vs native: raw run, batch 32 p50", unit: "us", pack: p(wasm.raw32, 50), raw: p(native.raw32, 50), higherIsBetter: false },
+    { name: "wasm vs native: raw run, batch 32 p99", unit: "us", pack: p(wasm.raw32, 99), raw: p(native.raw32, 99), higherIsBetter: false },
+    { name: "wasm vs native: otb-infer, batch 1 p50", unit: "us", pack: p(wasm.node1, 50), raw: p(native.node1, 50), higherIsBetter: false, note: "frame in -> Inference out" },
+    { name: "wasm vs native: otb-infer, batch 1 p99", unit: "us", pack: p(wasm.node1, 99), raw: p(native.node1, 99), higherIsBetter: false },
+    { name: "wasm vs native: otb-infer, batch 32 p50", unit: "us", pack: p(wasm.node32, 50), raw: p(native.node32, 50), higherIsBetter: false },
+    { name: "wasm vs native: otb-infer, batch 32 p99", unit: "us", pack: p(wasm.node32, 99), raw: p(native.node32, 99), higherIsBetter: false },
+  ];
+}
+
+/** The installed folder of an engine and its onnxruntime-common, in MB. */
+function installMb(engine: Engine): number {
+  let dir = path.dirname(engine.modulePath);
+  while (path.basename(dir) !== engine.name) dir = path.dirname(dir);
+  const common = path.join(path.dirname(dir), "onnxruntime-common");
+  return folderMb(dir) + (fs.existsSync(common) ? folderMb(common) : 0);
+}
+
 const bench: Benchmark = {
   name: "infer-latency",
-  description: "otb-infer frame->Inference through Node-RED vs raw InferenceSession.run (tensor creation included), same model, same run",
+  description: "otb-infer frame->Inference through Node-RED vs raw InferenceSession.run (tensor creation included), same model, same run; onnxruntime-web (wasm) and onnxruntime-node (native)",
   runs: 3,
   async run(opts) {
     const modelPath = modelArg(opts.args);
-    const card = await loadModelCard(cardPathFor(modelPath));
-    const n = card.features.length;
-    const values = card.baseline?.mean ?? new Array<number>(n).fill(0);
-    const iterations = opts.quick ? 300 : 3000;
-    const bursts = opts.quick ? 50 : 300;
-
-    // Raw: the library alone, as a hand-written flow function would call it.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const ort = require("onnxruntime-node") as typeof import("onnxruntime-node");
-    const session = await ort.InferenceSession.create(fs.readFileSync(modelPath), sessionOptions(1));
-    const one = Float32Array.from(values);
-    const many = new Float32Array(32 * n);
-    for (let i = 0; i < 32; i++) many.set(one, i * n);
-    const raw1 = await time(iterations, async () => void (await session.run({ [card.input.name]: new ort.Tensor("float32", one.slice(), [1, n]) })));
-    const raw32 = await time(bursts, async () => void (await session.run({ [card.input.name]: new ort.Tensor("float32", many.slice(), [32, n]) })));
-    await session.release();
-
-    // Pack: the otb-infer node in a Node-RED runtime, timed from receive() to the Inference at a helper node.
-    const helper = initRuntime();
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    await helper.load([require("../nodes/otb-infer/otb-infer"), passThroughNode as (RED: unknown) => void], [
-      { id: "f", type: "tab" },
-      { id: "infer", z: "f", type: "otb-infer", modelPath, driftInterval: 0, hotReload: false, maxQueue: 1000, maxBatch: 32, wires: [["out"], ["events"]] },
-      { id: "out", z: "f", type: "helper" },
-      { id: "events", z: "f", type: "helper" },
-      { id: "inferW", z: "f", type: "otb-infer", modelPath, execution: "worker", driftInterval: 0, hotReload: false, maxQueue: 1000, maxBatch: 32, wires: [["outW"], ["eventsW"]] },
-      { id: "outW", z: "f", type: "helper" },
-      { id: "eventsW", z: "f", type: "helper" },
-      { id: "pass", z: "f", type: "otb-bench-pass", wires: [["passOut"]] },
-      { id: "passOut", z: "f", type: "helper" },
-    ]);
-    // The test helper wraps every node's send/status/log in sinon spies that record each call; a
-    // deployed Node-RED has none of that, and raw has no runtime at all, so take them off.
-    (helper as unknown as { _sandbox: { restore(): void } })._sandbox.restore();
-    const input = helper.getNode("infer");
-    const out = helper.getNode("out");
-    await Promise.all(["events", "eventsW"].map((id) => new Promise<void>((resolve) => helper.getNode(id).once("input", () => resolve()))));
-    const frame = (): FeatureFrame => ({ kind: "features", ts: Date.now(), windowMs: 1000, names: card.features, values: [...values], missing: [], quality: "good" });
-    const inferences = (count: number): Promise<void> =>
-      new Promise((resolve) => {
-        let left = count;
-        const on = (): void => {
-          if (--left === 0) {
-            out.removeListener("input", on);
-            resolve();
-          }
-        };
-        out.on("input", on);
-      });
-    const node1 = await time(iterations, async () => {
-      const got = inferences(1);
-      input.receive({ payload: frame() });
-      await got;
-    });
-    const node32 = await time(bursts, async () => {
-      const got = inferences(32);
-      for (let i = 0; i < 32; i++) input.receive({ payload: frame() });
-      await got;
-    });
-    // The same with the model on a worker thread (execution "worker").
-    const inputW = helper.getNode("inferW");
-    const outW = helper.getNode("outW");
-    const worker1 = await time(iterations, async () => {
-      const got = new Promise<void>((resolve) => outW.once("input", () => resolve()));
-      inputW.receive({ payload: frame() });
-      await got;
-    });
-
-    // Node-RED's own cost of one message through one node, for reading the figures above.
-    const passOut = helper.getNode("passOut");
-    const pass = helper.getNode("pass");
-    const hop = await time(iterations, async () => {
-      const got = new Promise<void>((resolve) => passOut.once("input", () => resolve()));
-      pass.receive({ payload: frame() });
-      await got;
-    });
-    await helper.unload();
-
-    const us = (ms: number): number => ms * 1000;
-    const figures: Figure[] = [
-      {
-        name: "batch 1 p50", unit: "us", pack: us(percentile(node1, 50)), raw: us(percentile(raw1, 50)), higherIsBetter: false,
-        note: `Node-RED alone (a pass-through node) costs ${us(percentile(hop, 50)).toFixed(1)} us of that`,
-      },
-      {
-        name: "batch 1 p99", unit: "us", pack: us(percentile(node1, 99)), raw: us(percentile(raw1, 99)), higherIsBetter: false,
-        note: `the pass-through node's p99: ${us(percentile(hop, 99)).toFixed(1)} us`,
-      },
-      { name: "batch 1 p50, worker thread", unit: "us", pack: us(percentile(worker1, 50)), raw: us(percentile(raw1, 50)), higherIsBetter: false, note: "execution: worker" },
-      { name: "batch 1 p99, worker thread", unit: "us", pack: us(percentile(worker1, 99)), raw: us(percentile(raw1, 99)), higherIsBetter: false },
-      { name: "batch 32 p50", unit: "us", pack: us(percentile(node32, 50)), raw: us(percentile(raw32, 50)), higherIsBetter: false, note: "pack: burst of 32 frames to the 32nd Inference" },
-      { name: "batch 32 p99", unit: "us", pack: us(percentile(node32, 99)), raw: us(percentile(raw32, 99)), higherIsBetter: false },
-    ];
-    if (opts.iteration === 0) {
-      figures.push({ name: "Node-RED RSS with the model loaded", unit: "MB", pack: await nodeRedRss(modelPath), raw: await nodeRedRss(null), higherIsBetter: false, note: "raw: the same Node-RED with an empty flow" });
+    const before = process.env.OTB_INFER_ENGINE;
+    const wasm = loadEngineFrom("onnxruntime-web");
+    let native: Engine | null = null;
+    if (!opts.args.includes("--no-native")) {
+      const found = nativeEngineDir();
+      if (found.dir) native = loadEngineFrom(found.dir);
+      else if (opts.iteration === 0) console.log(`  (no native figures: ${found.why})`);
     }
-    return figures;
+    try {
+      const w = await measure(wasm, modelPath, opts.quick);
+      const figures = engineFigures("wasm", w);
+      const nat = native ? await measure(native, modelPath, opts.quick) : null;
+      if (nat) figures.push(...engineFigures("native", nat), ...crossFigures(w, nat));
+      if (opts.iteration === 0) {
+        for (const e of native ? [wasm, native] : [wasm]) {
+          figures.push({
+            name: `${e.kind}: Node-RED RSS with the model loaded`, unit: "MB", pack: await nodeRedRss(modelPath, e.modulePath), raw: await nodeRedRss(null, e.modulePath),
+            higherIsBetter: false, note: `raw: the same Node-RED with an empty flow; ${e.label}`,
+          });
+        }
+        if (native) {
+          figures.push({ name: "wasm vs native: installed size", unit: "MB", pack: installMb(wasm), raw: installMb(native), higherIsBetter: false, note: `${wasm.label} vs ${native.label}, each with onnxruntime-common` });
+        }
+      }
+      return figures;
+    } finally {
+      if (before === undefined) delete process.env.OTB_INFER_ENGINE;
+      else process.env.OTB_INFER_ENGINE = before;
+      resetEngine();
+    }
   },
 };
 

@@ -27,6 +27,29 @@ describe("packaging", () => {
     }
   });
 
+  it("carries repository, bugs and homepage (flow-library scorecard P03)", () => {
+    assert.match(pkg.repository?.url ?? "", /^git\+https:\/\/\S+\.git$/);
+    assert.match(pkg.bugs?.url ?? "", /^https:\/\//);
+    assert.match(pkg.homepage ?? "", /^https:\/\//);
+  });
+
+  it("installs from the npm registry alone: no runtime dependency runs an install script that is not reviewed here", () => {
+    // Each of these was read: none fetches anything beyond the registry. A new one must be read
+    // too (issue 13: onnxruntime-node's postinstall fetched CUDA binaries from api.nuget.org).
+    const reviewed: Record<string, string> = {
+      "node_modules/protobufjs": "postinstall only warns when a dependent asks for an incompatible version range; no network",
+      "node_modules/@serialport/bindings-cpp": "optional; node-gyp-build uses the prebuilt binaries inside the package",
+    };
+    const lock = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, "package-lock.json"), "utf8")) as {
+      packages: Record<string, { dev?: boolean; hasInstallScript?: boolean }>;
+    };
+    const scripted = Object.entries(lock.packages).filter(([, p]) => p.hasInstallScript && !p.dev).map(([k]) => k);
+    assert.deepEqual(scripted.filter((k) => !(k in reviewed)), [], "runtime dependencies with an unreviewed install script");
+    assert.ok(!("onnxruntime-node" in (pkg.dependencies ?? {})) && !("onnxruntime-node" in (pkg.optionalDependencies ?? {})), "onnxruntime-node is no dependency");
+    assert.equal(pkg.peerDependenciesMeta?.["onnxruntime-node"]?.optional, true, "onnxruntime-node is an optional peer");
+    assert.ok(!fs.existsSync(path.join(REPO_ROOT, ".npmrc")) || !/onnxruntime/.test(fs.readFileSync(path.join(REPO_ROOT, ".npmrc"), "utf8")), ".npmrc hides nothing");
+  });
+
   for (const [type, js] of Object.entries(nodes)) {
     it(`${type}: .js, .html, en-US catalog and help, and its icons sit beside each other in dist`, () => {
       const dir = path.join(REPO_ROOT, path.dirname(js));

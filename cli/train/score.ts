@@ -1,9 +1,10 @@
 /**
- * Scoring a trained graph in-process with onnxruntime-node, and the alarm hysteresis otb-infer
+ * Scoring a trained graph in-process with otb-infer's engine (nodes/otb-infer/engine.ts:
+ * onnxruntime-node when installed, else onnxruntime-web), and the alarm hysteresis otb-infer
  * applies. Used by the trainer (the threshold comes from the graph's own scores on the normal
  * period, so graph and threshold cannot disagree) and by the SKAB benchmark's direct path.
  */
-import * as ort from "onnxruntime-node";
+import { engine } from "../../nodes/otb-infer/engine";
 import { CONTRIBUTIONS_OUTPUT, INPUT_NAME, SCORE_OUTPUT } from "./model-card";
 
 export interface Scored {
@@ -13,7 +14,8 @@ export interface Scored {
 
 /** Scores rows in batches through an InferenceSession made from the model bytes. */
 export async function scoreRows(bytes: Uint8Array, rows: number[][], batch = 256): Promise<Scored> {
-  const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1, interOpNumThreads: 1 });
+  const { ort, sessionOptions } = engine();
+  const session = await ort.InferenceSession.create(bytes, sessionOptions(1));
   try {
     const out: Scored = { scores: [], contributions: [] };
     const n = rows[0]?.length ?? 0;

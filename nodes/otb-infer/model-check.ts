@@ -4,8 +4,9 @@
  * baseline means returns finite numbers of the right shapes. Used twice: in a throwaway child
  * process on untrusted bytes (model-check-child.ts), then in this process on the same bytes.
  */
-import type { InferenceSession } from "onnxruntime-node";
+import type { InferenceSession } from "onnxruntime-web";
 import type { ModelCard } from "../shared/model-card";
+import type { Ort } from "./engine";
 
 export const SCORE_OUTPUT = "score";
 export const CONTRIBUTIONS_OUTPUT = "contributions";
@@ -15,13 +16,6 @@ export interface CheckReport {
   outputNames: string[];
   /** Score of the test frame (the baseline means), when the model has a score output. */
   testScore?: number;
-}
-
-type Ort = typeof import("onnxruntime-node");
-
-export function sessionOptions(threads: number): InferenceSession.SessionOptions {
-  // Sequential execution and a fixed thread count: the edge PC's cores belong to ingestion first.
-  return { intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: "sequential", graphOptimizationLevel: "all" };
 }
 
 /** Throws an Error whose message names expected vs actual; returns the report otherwise. */

@@ -1,19 +1,21 @@
 /**
  * Loading a pinned model, in the order that keeps untrusted bytes away from onnxruntime until
  * they have earned it: card (schema) -> bytes -> sha256 against the card's pin and the node's
- * own optional pin -> a check in a throwaway child process -> the shared in-process session,
- * checked again (input names and shape, outputs, a test run). Any failure is a ModelError
- * whose message says which step refused the model and why.
+ * own optional pin -> the engine (engine.ts; "inference unavailable" when none loads) -> a check
+ * in a throwaway child process -> the shared in-process session, checked again (input names and
+ * shape, outputs, a test run). Any failure is a ModelError (or EngineUnavailableError) whose
+ * message says which step refused the model and why.
  */
 import { spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { OtbError, toError } from "../shared";
 import { cardPathFor, loadModelCard, sha256Of, type ModelCard } from "../shared/model-card";
+import { engine as processEngine, type Engine } from "./engine";
 import type { CheckReport } from "./model-check";
 import { pool, type Execution, type Runner } from "./session-pool";
 
-export { ort, pool, type Execution } from "./session-pool";
+export { pool, type Execution } from "./session-pool";
 
 export class ModelError extends OtbError {
   constructor(message: string) {
@@ -33,6 +35,8 @@ export interface LoadOptions {
   checkTimeoutMs: number;
   /** "main" (default): Node-RED's thread; "worker": a worker thread (see session-pool.ts). */
   execution?: Execution;
+  /** The ONNX engine; default: the process's (engine.ts picks onnxruntime-node, else onnxruntime-web). */
+  engine?: Engine;
 }
 
 export interface LoadedModel {
@@ -41,6 +45,8 @@ export interface LoadedModel {
   modelPath: string;
   runner: Runner;
   report: CheckReport;
+  /** The engine that runs it, e.g. "onnxruntime-web 1.31.1 (wasm)". */
+  engine: string;
   /** Gives the session back to the pool; the last user closes it. */
   release(): Promise<void>;
 }
@@ -70,18 +76,19 @@ export async function loadModel(options: LoadOptions): Promise<LoadedModel> {
   }
   // The child's verdict depends only on the bytes (pinned by sha256) and what the card asks of
   // them, so it is remembered: a redeploy, or a second node on the same model, skips the spawn.
-  const verdictKey = `${sha256}|${JSON.stringify([card.input, card.features, Object.keys(card.outputs), card.baseline?.mean ?? null])}`;
+  const engine = options.engine ?? processEngine();
+  const verdictKey = `${engine.modulePath}|${sha256}|${JSON.stringify([card.input, card.features, Object.keys(card.outputs), card.baseline?.mean ?? null])}`;
   if (options.isolate && !acceptedByChild.has(verdictKey)) {
-    await checkInChild(modelPath, sha256, card, options.threads, options.checkTimeoutMs);
+    await checkInChild(modelPath, sha256, card, options.threads, options.checkTimeoutMs, engine);
     if (acceptedByChild.size > 256) acceptedByChild.clear();
     acceptedByChild.add(verdictKey);
   }
   const execution = options.execution ?? "main";
-  const key = `${modelPath}|${sha256}|${options.threads}|${execution}`;
-  const runner = await pool.acquire(key, bytes, options.threads, execution);
+  const key = `${modelPath}|${sha256}|${options.threads}|${engine.modulePath}|${execution}`;
+  const runner = await pool.acquire(key, bytes, options.threads, execution, engine);
   try {
     const report = await runner.check(card);
-    return { card, sha256, modelPath, runner, report, release: () => pool.release(key) };
+    return { card, sha256, modelPath, runner, report, engine: engine.label, release: () => pool.release(key) };
   } catch (err) {
     await pool.release(key);
     throw new ModelError(`model ${path.basename(modelPath)} refused: ${toError(err).message}`);
@@ -89,8 +96,15 @@ export async function loadModel(options: LoadOptions): Promise<LoadedModel> {
 }
 
 /** Runs model-check-child.js on the file; resolves if it accepted the model, throws ModelError otherwise. */
-export function checkInChild(modelPath: string, sha256: string, card: ModelCard, threads: number, timeoutMs: number): Promise<CheckReport> {
+export function checkInChild(modelPath: string, sha256: string, card: ModelCard, threads: number, timeoutMs: number, engine?: Engine): Promise<CheckReport> {
   return new Promise((resolve, reject) => {
+    let enginePath: string;
+    try {
+      enginePath = (engine ?? processEngine()).modulePath;
+    } catch (err) {
+      reject(err);
+      return;
+    }
     const child = spawn(process.execPath, [path.join(__dirname, "model-check-child.js")], { stdio: ["pipe", "pipe", "pipe"], windowsHide: true });
     let stdout = "";
     let stderr = "";
@@ -125,7 +139,7 @@ export function checkInChild(modelPath: string, sha256: string, card: ModelCard,
         finish(new ModelError(`model ${path.basename(modelPath)} refused: onnxruntime ${how} while parsing it${stderr ? ` (${firstLine(stderr)})` : ""}`));
       }
     });
-    child.stdin.end(JSON.stringify({ modelPath, sha256, card, threads }));
+    child.stdin.end(JSON.stringify({ modelPath, sha256, card, threads, engine: enginePath }));
   });
 }
 

@@ -54,6 +54,8 @@ export = function (RED: NodeAPI): void {
     let drift: DriftMonitor | null = null;
     let lastDrift: number | undefined;
     let reloadProblem: string | null = null;
+    /** Why no model could load at all (e.g. "inference unavailable: ..."); frames are refused with it. */
+    let loadProblem: string | null = null;
     let dropsReported = 0;
     let lastStatusAt = 0;
     /** The last scored frame: every status refresh (drift timer, drops, reload) shows it. */
@@ -85,6 +87,10 @@ export = function (RED: NodeAPI): void {
           }
         },
         failed(job, err) {
+          if (loadProblem && !engine.current) {
+            job.tag.done(new Error(`not scored: ${loadProblem}`)); // the status keeps the load error
+            return;
+          }
           job.tag.done(err);
           const now = performance.now();
           if (now - lastStatusAt > 250) {
@@ -203,6 +209,7 @@ export = function (RED: NodeAPI): void {
           return;
         }
         engine.setModel(model);
+        loadProblem = null;
         const { card } = model;
         drift = card.baseline ? new DriftMonitor(card.features, card.baseline.mean, card.baseline.std, Date.now()) : null;
         lastDrift = undefined;
@@ -211,12 +218,13 @@ export = function (RED: NodeAPI): void {
           await engine.batchSettled();
           await previous.release();
         }
-        node.log(`model ${previous ? "reloaded" : "loaded"}: ${card.name} ${card.version} (sha256 ${model.sha256.slice(0, 12)}…, ${config.threads} thread(s), ${config.execution === "worker" ? "worker thread" : "main thread"})`);
-        node.send([null, { payload: { kind: "model", state: previous ? "reloaded" : "loaded", model: { name: card.name, version: card.version, sha256: model.sha256 }, features: card.features } }]);
+        node.log(`model ${previous ? "reloaded" : "loaded"}: ${card.name} ${card.version} (sha256 ${model.sha256.slice(0, 12)}…, ${config.threads} thread(s), ${config.execution === "worker" ? "worker thread" : "main thread"}, ${model.engine})`);
+        node.send([null, { payload: { kind: "model", state: previous ? "reloaded" : "loaded", model: { name: card.name, version: card.version, sha256: model.sha256 }, features: card.features, engine: model.engine } }]);
         refreshStatus();
       } catch (err) {
         const e = toError(err);
         if (!previous) {
+          loadProblem = e.message;
           status.error(`model: ${e.message}`.slice(0, 60));
           reportError(node, e, { payload: null, model: config.modelPath });
         } else {

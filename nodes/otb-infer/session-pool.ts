@@ -1,18 +1,20 @@
 /**
- * Where a model runs, and the pool that shares it. onnxruntime-node runs a session synchronously
- * on the JavaScript thread (its run() is a setImmediate around a blocking native call), so a
+ * Where a model runs, and the pool that shares it. Both engines (engine.ts) run a session
+ * synchronously on the JavaScript thread (onnxruntime-node's run() is a setImmediate around a
+ * blocking native call; onnxruntime-web's single-threaded WebAssembly computes in place), so a
  * slow model stalls everything else in Node-RED while it computes. Two ways to run:
  * - "main": on Node-RED's thread; lowest latency, right for models that take microseconds;
  * - "worker": in a worker thread; costs a message round trip per batch, and the flow (ingestion
  *   included) keeps running however long the model takes.
- * Either way there is one runner per model file (path + hash + threads + execution), shared.
+ * Either way there is one runner per model file (path + hash + threads + execution + engine), shared.
  */
 import * as path from "path";
 import { Worker } from "worker_threads";
-import type { InferenceSession } from "onnxruntime-node";
+import type { InferenceSession } from "onnxruntime-web";
 import { OtbError, toError } from "../shared";
 import type { ModelCard } from "../shared/model-card";
-import { checkSession, sessionOptions, type CheckReport } from "./model-check";
+import type { Engine } from "./engine";
+import { checkSession, type CheckReport } from "./model-check";
 
 export type Execution = "main" | "worker";
 
@@ -27,28 +29,19 @@ export interface Runner {
   release(): Promise<void>;
 }
 
-type Ort = typeof import("onnxruntime-node");
-let ortModule: Ort | null = null;
-/** onnxruntime-node is loaded on first use, so a flow without otb-infer never pays for it. */
-export function ort(): Ort {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  ortModule ??= require("onnxruntime-node") as Ort;
-  return ortModule;
-}
-
 class MainRunner implements Runner {
   readonly alive = true;
-  constructor(readonly session: InferenceSession) {}
+  constructor(readonly session: InferenceSession, private readonly engine: Engine) {}
 
   async run(inputName: string, input: Float32Array, dims: [number, number]): Promise<Record<string, Float32Array>> {
-    const results = await this.session.run({ [inputName]: new (ort().Tensor)("float32", input, dims) });
+    const results = await this.session.run({ [inputName]: new this.engine.ort.Tensor("float32", input, dims) });
     const out: Record<string, Float32Array> = {};
     for (const name of Object.keys(results)) out[name] = results[name].data as Float32Array;
     return out;
   }
 
   check(card: ModelCard): Promise<CheckReport> {
-    return checkSession(ort(), this.session, card);
+    return checkSession(this.engine.ort, this.session, card);
   }
 
   release(): Promise<void> {
@@ -84,8 +77,8 @@ class WorkerRunner implements Runner {
     return this.dead === null;
   }
 
-  async load(bytes: Uint8Array, threads: number): Promise<void> {
-    await this.call({ type: "load", bytes, threads });
+  async load(bytes: Uint8Array, threads: number, engine: Engine): Promise<void> {
+    await this.call({ type: "load", bytes, threads, engine: engine.modulePath });
   }
 
   async run(inputName: string, input: Float32Array, dims: [number, number]): Promise<Record<string, Float32Array>> {
@@ -119,11 +112,11 @@ class WorkerRunner implements Runner {
   }
 }
 
-async function createRunner(bytes: Uint8Array, threads: number, execution: Execution): Promise<Runner> {
-  if (execution === "main") return new MainRunner(await ort().InferenceSession.create(bytes, sessionOptions(threads)));
+async function createRunner(bytes: Uint8Array, threads: number, execution: Execution, engine: Engine): Promise<Runner> {
+  if (execution === "main") return new MainRunner(await engine.ort.InferenceSession.create(bytes, engine.sessionOptions(threads)), engine);
   const runner = new WorkerRunner();
   try {
-    await runner.load(bytes, threads);
+    await runner.load(bytes, threads, engine);
   } catch (err) {
     await runner.release().catch(() => undefined);
     throw err;
@@ -131,11 +124,11 @@ async function createRunner(bytes: Uint8Array, threads: number, execution: Execu
   return runner;
 }
 
-/** One runner per model file (path + hash + threads + execution), shared by every node that uses it. */
+/** One runner per model file (path + hash + threads + execution + engine), shared by every node that uses it. */
 export class RunnerPool {
   private readonly entries = new Map<string, { runner: Promise<Runner>; refs: number }>();
 
-  acquire(key: string, bytes: Uint8Array, threads: number, execution: Execution): Promise<Runner> {
+  acquire(key: string, bytes: Uint8Array, threads: number, execution: Execution, engine: Engine): Promise<Runner> {
     let entry = this.entries.get(key);
     if (entry) {
       // A worker that died (and took its session with it) is replaced for the next user.
@@ -145,7 +138,7 @@ export class RunnerPool {
       }, () => undefined);
     }
     if (!entry) {
-      const runner = createRunner(bytes, threads, execution);
+      const runner = createRunner(bytes, threads, execution, engine);
       entry = { runner, refs: 0 };
       this.entries.set(key, entry);
       runner.catch(() => this.entries.delete(key));

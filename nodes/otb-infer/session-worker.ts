@@ -2,43 +2,43 @@
  * The worker thread behind execution "worker" (session-pool.ts): holds one InferenceSession and
  * runs it on request, so that a slow model blocks this thread instead of Node-RED's. Messages:
  * {id, type: "load"|"check"|"run"|"release", ...}; each gets one reply {id, ...} or {id, error}.
- * Output data is copied before transfer: onnxruntime owns the buffers it returns.
+ * Output data is copied before transfer: onnxruntime owns the buffers it returns. "load" names
+ * the engine module the parent chose (engine.ts), so both threads run the same engine.
  */
 import { parentPort } from "worker_threads";
-import type { InferenceSession } from "onnxruntime-node";
+import type { InferenceSession } from "onnxruntime-web";
 import type { ModelCard } from "../shared/model-card";
-import { checkSession, sessionOptions } from "./model-check";
-
-type Ort = typeof import("onnxruntime-node");
+import { engineAt, type Engine } from "./engine";
+import { checkSession } from "./model-check";
 
 interface Request {
   id: number;
   type: "load" | "check" | "run" | "release";
   bytes?: Uint8Array;
   threads?: number;
+  engine?: string;
   card?: ModelCard;
   inputName?: string;
   input?: Float32Array;
   dims?: [number, number];
 }
 
-let ort: Ort | null = null;
+let engine: Engine | null = null;
 let session: InferenceSession | null = null;
 
 async function handle(m: Request): Promise<void> {
   const port = parentPort as NonNullable<typeof parentPort>;
   switch (m.type) {
     case "load":
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      ort ??= require("onnxruntime-node") as Ort;
-      session = await ort.InferenceSession.create(m.bytes as Uint8Array, sessionOptions(m.threads ?? 1));
+      engine = engineAt(m.engine as string);
+      session = await engine.ort.InferenceSession.create(m.bytes as Uint8Array, engine.sessionOptions(m.threads ?? 1));
       port.postMessage({ id: m.id });
       return;
     case "check":
-      port.postMessage({ id: m.id, report: await checkSession(ort as Ort, loaded(), m.card as ModelCard) });
+      port.postMessage({ id: m.id, report: await checkSession((engine as Engine).ort, loaded(), m.card as ModelCard) });
       return;
     case "run": {
-      const results = await loaded().run({ [m.inputName as string]: new (ort as Ort).Tensor("float32", m.input as Float32Array, m.dims as number[]) });
+      const results = await loaded().run({ [m.inputName as string]: new (engine as Engine).ort.Tensor("float32", m.input as Float32Array, m.dims as number[]) });
       const outputs: Record<string, Float32Array> = {};
       const transfer: ArrayBuffer[] = [];
       for (const name of Object.keys(results)) {

@@ -111,7 +111,9 @@ describe("otb-infer model loading", function () {
     await assert.rejects(checkInChild(FIXTURE_ONNX, "0".repeat(64), card, 1, 20_000), /file changed while being checked/);
   });
 
-  it("survives 50 mutated model files: pinned ones never reach onnxruntime, re-pinned ones are checked in a child", async () => {
+  it("survives 50 mutated model files: pinned ones never reach onnxruntime, re-pinned ones are checked in a child", async function () {
+    // Up to 50 checker children: with the WebAssembly engine each spends about 1 s compiling it.
+    this.timeout(240_000);
     const random = rng(7);
     const mutants = Array.from({ length: 50 }, (_, i) => mutate(bytes, random, i));
     const original = fixtureCard();

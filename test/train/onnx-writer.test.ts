@@ -1,7 +1,7 @@
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import * as ort from "onnxruntime-node";
+import * as ort from "onnxruntime-web";
 import { OnnxGraph, describeModel } from "../../cli/train/onnx-writer";
 import { sha256Hex } from "../../cli/train/model-card";
 import { buildFixtureModel, FIXTURE_CASES, FIXTURE_NAME } from "../../cli/train/fixture-model";

@@ -3,7 +3,7 @@ import { execFile } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import * as ort from "onnxruntime-node";
+import * as ort from "onnxruntime-web";
 import { parseModelCard, sha256Of } from "../../nodes/shared/model-card";
 import { CliError, type Command } from "../../cli/command";
 import { seededRandom } from "../../cli/train/stats";
