@@ -9,7 +9,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { GAP_KIND, findNextMagic, parseRecord } from "./record";
+import { GAP_KIND, findNextMagic, parseWithin } from "./record";
 
 export interface RecoveredSegment {
   firstSeq: number;
@@ -19,6 +19,10 @@ export interface RecoveredSegment {
   file: string;
   /** Damage was found (and counted) here; the reader skips it silently. */
   damaged: boolean;
+  /** Records of this segment lost to the damage. */
+  lost: number;
+  /** Newest record timestamp in the segment (for max-age expiry). */
+  maxTs: number;
 }
 
 export interface Recovery {
@@ -52,6 +56,7 @@ export function recoverFolder(dir: string, resolvedUpTo: number): Recovery {
       return;
     }
     const buf = fs.readFileSync(f.file);
+    let maxTs = 0;
     // The first segment may start above the mark when a drop-oldest or deletion outran the
     // mark write; that gap is resolved, not lost. Inside a segment a gap is damage.
     let expected = Math.max(f.firstSeq, resolvedUpTo + 1);
@@ -60,7 +65,9 @@ export function recoverFolder(dir: string, resolvedUpTo: number): Recovery {
     let damaged = false;
     let failuresSinceGood = 0;
     while (offset < buf.length) {
-      const r = parseRecord(buf, offset);
+      // The whole file is in `buf`: a frame that runs past its end is a damaged length field
+      // (or a torn tail); either way the scan resyncs on the next magic instead of giving up.
+      const r = parseWithin(buf, offset, true);
       if (r.status === "ok" && r.record.seq >= expected && r.record.seq <= limit) {
         if (r.record.kind === GAP_KIND) {
           const from = Math.max(expected, Number(r.record.payload.toString()));
@@ -69,6 +76,7 @@ export function recoverFolder(dir: string, resolvedUpTo: number): Recovery {
         } else {
           lose(expected, r.record.seq - 1);
           out.recovered++;
+          if (r.record.ts > maxTs) maxTs = r.record.ts;
         }
         expected = r.record.seq + 1;
         failuresSinceGood = 0;
@@ -81,7 +89,7 @@ export function recoverFolder(dir: string, resolvedUpTo: number): Recovery {
       }
       damaged = true;
       failuresSinceGood++;
-      const next = r.status === "corrupt" ? findNextMagic(buf, offset) : -1;
+      const next = findNextMagic(buf, offset);
       if (next < 0) break; // a damaged or torn tail
       offset = next;
     }
@@ -94,8 +102,9 @@ export function recoverFolder(dir: string, resolvedUpTo: number): Recovery {
       expected += failuresSinceGood;
     }
     out.highest = Math.max(out.highest, expected - 1, Number.isFinite(limit) ? limit : 0);
+    const lost = out.lost.length - lostBefore;
     out.segments.push({ firstSeq: f.firstSeq, lastSeq: limit, bytes: buf.length, file: f.file,
-      damaged: damaged || out.lost.length > lostBefore });
+      damaged: damaged || lost > 0, lost, maxTs });
   });
   // The last segment is sealed: new records go to a fresh file, never after a torn tail.
   if (out.segments.length > 0) out.segments[out.segments.length - 1].lastSeq = out.highest;
