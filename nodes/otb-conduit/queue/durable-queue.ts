@@ -510,11 +510,13 @@ export class DurableQueue extends EventEmitter {
       this.deleteSegment(this.segments[0]);
       freed = true;
     }
-    // Everything written is resolved: start a fresh segment so the drained one can go too.
-    if (this.pending.length === 0 && this.gaps.length === 0 && this.active.bytes > 0 && this.persistedUpTo >= this.nextSeq - 1 &&
+    // Everything written is resolved: start a fresh segment so the drained one can go too (a
+    // gap still to mark lies below the persisted mark then, so it needs no marker any more).
+    if (this.pending.length === 0 && this.active.bytes > 0 && this.persistedUpTo >= this.nextSeq - 1 &&
       this.writeFd >= 0 && !this.closed) {
       try {
         this.roll(this.nextSeq - 1);
+        this.gaps = [];
         this.deleteSegment(this.segments[0]);
         freed = true;
       } catch (err) {
