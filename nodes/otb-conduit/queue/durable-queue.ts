@@ -261,6 +261,8 @@ export class DurableQueue extends EventEmitter {
         : { accepted: inputs.length, rejected: 0 };
     };
     if (!last) return Promise.resolve(result(true));
+    // Records waiting for their commit keep the process alive until it is done (the idle timer does not).
+    this.timer?.ref?.();
     const tail: Pending = last;
     return new Promise((resolve) => {
       tail.onCommitted = (ok) => resolve(result(ok));
@@ -388,6 +390,7 @@ export class DurableQueue extends EventEmitter {
 
   private tick(): void {
     if (this.committing) return;
+    if (this.pending.length === 0 && this.orphans.length === 0) this.timer?.unref?.();
     this.sweepExpired();
     const work = this.pending.length > 0 || this.orphans.length > 0 ? this.commit()
       : this.persistedUpTo !== this.resolvedUpTo ? this.persistMark() : null;
