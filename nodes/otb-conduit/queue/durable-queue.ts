@@ -135,6 +135,7 @@ export interface AppendResult {
 const READ_CHUNK = 256 * 1024;
 /** Bounds the ENOSPC retries of one commit under drop-oldest (each frees one segment). */
 const MAX_FREE_RETRIES = 1024;
+const GAP_MARKER_BYTES = encodedSize({ ts: 0, kind: GAP_KIND, topic: "", payload: Buffer.from(String(Number.MAX_SAFE_INTEGER)) });
 
 export class DurableQueue extends EventEmitter {
   private readonly segments: Segment[] = [];
@@ -536,7 +537,8 @@ export class DurableQueue extends EventEmitter {
 
   /** Frees space per the full policy; false: the record must be refused. */
   private makeRoom(size: number, limit: number): boolean {
-    const over = (): boolean => this.bytesOnDisk + this.writingBytes + this.pendingBytes + size > limit;
+    // Gap markers still to write count too (a frame each, its payload a seq in decimal).
+    const over = (): boolean => this.bytesOnDisk + this.writingBytes + this.pendingBytes + this.gaps.length * GAP_MARKER_BYTES + size > limit;
     const which = limit < this.opts.maxBytes ? "disk" : "bound";
     if (this.opts.fullPolicy === "reject-new") {
       // Once one record was refused, every later one is too until space is freed: what is kept
