@@ -48,7 +48,8 @@ describe("queue on a full disk", function () {
       assert.equal(conduit.stats().full, true);
       // The disk has room again, but nothing was freed: a later record would make a hole.
       assert.deepEqual(await conduit.submit([record(5)]), { accepted: 0, rejected: 1, refusedAt: [0] });
-      assert.match(faults[0].message, /ENOSPC/);
+      assert.ok(faults.some((f) => /ENOSPC/.test(f.message)), "the write error is reported");
+      assert.equal(faults.filter((f) => /queue full: the disk under .* is full; reject-new/.test(f.message)).length, 1, "full reported once, with its reason");
       assert.equal(conduit.stats().dropped, 4);
       assertInvariant(conduit);
       broker = await startAedes(port);
@@ -128,6 +129,8 @@ describe("queue on a full disk", function () {
         assert.equal(s.full, true, "the status source says full");
         assert.ok(fullAt > 0 && firstDropAt > 0 && fullAt - firstDropAt <= 1000, `full ${fullAt - firstDropAt} ms after the first drop`);
         assert.equal(faults.filter((f) => /ENOSPC/.test(f.message)).length, 0, "the policy applied before the disk refused a write");
+        assert.equal(faults.filter((f) => f.message.startsWith(`queue full: the disk under ${path.join(mnt, "q")} is full; ${policy}`)).length, 1,
+          "full reported once, with the disk as its reason");
         assert.equal(drops.filter((d) => d.reason === "write-failed").length, 0);
         assert.equal(drops.reduce((n, d) => n + d.count, 0), s.dropped, "every drop reported");
         assertInvariant(conduit);

@@ -600,6 +600,10 @@ export class DurableQueue extends EventEmitter {
     if (this.fullState) return;
     this.fullState = { full: true, limit, policy: this.opts.fullPolicy };
     this.emit("full", this.fullState);
+    // Once per episode, with the reason, so the log and Catch say why records are being lost.
+    const where = limit === "disk" ? `the disk under ${this.opts.dir} is full` : `the queue reached its size bound (${this.opts.maxBytes} bytes)`;
+    const what = this.opts.fullPolicy === "drop-oldest" ? "the oldest records are being dropped" : "newer records are refused until space is freed";
+    this.opts.onError?.(new QueueFullError(`queue full: ${where}; ${this.opts.fullPolicy}: ${what} (counted as dropped)`, limit));
   }
 
   private leaveFull(): void {
@@ -736,6 +740,14 @@ export class DurableQueue extends EventEmitter {
     }
     this.resolvedUpTo = seq;
     while (this.resolvedAbove.delete(this.resolvedUpTo + 1)) this.resolvedUpTo++;
+  }
+}
+
+/** The queue reached its limit (reported once per episode through onError). */
+export class QueueFullError extends Error {
+  constructor(message: string, readonly limit: "bound" | "disk") {
+    super(message);
+    this.name = "QueueFullError";
   }
 }
 
