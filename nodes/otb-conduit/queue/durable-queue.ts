@@ -36,86 +36,14 @@ import { AckStateFile, readAckMark } from "./ack-state";
 import { type DamageReport, damageMessage, moveAside } from "./damage";
 import { DiskSpace } from "./disk-space";
 import { lockFolder, unlockFolder } from "./folder-lock";
+import { QueueFullError, type AppendResult, type DropReport, type FullState, type QueueCounters, type QueueOptions, type ReplayOrder } from "./queue-types";
 import { recoverFolder } from "./recovery";
+import { Cursor, ReadPass, type Segment, closeRead, readFd, writeAll } from "./segment";
 import { GAP_KIND, encodeRecord, encodedSize, findNextMagic, parseWithin, type QueueRecord, type RecordInput } from "./record";
 
 export type { DamageReport } from "./damage";
-export type FullPolicy = "drop-oldest" | "reject-new";
-export type ReplayOrder = "in-order" | "live-first";
-
-export interface QueueOptions {
-  dir: string;
-  maxBytes: number;
-  commitIntervalMs: number;
-  fullPolicy: FullPolicy;
-  replayOrder?: ReplayOrder;
-  /**
-   * Default: an eighth of the smaller of maxBytes and the disk, between 4 KiB and 16 MiB, so
-   * drop-oldest always has a sealed segment to free before the disk or the bound is reached.
-   */
-  segmentBytes?: number;
-  /** Records whose timestamp is older than this many ms are expired, never published; 0 or absent: no limit. */
-  maxAgeMs?: number;
-  onError?: (err: Error) => void;
-}
-
-export interface QueueCounters {
-  /** Records offered to append() by this process (accepted or refused). */
-  produced: number;
-  /** Valid unresolved records found on disk at open. */
-  recovered: number;
-  delivered: number;
-  quarantined: number;
-  /** Refused or deleted because the queue was full, per the full policy, or lost to a write error. */
-  dropped: number;
-  /** Older than maxAgeMs when their turn came: resolved without being published. */
-  expired: number;
-  /** Records lost to damaged queue files (found at open, or while reading). */
-  corrupt: number;
-  /** The part of `corrupt` found while running (those were counted in recovered or produced). */
-  corruptLive: number;
-  queued: number;
-  inFlight: number;
-  bytes: number;
-  segments: number;
-  /** At the size bound or the disk's limit: the full policy is being applied. */
-  full: boolean;
-}
-
-/** Payload of the "full" event: emitted when the queue reaches its limit and when it has room again. */
-export interface FullState {
-  full: boolean;
-  /** What the limit is: the configured bound or the disk the folder is on. */
-  limit?: "bound" | "disk";
-  policy: FullPolicy;
-}
-
-/** Payload of the "dropped" event: records resolved without being published, and why. */
-export interface DropReport {
-  reason: "drop-oldest" | "reject-new" | "write-failed" | "expired";
-  count: number;
-  /** Seq range, for drop-oldest (the oldest records deleted). */
-  fromSeq?: number;
-  toSeq?: number;
-}
-
-interface Segment {
-  firstSeq: number;
-  /** Highest seq this segment may hold; Infinity while it is the active (written) one. */
-  lastSeq: number;
-  bytes: number;
-  file: string;
-  readFd: number;
-  /** Damage was found (and counted) here. */
-  damaged?: boolean;
-  /** Moved to the damaged/ folder: kept, never deleted. */
-  aside?: boolean;
-  /** Newest record timestamp written here (max-age sweep). */
-  maxTs: number;
-  /** Highest seq written here so far. */
-  lastWritten: number;
-}
-
+export { QueueFullError } from "./queue-types";
+export type { AppendResult, DropReport, FullPolicy, FullState, QueueCounters, QueueOptions, ReplayOrder } from "./queue-types";
 interface Pending {
   seq: number;
   ts: number;
@@ -123,13 +51,6 @@ interface Pending {
   onCommitted?: (ok: boolean) => void;
   /** Removed by drop-oldest before its write. */
   dropped?: boolean;
-}
-
-export interface AppendResult {
-  accepted: number;
-  rejected: number;
-  /** Indexes (into the appended array) of the refused records, when there are any. */
-  refusedAt?: number[];
 }
 
 const READ_CHUNK = 256 * 1024;
@@ -743,57 +664,3 @@ export class DurableQueue extends EventEmitter {
   }
 }
 
-/** The queue reached its limit (reported once per episode through onError). */
-export class QueueFullError extends Error {
-  constructor(message: string, readonly limit: "bound" | "disk") {
-    super(message);
-    this.name = "QueueFullError";
-  }
-}
-
-/** One take(): the max-age cutoff (read once) and how many records it expired. */
-class ReadPass {
-  readonly cutoff: number;
-  expired = 0;
-  constructor(maxAgeMs: number | undefined) {
-    this.cutoff = maxAgeMs && maxAgeMs > 0 ? Date.now() - maxAgeMs : -Infinity;
-  }
-}
-
-class Cursor {
-  offset = 0;
-  /** Bytes the next read must cover (a frame larger than one chunk). */
-  need = 0;
-  /** The seq the next frame should carry; a damaged stretch loses the seqs up to the next valid frame. */
-  expect = 0;
-  /** Inside a damaged stretch. */
-  damaged = false;
-  constructor(public seg: Segment | undefined) {
-    this.expect = seg?.firstSeq ?? 0;
-  }
-  moveTo(seg: Segment | undefined): void {
-    this.seg = seg;
-    this.offset = 0;
-    this.need = 0;
-    this.expect = seg?.firstSeq ?? 0;
-    this.damaged = false;
-  }
-}
-
-function readFd(seg: Segment): number {
-  if (seg.readFd < 0) seg.readFd = fs.openSync(seg.file, "r");
-  return seg.readFd;
-}
-
-function closeRead(seg: Segment): void {
-  if (seg.readFd >= 0) fs.closeSync(seg.readFd);
-  seg.readFd = -1;
-}
-
-async function writeAll(fd: number, buf: Buffer, position: number): Promise<void> {
-  let done = 0;
-  while (done < buf.length) {
-    done += await new Promise<number>((resolve, reject) =>
-      fs.write(fd, buf, done, buf.length - done, position + done, (e, n) => (e ? reject(e) : resolve(n))));
-  }
-}
