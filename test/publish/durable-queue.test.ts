@@ -147,6 +147,26 @@ describe("durable queue", () => {
     assert.equal(c.recovered, c.queued, "lost records are resolved, not left queued");
   });
 
+  it("a drained queue reopened twice keeps what is appended next (an empty segment never takes the new one's file)", async () => {
+    let q = open();
+    await q.append(range(0, 5));
+    for (const r of q.take(10)) q.settle(r.seq, "delivered");
+    await q.close();
+    opened.splice(0);
+    q = open();
+    await q.close();
+    opened.splice(0);
+    q = open();
+    await q.append(range(10, 3));
+    await new Promise((r) => setTimeout(r, 30)); // a few commit ticks: marks written, segments freed
+    assert.deepEqual(ids(q, 10), [10, 11, 12]);
+    await q.close();
+    opened.splice(0);
+    q = open();
+    assert.equal(q.snapshot().recovered, 3);
+    assert.deepEqual(ids(q, 10), [10, 11, 12]);
+  });
+
   it("refuses a folder another queue holds, and takes over a lock left by a dead process", async () => {
     const q = open();
     assert.throws(() => open(), /already used by another conduit/);

@@ -267,6 +267,12 @@ export class DurableQueue extends EventEmitter {
     for (const seq of r.neverWritten) this.resolve(seq);
     this.counters.recovered += r.recovered;
     for (const seg of r.segments) {
+      // An empty file (a segment opened and never written) holds nothing, and the new active
+      // segment may take its very name: it goes now, or deleting it later would take the new one.
+      if (seg.bytes === 0 && !seg.damaged) {
+        fs.rmSync(seg.file, { force: true });
+        continue;
+      }
       const s: Segment = { ...seg, readFd: -1, lastWritten: seg.lastSeq };
       if (seg.damaged) this.setAside(s, seg.lost);
       this.segments.push(s);
