@@ -64,6 +64,8 @@ describe("queue max age", function () {
   it("end to end: records older than the conduit's max age never reach the subscriber; the invariant counts them", async () => {
     const port = await freePort();
     const conduit = makeConduit({ broker: `mqtt://127.0.0.1:${port}`, queueDir: dir, protocolVersion: "4", queueMaxAgeS: 3600 });
+    const faults: Error[] = [];
+    conduit.on("fault", (e: Error) => faults.push(e));
     const broker = await startAedes(port);
     const counter = await Counter.start(broker.url, "t/#", { protocolVersion: 4 });
     try {
@@ -78,6 +80,7 @@ describe("queue max age", function () {
       assert.ok(got.every((n) => n % 2 === 1), "no expired record published");
       const s = conduit.stats();
       assert.equal(s.expired, 300);
+      assert.equal(faults.filter((f) => /older than the max age \(3600 s\) expired/.test(f.message)).length, 1, "reported once, with the reason");
       assert.equal(s.delivered, 300);
       assertInvariant(conduit);
     } finally {

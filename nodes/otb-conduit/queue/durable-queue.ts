@@ -84,6 +84,7 @@ export class DurableQueue extends EventEmitter {
   private readonly ackState!: AckStateFile;
   private closed = false;
   private rollRequested = false;
+  private expiryReported = false;
   private fullState: FullState | null = null;
   private readonly disk: DiskSpace;
   private readonly segmentBytes: number;
@@ -319,6 +320,7 @@ export class DurableQueue extends EventEmitter {
   private tick(): void {
     if (this.committing) return;
     if (this.pending.length === 0 && this.orphans.length === 0) this.timer?.unref?.();
+    if (this.expiryReported && this.resolvedUpTo === this.nextSeq - 1) this.expiryReported = false;
     this.sweepExpired();
     const work = this.pending.length > 0 || this.orphans.length > 0 ? this.commit()
       : this.persistedUpTo !== this.resolvedUpTo ? this.persistMark() : null;
@@ -562,6 +564,12 @@ export class DurableQueue extends EventEmitter {
   private countExpired(count: number): void {
     this.counters.expired += count;
     this.emit("dropped", { reason: "expired", count } satisfies DropReport);
+    // Once per backlog (reset when the queue is empty again), so an outage that outlived the
+    // max age is reported once, with its reason, not once per record.
+    if (this.expiryReported) return;
+    this.expiryReported = true;
+    this.opts.onError?.(new Error(`queue: records older than the max age (${(this.opts.maxAgeMs ?? 0) / 1000} s) expired; ` +
+      "they are counted as expired and never published"));
   }
 
   /** The segment that holds (or will hold) `seq`. */
