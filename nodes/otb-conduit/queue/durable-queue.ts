@@ -33,6 +33,7 @@ import { EventEmitter } from "events";
 import * as fs from "fs";
 import * as path from "path";
 import { AckStateFile, readAckMark } from "./ack-state";
+import { HeadFile, readHead } from "./head-state";
 import { type DamageReport, damageMessage, moveAside } from "./damage";
 import { DiskSpace } from "./disk-space";
 import { lockFolder, unlockFolder } from "./folder-lock";
@@ -82,6 +83,7 @@ export class DurableQueue extends EventEmitter {
   private committing: Promise<void> | null = null;
   private timer: NodeJS.Timeout | null = null;
   private readonly ackState!: AckStateFile;
+  private readonly head!: HeadFile;
   private closed = false;
   private rollRequested = false;
   private expiryReported = false;
@@ -104,8 +106,10 @@ export class DurableQueue extends EventEmitter {
       const ackFile = path.join(opts.dir, "ack.state");
       const mark = readAckMark(ackFile);
       this.resolvedUpTo = this.persistedUpTo = mark.resolvedUpTo;
-      this.recover();
+      const headFile = path.join(opts.dir, "head.state");
+      this.recover(readHead(headFile));
       this.ackState = new AckStateFile(ackFile, mark);
+      this.head = new HeadFile(headFile, this.nextSeq - 1);
       this.openActive(this.nextSeq);
     } catch (err) {
       for (const s of this.segments) closeRead(s);
@@ -251,6 +255,7 @@ export class DurableQueue extends EventEmitter {
     await this.commit().catch((err: Error) => this.opts.onError?.(err));
     await this.ackState.write(this.resolvedUpTo).catch((err: Error) => this.opts.onError?.(err));
     this.ackState.close();
+    this.head.close();
     if (this.writeFd >= 0) fs.closeSync(this.writeFd);
     this.writeFd = -1;
     for (const s of this.segments) closeRead(s);
@@ -259,8 +264,8 @@ export class DurableQueue extends EventEmitter {
 
   // ------------------------------------------------------------------------------ recovery
 
-  private recover(): void {
-    const r = recoverFolder(this.opts.dir, this.resolvedUpTo);
+  private recover(committedUpTo: number | null): void {
+    const r = recoverFolder(this.opts.dir, this.resolvedUpTo, committedUpTo);
     for (const seq of r.lost) {
       this.counters.corrupt++;
       this.resolve(seq);
@@ -396,6 +401,9 @@ export class DurableQueue extends EventEmitter {
       seg.bytes += frame.length;
       this.bytesOnDisk += frame.length;
       seg.lastWritten = batch[batch.length - 1].seq;
+      try {
+        this.head.write(seg.lastWritten);
+      } catch { /* a stale head only makes recovery under-count a damaged tail */ }
       for (const p of batch) if (p.ts > seg.maxTs) seg.maxTs = p.ts;
       this.gaps = [];
       return;

@@ -3,8 +3,9 @@
  * is read and every frame checked. A damaged frame is skipped (the scan resyncs on the next
  * magic) and the seqs it held are reported lost, while every valid record is kept in order.
  * How lost seqs are known: segment files are named by their first seq, so a gap inside a
- * segment, or before the next segment's first seq, is damage; in the last segment, each frame
- * start that fails to parse counts as one. A gap the queue itself marked (a batch whose write
+ * segment, or before the next segment's first seq, is damage; in the last segment, every seq up
+ * to the committed head (head-state.ts) that is not found is damage (without a head file, each
+ * frame start that fails to parse counts as one). A gap the queue itself marked (a batch whose write
  * failed, already counted as dropped) is not damage.
  */
 import * as fs from "fs";
@@ -37,7 +38,8 @@ export interface Recovery {
   neverWritten: number[];
 }
 
-export function recoverFolder(dir: string, resolvedUpTo: number): Recovery {
+/** `committedUpTo`: the head file's value (head-state.ts), or null when unknown. */
+export function recoverFolder(dir: string, resolvedUpTo: number, committedUpTo: number | null = null): Recovery {
   const files = fs.readdirSync(dir)
     .map((f) => /^seg-(\d+)\.otbq$/.exec(f))
     .filter((m): m is RegExpExecArray => m !== null)
@@ -95,6 +97,11 @@ export function recoverFolder(dir: string, resolvedUpTo: number): Recovery {
     }
     if (Number.isFinite(limit)) {
       lose(expected, limit);
+    } else if (committedUpTo !== null) {
+      // Everything up to the committed head was on disk: whatever of it is not found is lost.
+      // Frames past the head were never acknowledged (a torn final write): not counted.
+      lose(expected, committedUpTo);
+      expected = Math.max(expected, committedUpTo + 1);
     } else {
       // A torn final write may be a batch whose commit never completed (its producer was never
       // told it was accepted); it is counted all the same, as one record per failed frame start.
@@ -106,6 +113,11 @@ export function recoverFolder(dir: string, resolvedUpTo: number): Recovery {
     out.segments.push({ firstSeq: f.firstSeq, lastSeq: limit, bytes: buf.length, file: f.file,
       damaged: damaged || lost > 0, lost, maxTs });
   });
+  // Every segment file gone while the head says records were committed: those are lost too.
+  if (files.length === 0 && committedUpTo !== null && committedUpTo > resolvedUpTo) {
+    lose(resolvedUpTo + 1, committedUpTo);
+    out.highest = committedUpTo;
+  }
   // The last segment is sealed: new records go to a fresh file, never after a torn tail.
   if (out.segments.length > 0) out.segments[out.segments.length - 1].lastSeq = out.highest;
   return out;
