@@ -48,6 +48,8 @@ export interface ConduitDef {
   commitMs?: string | number;
   replayOrder?: string;
   fullPolicy?: string;
+  /** Max age of a queued record, in seconds (0 or empty: no limit); older ones are expired, never published. */
+  queueMaxAgeS?: string | number;
   mode?: string;
   spGroup?: string;
   spEdgeNode?: string;
@@ -79,7 +81,7 @@ export interface ConduitConfig {
   rateLimit: number;
   maxMessageBytes: number;
   inflight: number;
-  queue: { dir: string; maxBytes: number; commitIntervalMs: number; replayOrder: ReplayOrder; fullPolicy: FullPolicy };
+  queue: { dir: string; maxBytes: number; commitIntervalMs: number; replayOrder: ReplayOrder; fullPolicy: FullPolicy; maxAgeMs: number };
   sparkplug: { group: string; edgeNode: string; primaryHost: string } | null;
 }
 
@@ -173,6 +175,7 @@ export function parseConduitConfig(def: ConduitDef, creds: ConduitCredentials, u
       commitIntervalMs: num(def.commitMs, 20, 1, 1000),
       replayOrder: def.replayOrder === "live-first" ? "live-first" : "in-order",
       fullPolicy: def.fullPolicy === "drop-oldest" ? "drop-oldest" : "reject-new",
+      maxAgeMs: num(def.queueMaxAgeS, 0, 0) * 1000,
     },
     sparkplug,
   };

@@ -2,11 +2,14 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { DurableQueue, type QueueOptions } from "../../nodes/otb-conduit/queue/durable-queue";
+import { DurableQueue, type DropReport, type FullState, type QueueOptions } from "../../nodes/otb-conduit/queue/durable-queue";
 import type { RecordInput } from "../../nodes/otb-conduit/queue/record";
 
 const rec = (i: number, topic = "a/b"): RecordInput => ({ ts: 1000 + i, kind: 0, topic, payload: Buffer.from(`{"i":${i}}`) });
 const range = (from: number, n: number): RecordInput[] => Array.from({ length: n }, (_, k) => rec(from + k));
+const waitUntil = async (cond: () => boolean, ms = 5000): Promise<void> => {
+  for (const end = Date.now() + ms; !cond(); await new Promise((r) => setTimeout(r, 5))) if (Date.now() > end) throw new Error("timed out");
+};
 const ids = (q: DurableQueue, max: number): number[] => q.take(max).map((r) => JSON.parse(r.payload.toString()).i as number);
 
 describe("durable queue", () => {
@@ -19,7 +22,7 @@ describe("durable queue", () => {
   };
   const invariant = (q: DurableQueue): void => {
     const c = q.snapshot();
-    assert.equal(c.recovered + c.produced, c.delivered + c.quarantined + c.dropped + c.queued, JSON.stringify(c));
+    assert.equal(c.recovered + c.produced, c.delivered + c.quarantined + c.dropped + c.expired + c.corruptLive + c.queued, JSON.stringify(c));
   };
 
   beforeEach(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), "otb-q-"))));
@@ -81,6 +84,45 @@ describe("durable queue", () => {
     invariant(q);
   });
 
+  it("reject-new keeps the oldest contiguous prefix even when a smaller record would still fit, says full, and takes records again once drained", async () => {
+    const q = open({ maxBytes: 32 * 1024, fullPolicy: "reject-new" });
+    const full: FullState[] = [];
+    q.on("full", (f: FullState) => full.push(f));
+    const big = (i: number): RecordInput => ({ ...rec(i), payload: Buffer.from(JSON.stringify({ i, pad: "b".repeat(2000) })) });
+    const results = [];
+    for (let i = 0; i < 40; i++) results.push(await q.append([i % 2 ? big(i) : rec(i)]));
+    const accepted = results.map((r, i) => (r.accepted ? i : -1)).filter((i) => i >= 0);
+    assert.ok(accepted.length > 0 && accepted.length < 40);
+    assert.deepEqual(accepted, Array.from({ length: accepted.length }, (_, i) => i), "no small record slipped in after a refusal");
+    assert.deepEqual(full, [{ full: true, limit: "bound", policy: "reject-new" }]);
+    assert.equal(q.snapshot().full, true);
+    for (let got = q.take(100); got.length; got = q.take(100)) for (const r of got) q.settle(r.seq, "delivered");
+    await waitUntil(() => !q.full);
+    assert.deepEqual(full[1], { full: false, policy: "reject-new" });
+    assert.deepEqual(await q.append([rec(99)]), { accepted: 1, rejected: 0 });
+    invariant(q);
+  });
+
+  it("drop-oldest with nothing sealed yet drops the oldest unwritten records, never the newest, and every append settles", async () => {
+    const q = open({ maxBytes: 16 * 1024, segmentBytes: 1 << 20, fullPolicy: "drop-oldest" });
+    const drops: DropReport[] = [];
+    q.on("dropped", (d: DropReport) => drops.push(d));
+    const results = await Promise.all(Array.from({ length: 20 }, (_, b) => q.append(range(b * 50, 50))));
+    assert.ok(results.every((r) => r.rejected === 0), "drop-oldest refuses nothing new");
+    const c = q.snapshot();
+    assert.ok(c.dropped > 0 && c.bytes <= 16 * 1024, JSON.stringify(c));
+    assert.equal(drops.reduce((n, d) => n + d.count, 0), c.dropped);
+    const all: number[] = [];
+    for (let got = ids(q, 500); got.length; got = ids(q, 500)) all.push(...got);
+    assert.deepEqual(all, Array.from({ length: 1000 - c.dropped }, (_, i) => c.dropped + i), "the newest, contiguous, in order");
+    invariant(q);
+    await q.close();
+    opened.splice(0);
+    const again = open({ maxBytes: 16 * 1024, segmentBytes: 1 << 20, fullPolicy: "drop-oldest" });
+    assert.equal(again.snapshot().corrupt, 0, "dropped-before-written records are marked, not taken for damage");
+    assert.equal(again.snapshot().recovered, 1000 - c.dropped);
+  });
+
   it("skips a bit-flipped record and a truncated tail, counts them, and replays every valid record in order", async () => {
     let q = open({ segmentBytes: 4096 });
     for (let i = 0; i < 500; i += 50) await q.append(range(i, 50));
@@ -103,6 +145,26 @@ describe("durable queue", () => {
     assert.deepEqual(all, [...all].sort((a, b) => a - b), "order kept");
     assert.equal(c.recovered, 498);
     assert.equal(c.recovered, c.queued, "lost records are resolved, not left queued");
+  });
+
+  it("a drained queue reopened twice keeps what is appended next (an empty segment never takes the new one's file)", async () => {
+    let q = open();
+    await q.append(range(0, 5));
+    for (const r of q.take(10)) q.settle(r.seq, "delivered");
+    await q.close();
+    opened.splice(0);
+    q = open();
+    await q.close();
+    opened.splice(0);
+    q = open();
+    await q.append(range(10, 3));
+    await new Promise((r) => setTimeout(r, 30)); // a few commit ticks: marks written, segments freed
+    assert.deepEqual(ids(q, 10), [10, 11, 12]);
+    await q.close();
+    opened.splice(0);
+    q = open();
+    assert.equal(q.snapshot().recovered, 3);
+    assert.deepEqual(ids(q, 10), [10, 11, 12]);
   });
 
   it("refuses a folder another queue holds, and takes over a lock left by a dead process", async () => {

@@ -5,7 +5,7 @@
  */
 import { strict as assert } from "assert";
 import * as fs from "fs";
-import { helper, nextMessage, tab } from "../helpers/red";
+import { helper, tab } from "../helpers/red";
 import { delay, freePort, startAedes, waitFor } from "../helpers/peers";
 import { Counter, assertInvariant, connectUser, makeConduit, statusesOf, tempDir } from "./harness";
 
@@ -48,6 +48,32 @@ describe("queue size bound and full policy", function () {
     }
   });
 
+  it("drop-oldest: the drops reach Catch once per full episode, with the reason, and the counters add up", async () => {
+    const port = await freePort(); // nothing listens: the broker is down
+    await helper.load([conduitNode, publishNode], tab([
+      { id: "c1", type: "otb-conduit", broker: `mqtt://127.0.0.1:${port}`, protocolVersion: "4", sourceZone: "L3", targetZone: "DMZ",
+        allowTopics: ["acme/#"], queueDir: dir, commitMs: 5, queueMaxMB: 64 / 1024, fullPolicy: "drop-oldest", reconnectMax: 1 },
+      { id: "p1", type: "otb-publish", conduit: "c1", wires: [] },
+      { id: "catch1", type: "catch", scope: ["p1"], wires: [["caught"]] },
+      { id: "caught", type: "helper" },
+    ]));
+    const p1 = helper.getNode("p1");
+    const ctx = { enterprise: "acme", site: "s", area: "a", line: "l" };
+    const signals = (from: number) => Array.from({ length: 100 }, (_, k) => ({ tag: `t${k % 7}`, value: from + k, ts: 1,
+      quality: "good", source: { protocol: "sim", address: "x" }, context: ctx }));
+    const caught: string[] = [];
+    (helper.getNode("caught") as unknown as NodeJS.EventEmitter).on("input", (m: { error: { message: string } }) => caught.push(m.error.message));
+    for (let i = 0; i < 1000; i += 100) p1.receive({ payload: signals(i) });
+    const conduit = helper.getNode("c1").conduit;
+    await waitFor(() => conduit.stats().produced === 1000 && conduit.stats().dropped > 0, 10_000, "drops");
+    await waitFor(() => caught.some((m) => /queue full: .*drop-oldest: the oldest records are being dropped/.test(m)), 5000, "the drops in Catch");
+    assert.equal(caught.filter((m) => /queue full/.test(m)).length, 1, "once per episode");
+    const s = conduit.stats();
+    assert.equal(s.full, true);
+    assert.equal(s.produced, s.dropped + s.queued);
+    await delay(50);
+  });
+
   it("the rate limit holds the excess in the queue and drops nothing", async () => {
     const broker = await startAedes();
     const counter = await Counter.start(broker.url, "t/#", { protocolVersion: 4 });
@@ -82,11 +108,12 @@ describe("queue size bound and full policy", function () {
     const ctx = { enterprise: "acme", site: "s", area: "a", line: "l" };
     const batch = (from: number) => Array.from({ length: 100 }, (_, k) => ({ tag: `t${k % 7}`, value: from + k, ts: 1,
       quality: "good", source: { protocol: "sim", address: "x" }, context: ctx }));
-    const caught = nextMessage(helper.getNode("caught"), 10_000);
+    const caught: string[] = [];
+    (helper.getNode("caught") as unknown as NodeJS.EventEmitter).on("input", (m: { error: { message: string } }) => caught.push(m.error.message));
     for (let i = 0; i < 600; i += 100) p1.receive({ payload: batch(i) });
-    const msg = await caught;
-    assert.match((msg.error as { message: string }).message, /queue full \(reject-new\) x\d+/);
+    await waitFor(() => caught.some((m) => /queue full \(reject-new\) x\d+/.test(m)), 10_000, "the refusal in Catch");
     const firstRefusalAt = Date.now();
+    assert.equal(caught.filter((m) => /queue full: the queue reached its size bound .*; reject-new/.test(m)).length, 1, "the full state in Catch, once, with its reason");
     await waitFor(() => statusesOf("p1").some((s) => /dropped/.test(String(s.text))), 1500, "drops in the status");
     assert.ok(Date.now() - firstRefusalAt <= 1200);
     const s = helper.getNode("c1").conduit.stats();
