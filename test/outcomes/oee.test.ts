@@ -1,5 +1,5 @@
 import { strict as assert } from "assert";
-import { ShiftCalendar } from "../../nodes/shared/shift-calendar";
+import { ShiftCalendar, type ShiftDef } from "../../nodes/shared/shift-calendar";
 import { OeeEngine, type OeeOptions } from "../../nodes/shared/outcomes/oee";
 import { figures, sixBigLosses, sumTallies, waterfall, type Tally } from "../../nodes/shared/outcomes/tally";
 
@@ -14,7 +14,7 @@ const VORNE_SHIFT = {
 };
 const T0 = Date.UTC(2026, 5, 10, 6, 0); // 06:00 UTC
 
-function engine(extra: Partial<OeeOptions> = {}, shifts = [VORNE_SHIFT], tz = "UTC"): OeeEngine {
+function engine(extra: Partial<OeeOptions> = {}, shifts: ShiftDef[] = [VORNE_SHIFT], tz = "UTC"): OeeEngine {
   return new OeeEngine({ calendar: new ShiftCalendar(tz, shifts), idealCycleSec: 1, microStopSec: 120, maxGapSec: 120, ...extra });
 }
 
