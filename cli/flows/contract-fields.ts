@@ -114,8 +114,10 @@ export function truthy(v: unknown): boolean {
 
 /** Message kinds a conduit's policy lets through: allowSignals/allowFeatures/... flags (default on), or a list. */
 export function conduitKinds(node: FlowNode): string[] {
-  const flags: Array<[string, string]> = [["allowSignals", "signals"], ["allowFeatures", "features"], ["allowInference", "inference"], ["allowEvents", "events"]];
-  if (flags.some(([f]) => f in node)) return flags.filter(([f]) => !(f in node) || truthy(node[f])).map(([, k]) => k);
+  const flags: Array<[string, string]> = [["allowSignals", "signals"], ["allowFeatures", "features"], ["allowInference", "inference"], ["allowEvents", "events"], ["allowKpi", "kpi"]];
+  // allowKpi absent (saved before KPIs existed) follows allowEvents, as the runtime does.
+  const flag = (f: string): boolean => (f in node ? truthy(node[f]) : f === "allowKpi" && "allowEvents" in node ? truthy(node.allowEvents) : true);
+  if (flags.some(([f]) => f in node)) return flags.filter(([f]) => flag(f)).map(([, k]) => k);
   const listed = fact(node, "conduitKinds")?.[1];
   return Array.isArray(listed) ? listed.map(String) : typeof listed === "string" ? listed.split(/[\s,]+/).filter(Boolean) : [];
 }

@@ -13,9 +13,9 @@ import { isValidFilter } from "./topic-policy";
 export const ZONES = ["L0", "L1", "L2", "L3", "DMZ", "L4", "L5"] as const;
 export type Zone = (typeof ZONES)[number];
 export type MessageKindName = MessageKind;
-export const MESSAGE_KINDS: readonly MessageKindName[] = ["signals", "features", "inference", "events"];
+export const MESSAGE_KINDS: readonly MessageKindName[] = ["signals", "features", "inference", "events", "kpi"];
 /** Record kind codes stored in the queue (one byte per record). */
-export const KIND_CODES: Record<MessageKindName, number> = { signals: 0, features: 1, inference: 2, events: 3 };
+export const KIND_CODES: Record<MessageKindName, number> = { signals: 0, features: 1, inference: 2, events: 3, kpi: 4 };
 
 export interface ConduitDef {
   id: string;
@@ -38,6 +38,8 @@ export interface ConduitDef {
   allowFeatures?: string | boolean;
   allowInference?: string | boolean;
   allowEvents?: string | boolean;
+  /** KPIs (OEE, SPC, energy, value); absent (a conduit saved before the kind existed), it follows allowEvents. */
+  allowKpi?: string | boolean;
   rateLimit?: string | number;
   maxMessageBytes?: string | number;
   inflight?: string | number;
@@ -115,6 +117,7 @@ export function parseConduitConfig(def: ConduitDef, creds: ConduitCredentials, u
   if (bool(def.allowFeatures, true)) kinds.add("features");
   if (bool(def.allowInference, true)) kinds.add("inference");
   if (bool(def.allowEvents, true)) kinds.add("events");
+  if (bool(def.allowKpi, bool(def.allowEvents, true))) kinds.add("kpi");
   if (kinds.size === 0) throw new ConfigError("no message kind is allowed: nothing could be published");
 
   const mode = def.mode === "sparkplug" ? "sparkplug" : "plain";

@@ -8,8 +8,8 @@
  */
 import {
   isSafeTopicLevel, splitBatch, unsFeaturesTopic, unsInferenceTopic, unsLinePath, unsSignalTopic, describeErrors,
-  validateContextEvent, validateFeatureFrame, validateInference,
-  type Context, type ContextEvent, type FeatureFrame, type Inference, type MessageKind, type Signal,
+  validateContextEvent, validateFeatureFrame, validateInference, validateKpi,
+  type Context, type ContextEvent, type FeatureFrame, type Inference, type Kpi, type MessageKind, type Signal,
 } from "../shared";
 import { DataType } from "../shared/sparkplug";
 import { KIND_CODES } from "../otb-conduit/conduit-config";
@@ -67,6 +67,8 @@ interface Item {
   ts: number;
   /** For report-by-exception. */
   rbeValue: unknown;
+  /** KPI scope (shift, day, ...), the last topic level of a KPI. */
+  scope?: string;
 }
 
 export class Publisher {
@@ -113,6 +115,15 @@ export class Publisher {
       const metrics = ev.changed.map((k) => ({ name: `_context/${k}`, datatype: DataType.String,
         value: String((ev.context as unknown as Record<string, unknown>)[k] ?? "") }));
       return [{ kind: "events", ctx: ev.context, name: "context", json: ev, ts: ev.ts, rbeValue: undefined, metrics }];
+    }
+    if (kind === "kpi") {
+      // KPIs (otb-oee, otb-spc, business case) go under <line>/_kpi/<name>/<scope>, never suppressed.
+      out.kind = "kpi";
+      if (!validateKpi(payload)) return this.invalid(out, describeErrors(validateKpi.errors));
+      const k = payload as Kpi;
+      const metrics = Object.entries(k.values).filter(([, v]) => v !== null)
+        .map(([key, v]) => ({ name: `_kpi/${k.name}/${k.scope}/${key}`, datatype: DataType.Double, value: v as number }));
+      return [{ kind: "kpi", ctx: k.context, name: k.name, json: k, ts: k.ts, rbeValue: undefined, metrics, scope: k.scope }];
     }
     out.kind = "signals";
     const { signals, rejected } = splitBatch(payload);
@@ -204,6 +215,7 @@ export class Publisher {
       case "features": return unsFeaturesTopic(ctx, item.name);
       case "inference": return unsInferenceTopic(ctx, item.name);
       case "events": return `${unsLinePath(ctx)}/_events/context`;
+      case "kpi": return `${unsLinePath(ctx)}/_kpi/${item.name}/${item.scope ?? "demand"}`;
     }
   }
 

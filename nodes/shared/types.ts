@@ -82,7 +82,36 @@ export interface ContextEvent {
   ts: number;
   context: Context;
   changed: string[];
+  /** Operator-entered reason for the current or last stop (otb-oee's downtime by reason). */
+  reason?: string;
 }
 
 /** Anything a conduit may publish. Signals travel as batches; the others one per message. */
-export type MessageKind = "signals" | "features" | "inference" | "events";
+export type MessageKind = "signals" | "features" | "inference" | "events" | "kpi";
+
+/** The period a KPI covers: a shift, a local day or month, a rolling window, a request, one chart point. */
+export type KpiScope = "shift" | "day" | "month" | "window" | "demand" | "point" | "baseline";
+export const KPI_SCOPES: readonly KpiScope[] = ["shift", "day", "month", "window", "demand", "point", "baseline"];
+
+/**
+ * A key performance indicator computed from validated, contextualised Signals (otb-oee, otb-spc,
+ * the business case). `values` holds the headline figures (ratios as fractions 0..1, times in
+ * ms, energy in kWh, money in the business case's currency); null means "not computable", and
+ * `reasons` says why. `detail` carries what produced them (waterfall, losses, the arithmetic),
+ * so a reader can check every figure from the message alone.
+ */
+export interface Kpi {
+  kind: "kpi";
+  /** When the KPI was computed (source time of the data that closed it), ms since epoch UTC. */
+  ts: number;
+  /** "oee", "spc", "energy", "value" ... */
+  name: string;
+  scope: KpiScope;
+  period: { from: number; to: number; label?: string };
+  values: Record<string, number | null>;
+  units?: Record<string, string>;
+  detail?: Record<string, unknown>;
+  quality: Quality;
+  reasons?: string[];
+  context?: Context;
+}
