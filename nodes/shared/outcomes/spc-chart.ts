@@ -253,13 +253,21 @@ export class ControlChart {
     let iterations = 1;
     for (; iterations <= MAX_ITERATIONS; iterations++) {
       const fresh: Exclusion[] = [];
+      const beyond = new Set<number>();
+      pts.forEach((p, i) => {
+        const { center, sd } = this.locationSigma(limits, p.size);
+        if (!out.has(i) && Math.abs(p.value - center) > 3 * sd) beyond.add(i);
+      });
       pts.forEach((p, i) => {
         if (out.has(i)) return;
         const { center, sd } = this.locationSigma(limits, p.size);
         const dl = this.dispersionLimits(limits);
-        if (Math.abs(p.value - center) > 3 * sd) {
+        // A moving range spans two points: one that is large because the previous point is an
+        // outlier says nothing about this point, so it does not exclude it.
+        const mrOfOutlier = this.type === "imr" && (out.has(i - 1) || beyond.has(i - 1));
+        if (beyond.has(i)) {
           fresh.push({ index: p.index, ts: p.ts, value: p.value, reason: `${p.value} beyond 3 sigma (${(center - 3 * sd).toPrecision(6)}..${(center + 3 * sd).toPrecision(6)})` });
-        } else if (dl && p.dispersion !== undefined && (p.dispersion > dl.ucl || p.dispersion < dl.lcl)) {
+        } else if (dl && !mrOfOutlier && p.dispersion !== undefined && (p.dispersion > dl.ucl || p.dispersion < dl.lcl)) {
           fresh.push({ index: p.index, ts: p.ts, value: p.value, reason: `dispersion ${p.dispersion.toPrecision(6)} outside ${dl.lcl.toPrecision(6)}..${dl.ucl.toPrecision(6)}` });
         }
       });
