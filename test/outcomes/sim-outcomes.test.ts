@@ -73,3 +73,31 @@ describe("simulator outcomes (filling station)", () => {
     assert.equal(partsInBreak.length, 0);
   });
 });
+
+describe("simulator outcomes over MQTT", () => {
+  it("publishes one JSON message per part and a status per step, mappable by otb-mqtt-in", async () => {
+    const { startSimulator, fillerPartTopic, fillerStatusTopic } = await import("../../cli/sim");
+    const mqtt = await import("mqtt");
+    const sim = await startSimulator({ seed: 3, speed: 20, outcomes: "outcomes-normal", mqttPort: 0, protocols: { opcua: false, modbus: false, mqtt: true } });
+    const client = await mqtt.connectAsync(sim.mqttUrl!);
+    try {
+      const seen: Record<string, Array<Record<string, unknown>>> = { part: [], status: [] };
+      client.on("message", (topic, payload) => {
+        const body = JSON.parse(payload.toString()) as Record<string, unknown>;
+        if (topic === fillerPartTopic()) seen.part.push(body);
+        if (topic === fillerStatusTopic()) seen.status.push(body);
+      });
+      await client.subscribeAsync("otbridge/line1/filler/#");
+      const { waitFor } = await import("../helpers/peers");
+      await waitFor(() => seen.part.length >= 5 && seen.status.length >= 3, 15_000);
+      assert.equal(typeof seen.part[0].volume, "number");
+      assert.ok(Math.abs((seen.part[0].volume as number) - 500) < 5);
+      const st = seen.status[seen.status.length - 1];
+      assert.deepEqual(Object.keys(st).sort(), ["fault_code", "parts_reject", "parts_total", "seq", "state", "ts"]);
+      assert.equal(st.state, "running");
+    } finally {
+      await client.endAsync();
+      await sim.stop();
+    }
+  });
+});
