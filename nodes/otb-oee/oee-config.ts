@@ -19,7 +19,7 @@ export interface OtbOeeDef extends NodeDef {
   microStopSec?: string | number;
   maxGapSec?: string | number;
   counterMax?: string | number;
-  energyMax?: string | number;
+  energyWrap?: string | number;
   startupSec?: string | number;
   windowMin?: string | number;
   windowEverySec?: string | number;
@@ -37,7 +37,7 @@ export interface OeeSettings {
   microStopSec: number;
   maxGapSec: number;
   counterMax?: number;
-  energyMax?: number;
+  energyWrap?: number;
   startupSec: number;
   windowMin: number;
   windowEverySec: number;
@@ -90,7 +90,7 @@ export function readOeeConfig(def: OtbOeeDef, userDir: string | undefined): OeeS
     microStopSec: num(def.microStopSec, 120, 0, 86_400),
     maxGapSec: num(def.maxGapSec, 60, 1, 86_400),
     counterMax: optional(def.counterMax),
-    energyMax: optional(def.energyMax),
+    energyWrap: optional(def.energyWrap),
     startupSec: num(def.startupSec, 0, 0, 86_400),
     windowMin: num(def.windowMin, 60, 1, 7 * 1440),
     windowEverySec: num(def.windowEverySec, 60, 0, 86_400),

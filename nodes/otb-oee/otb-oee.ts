@@ -54,7 +54,7 @@ export = function (RED: NodeAPI): void {
     const identity: Context = line.identity();
     const engine = new OeeEngine({
       calendar: line.calendar, idealCycleSec: cfg.idealCycleSec, idealCycleByProduct: cfg.idealCycleByProduct, counting: cfg.counting,
-      microStopSec: cfg.microStopSec, maxGapSec: cfg.maxGapSec, counterMax: cfg.counterMax, energyMax: cfg.energyMax,
+      microStopSec: cfg.microStopSec, maxGapSec: cfg.maxGapSec, counterMax: cfg.counterMax, energyWrap: cfg.energyWrap,
       startupSec: cfg.startupSec, windowMin: cfg.windowMin, defaultProduct: identity.product,
     });
     const input = new OeeInput(engine, cfg);

@@ -176,4 +176,39 @@ describe("OEE engine", () => {
     close(sum.oee, (60 + 45) / 240, 1e-9, "area OEE from sums");
     assert.ok(Math.abs(sum.oee! - (oa + ob) / 2) > 0.1);
   });
+
+  it("energy per good part by product and shift, across an energy register rollover and a meter reset", () => {
+    const e = engine({ energyWrap: 100_000 }, [{ name: "day", start: "06:00", end: "14:00" }]);
+    e.setProduct(T0, "P-100");
+    e.count(T0, "total", 0);
+    e.count(T0, "reject", 0);
+    e.count(T0, "energy", 99_990);
+    runShift(e, T0, 30, []);
+    e.count(T0 + 30 * MIN, "total", 1000);
+    e.count(T0 + 30 * MIN, "reject", 50);
+    e.count(T0 + 30 * MIN, "energy", 9.9); // the register wraps at 100,000: 10 + 9.9 kWh
+    e.setProduct(T0 + 30 * MIN, "P-200");
+    runShift(e, T0 + 30 * MIN, 30, []);
+    e.count(T0 + 60 * MIN, "total", 1600);
+    e.count(T0 + 60 * MIN, "energy", 3); // meter replaced: counts from 0 again, 3 kWh since
+    const t = e.current().shift!.tally;
+    const p1 = t.products["P-100"];
+    const p2 = t.products["P-200"];
+    assert.equal(p1.good, 950);
+    close(p1.energyKWh, 19.9, 1e-9, "P-100 energy across the rollover");
+    assert.equal(p2.good, 600);
+    close(p2.energyKWh, 3, 1e-9, "P-200 energy after the reset");
+    close(figures(t).energyPerGoodPartKWh, 22.9 / 1550, 1e-12, "shift energy per good part");
+    assert.deepEqual(t.counterEvents, { rollover: 1, reset: 1 });
+  });
+
+  it("per-product ideal cycle times weight performance by what was made", () => {
+    const e = engine({ idealCycleSec: 1, idealCycleByProduct: { slow: 2 } }, [{ name: "day", start: "06:00", end: "14:00" }]);
+    e.count(T0, "total", 0);
+    e.setProduct(T0, "slow");
+    runShift(e, T0, 60, []);
+    e.count(T0 + 60 * MIN, "total", 1800); // 1800 x 2 s = 60 min: 100%
+    const f = figures(e.current().shift!.tally);
+    close(f.performance, 1, 1e-9, "performance with the product's own ideal cycle");
+  });
 });

@@ -27,8 +27,8 @@ export interface OeeOptions {
   maxGapSec?: number;
   /** Largest value of the part counters before they wrap (e.g. 65535). */
   counterMax?: number;
-  /** Largest value of the energy register before it wraps. */
-  energyMax?: number;
+  /** The energy register reads 0 again at this value (e.g. 100000 for a 99999.9 kWh display). */
+  energyWrap?: number;
   /** Rejects within this long after running resumes from a changeover or a long stop are startup rejects. */
   startupSec?: number;
   /** Rolling window length, minutes. */
@@ -108,11 +108,12 @@ export class OeeEngine {
     this.windowMs = (options.windowMin ?? 60) * 60_000;
     this.counting = options.counting ?? "total-reject";
     this.product = options.defaultProduct ?? "";
+    const partModulus = options.counterMax === undefined ? undefined : options.counterMax + 1;
     this.counters = {
-      total: new CumulativeCounter(options.counterMax),
-      good: new CumulativeCounter(options.counterMax),
-      reject: new CumulativeCounter(options.counterMax),
-      energy: new CumulativeCounter(options.energyMax),
+      total: new CumulativeCounter(partModulus),
+      good: new CumulativeCounter(partModulus),
+      reject: new CumulativeCounter(partModulus),
+      energy: new CumulativeCounter(options.energyWrap),
     };
   }
 
