@@ -82,6 +82,8 @@ describe("OEE engine", () => {
     const t = e.current().shift!.tally;
     assert.deepEqual(t.downtime["material shortage"], { ms: 10 * MIN, stops: 1 });
     assert.equal(t.downtime.fault, undefined);
+    const w = e.current().window;
+    assert.deepEqual(w.downtime["material shortage"], { ms: 10 * MIN, stops: 1 }, "the rolling window (minute slots) counts the stop once");
   });
 
   it("counts across a counter rollover and a counter reset, and says so", () => {

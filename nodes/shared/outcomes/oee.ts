@@ -55,6 +55,14 @@ interface Episode {
   allocs: Alloc[];
 }
 
+/**
+ * A stop is counted once in each shift and day it touches, but in the rolling window's minute
+ * slots only in the minute it started, so that summing the slots counts it once.
+ */
+function countsStop(key: string, ep: Episode): boolean {
+  return !key.startsWith("slot:") || key === `slot:${Math.floor(ep.start / 60_000)}`;
+}
+
 const STOP_MODES: ReadonlySet<Mode> = new Set<Mode>(["idle", "fault", "maintenance"]);
 
 export interface OeeSnapshot {
@@ -173,7 +181,7 @@ export class OeeEngine {
     }
     for (const key of new Set(ep.allocs.map((a) => a.key))) {
       const t = this.open.get(key);
-      if (!t) continue;
+      if (!t || !countsStop(key, ep)) continue;
       if (t.downtime[old]) {
         t.downtime[old].stops -= 1;
         if (t.downtime[old].ms <= 0 && t.downtime[old].stops <= 0) delete t.downtime[old];
@@ -347,7 +355,7 @@ export class OeeEngine {
         if (ep.long) {
           t.downMs += ms;
           (t.downtime[ep.reason] ??= { ms: 0, stops: 0 }).ms += ms;
-          if (!ep.allocs.some((x) => x.key === key)) t.downtime[ep.reason].stops += 1;
+          if (!ep.allocs.some((x) => x.key === key) && countsStop(key, ep)) t.downtime[ep.reason].stops += 1;
         } else t.pendingStopMs += ms;
       }
     }
@@ -367,7 +375,7 @@ export class OeeEngine {
       t.downMs += a.ms;
       const r = (t.downtime[ep.reason] ??= { ms: 0, stops: 0 });
       r.ms += a.ms;
-      if (!seen.has(a.key)) r.stops += 1;
+      if (!seen.has(a.key) && countsStop(a.key, ep)) r.stops += 1;
       seen.add(a.key);
     }
   }
@@ -383,7 +391,7 @@ export class OeeEngine {
         t.smallStopMs += a.ms;
         const r = (t.downtime["micro-stops"] ??= { ms: 0, stops: 0 });
         r.ms += a.ms;
-        if (!seen.has(a.key)) {
+        if (!seen.has(a.key) && countsStop(a.key, ep)) {
           t.smallStops += 1;
           r.stops += 1;
         }
