@@ -22,6 +22,9 @@ export function parseMode(v: unknown): Mode | null {
   return null;
 }
 
+/** Clock skew tolerated between a device and this computer. */
+export const FUTURE_MS = 5 * 60_000;
+
 export class OeeInput {
   private stateMode: Mode | null = null;
   private fault: string | null = null;
@@ -30,7 +33,12 @@ export class OeeInput {
   rejected = 0;
   reasons = 0;
 
-  constructor(private readonly engine: OeeEngine, private readonly settings: Pick<OeeSettings, "stateFrom" | "tags">) {
+  /**
+   * @param now when given (live data), a Signal stamped more than FUTURE_MS ahead of it is refused:
+   *   one wrong device clock would otherwise move the line's time ahead and make every later
+   *   reading "late".
+   */
+  constructor(private readonly engine: OeeEngine, private readonly settings: Pick<OeeSettings, "stateFrom" | "tags">, private readonly now?: () => number) {
     const t = settings.tags;
     if (t.total) this.roles.set(t.total, "total");
     if (t.good) this.roles.set(t.good, "good");
@@ -82,6 +90,7 @@ export class OeeInput {
       return "not a Signal (needs tag and a numeric ts)";
     }
     if (s.quality === "bad") return `bad_quality${s.reasons?.length ? `: ${s.reasons.join(", ")}` : ""}`;
+    if (this.now && s.ts > this.now() + FUTURE_MS) return `future_timestamp: ${new Date(s.ts).toISOString()} is ahead of this computer's clock`;
     this.signals++;
     const ts = s.ts;
     const product = s.context?.product;

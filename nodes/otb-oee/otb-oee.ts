@@ -57,7 +57,8 @@ export = function (RED: NodeAPI): void {
       microStopSec: cfg.microStopSec, maxGapSec: cfg.maxGapSec, counterMax: cfg.counterMax, energyWrap: cfg.energyWrap,
       startupSec: cfg.startupSec, windowMin: cfg.windowMin, defaultProduct: identity.product,
     });
-    const input = new OeeInput(engine, cfg);
+    // With the system clock in charge (live data), Signals from the future are refused.
+    const input = new OeeInput(engine, cfg, cfg.followClock ? Date.now : undefined);
     const months = new Months();
     const userDir = RED.settings.userDir as string | undefined;
     const file = cfg.persist && userDir ? stateFilePath(userDir, "oee", node.id) : null;

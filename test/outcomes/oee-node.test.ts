@@ -116,6 +116,16 @@ describe("otb-oee node", () => {
     assert.equal(shift.values.total, 50, "the good counter reading counted, the bad ones not");
   });
 
+  it("refuses Signals stamped far in the future when time follows the system clock", async () => {
+    await helper.load(withCoreNodes([otbLine, otbOee]), flow({ followClock: true }));
+    const seen = collect();
+    node("oee").receive({ payload: [sig("line1.state", "running", Date.now()), sig("line1.total", 5, Date.now() + 86_400_000)] });
+    await waitFor(() => seen.rejected.length === 1);
+    const r = seen.rejected[0].rejected as Array<{ index: number; reason: string }>;
+    assert.deepEqual(r.map((x) => x.index), [1]);
+    assert.match(r[0].reason, /^future_timestamp/);
+  });
+
   it("keeps its state across a restart: parts counted while Node-RED was down are not lost", async () => {
     await helper.load(withCoreNodes([otbLine, otbOee]), flow({ persist: true }));
     node("oee").receive({ payload: [sig("line1.state", "running", T0), sig("line1.total", 0, T0), sig("line1.reject", 0, T0)] });

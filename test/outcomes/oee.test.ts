@@ -213,4 +213,16 @@ describe("OEE engine", () => {
     const f = figures(e.current().shift!.tally);
     close(f.performance, 1, 1e-9, "performance with the product's own ideal cycle");
   });
+
+  it("after more than a week without data, closes the open periods and restarts accounting instead of filling weeks", () => {
+    const e = engine();
+    e.count(T0, "total", 0);
+    runShift(e, T0, 10, []);
+    e.setMode(T0 + 30 * 86_400_000, "running");
+    const closed = e.drain();
+    assert.deepEqual(closed.map((p) => p.scope), ["shift", "day"]);
+    assert.equal(closed[0].tally.allMs, 10 * MIN, "the old shift ends as it was");
+    e.setMode(T0 + 30 * 86_400_000 + MIN, "running");
+    assert.equal(e.current().shift!.tally.runMs, MIN);
+  });
 });

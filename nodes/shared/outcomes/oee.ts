@@ -63,6 +63,9 @@ function countsStop(key: string, ep: Episode): boolean {
   return !key.startsWith("slot:") || key === `slot:${Math.floor(ep.start / 60_000)}`;
 }
 
+/** Gaps longer than this are not integrated minute by minute; see advance(). */
+const MAX_INTEGRATE_MS = 7 * 86_400_000;
+
 const STOP_MODES: ReadonlySet<Mode> = new Set<Mode>(["idle", "fault", "maintenance"]);
 
 export interface OeeSnapshot {
@@ -252,6 +255,20 @@ export class OeeEngine {
     }
     if (ts < this.lastTs) {
       this.lateReadings += 1;
+      return;
+    }
+    if (ts - this.lastTs > MAX_INTEGRATE_MS) {
+      // Back after more than a week (a restored state file, a line mothballed): the open shift
+      // and day end as they were, and accounting restarts at ts instead of filling weeks of
+      // minute slots with missing time.
+      if (this.shiftKey) this.close("shift", this.shiftKey);
+      if (this.dayKey) this.close("day", this.dayKey);
+      this.shiftKey = null;
+      this.dayKey = null;
+      for (const key of [...this.open.keys()]) if (key.startsWith("slot:")) this.open.delete(key);
+      this.episode = null;
+      this.lastTs = ts;
+      this.talliesAt(ts);
       return;
     }
     let t = this.lastTs;
