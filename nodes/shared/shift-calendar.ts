@@ -105,6 +105,11 @@ export class ShiftCalendar {
     });
   }
 
+  /** Number of shifts defined; 0 means no calendar (otb-oee then plans all time, 24/7). */
+  get size(): number {
+    return this.shifts.length;
+  }
+
   /** The shift running at `ts` (ms since epoch), or null outside every shift. */
   at(ts: number): ShiftAt | null {
     const now = this.local(ts);

@@ -225,4 +225,43 @@ describe("OEE engine", () => {
     e.setMode(T0 + 30 * 86_400_000 + MIN, "running");
     assert.equal(e.current().shift!.tally.runMs, MIN);
   });
+
+  it("a line without a shift calendar plans all time (24/7), reported per local day", () => {
+    const e = engine({}, []);
+    e.count(T0, "total", 0);
+    runShift(e, T0, 60, []);
+    e.count(T0 + 60 * MIN, "total", 3600);
+    const day = e.current().day!.tally;
+    assert.equal(e.current().shift, null);
+    assert.equal(figures(day).plannedProductionMs, 60 * MIN);
+    close(figures(day).oee, 1, 1e-9, "OEE");
+  });
+
+  it("counts rejects within the startup time after a changeover as startup rejects", () => {
+    const e = engine({ startupSec: 300 }, [{ name: "day", start: "06:00", end: "14:00" }]);
+    e.count(T0, "total", 0);
+    e.count(T0, "reject", 0);
+    runShift(e, T0, 40, [{ at: 0, min: 10, mode: "changeover" }]);
+    e.count(T0 + 12 * MIN, "reject", 4); // 2 min after the restart: startup
+    e.count(T0 + 30 * MIN, "reject", 6); // 20 min after: production
+    const t = e.current().shift!.tally;
+    assert.equal(t.startupReject, 4);
+    const l = sixBigLosses(t);
+    assert.equal(l.startupRejects, 4);
+    assert.equal(l.productionRejects, 2);
+  });
+});
+
+describe("shift calendar segments (planned stops)", () => {
+  it("finds the next edge of a shift, a planned stop and a local date, in local time", () => {
+    const cal = new ShiftCalendar("Europe/Berlin", [{ name: "early", start: "06:00", end: "14:00", stops: [{ name: "break", start: "09:00", end: "09:15" }] }]);
+    const at0830 = Date.UTC(2026, 5, 10, 6, 30); // 08:30 CEST
+    assert.deepEqual(cal.segment(at0830).stop, null);
+    assert.equal(cal.nextChange(at0830), Date.UTC(2026, 5, 10, 7, 0), "the break starts 09:00 local");
+    assert.equal(cal.segment(Date.UTC(2026, 5, 10, 7, 5)).stop, "break");
+    assert.equal(cal.nextChange(Date.UTC(2026, 5, 10, 7, 5)), Date.UTC(2026, 5, 10, 7, 15));
+    assert.equal(cal.nextChange(Date.UTC(2026, 5, 10, 11, 0)), Date.UTC(2026, 5, 10, 12, 0), "shift ends 14:00 local");
+    assert.equal(cal.nextChange(Date.UTC(2026, 5, 10, 13, 0)), Date.UTC(2026, 5, 10, 22, 0), "local midnight changes the date");
+    assert.throws(() => new ShiftCalendar("UTC", [{ name: "x", start: "06:00", end: "14:00", stops: [{ name: "b", start: "10:00", end: "10:00" }] }]), /starts and ends/);
+  });
 });

@@ -349,13 +349,15 @@ export class OeeEngine {
     const ms = b - a;
     if (ms <= 0) return;
     const tallies = this.tallies(seg, a);
-    const planned = seg.shift !== null && seg.stop === null;
+    // A line without a shift calendar runs 24/7: all its time is planned production time.
+    const scheduled = seg.shift !== null || this.options.calendar.size === 0;
+    const planned = scheduled && seg.stop === null;
     const gapStarts = planned && missing && !this.inGap;
     if (planned) this.inGap = missing;
     for (const [key, t] of tallies) {
       t.allMs += ms;
       t.to = Math.max(t.to, b);
-      if (!seg.shift) t.unscheduledMs += ms;
+      if (!scheduled) t.unscheduledMs += ms;
       else if (seg.stop) {
         t.plannedStopMs += ms;
         t.plannedStops[seg.stop] = (t.plannedStops[seg.stop] ?? 0) + ms;
