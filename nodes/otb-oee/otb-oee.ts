@@ -26,6 +26,9 @@ interface Saved {
   savedAt: string;
 }
 
+/** While data flows the state is saved at most this often (and always at period ends and on close). */
+const SAVE_EVERY_MS = 10_000;
+
 export = function (RED: NodeAPI): void {
   function OtbOee(this: Node, def: OtbOeeDef): void {
     RED.nodes.createNode(this, def);
@@ -74,8 +77,10 @@ export = function (RED: NodeAPI): void {
         reportError(node, new Error(`saved OEE state ${file} is unreadable, starting fresh: ${(err as Error).message}`));
       }
     }
-    const save = (): void => {
-      if (!file) return;
+    let lastSave = 0;
+    const save = (force = true): void => {
+      if (!file || (!force && Date.now() - lastSave < SAVE_EVERY_MS)) return;
+      lastSave = Date.now();
       try {
         saveState(file, { engine: engine.snapshot(), input: input.snapshot(), month: months.current, savedAt: new Date().toISOString() } satisfies Saved);
       } catch (err) {
@@ -155,6 +160,7 @@ export = function (RED: NodeAPI): void {
       const rejected = input.handle(msg.payload);
       emitClosed(send, engine.drain());
       showStatus();
+      save(false);
       if (rejected.length > 0) {
         send([null, { _msgid: msg._msgid, topic: msg.topic, payload: rejected.map((r) => r.item), rejected: rejected.map(({ index, reason }) => ({ index, reason })) } as NodeMessage]);
         throw new ValidationError(`${rejected.length} item(s) not used for OEE; first: [${rejected[0].index}] ${rejected[0].reason}`.slice(0, 500));

@@ -2,6 +2,8 @@ import { strict as assert } from "assert";
 import { ShiftCalendar, type ShiftDef } from "../../nodes/shared/shift-calendar";
 import { OeeEngine, type OeeOptions } from "../../nodes/shared/outcomes/oee";
 import { figures, sixBigLosses, sumTallies, waterfall, type Tally } from "../../nodes/shared/outcomes/tally";
+import { oeeKpi, rollupKpis } from "../../nodes/shared/outcomes/kpi";
+import { validateKpi } from "../../nodes/shared/schemas";
 
 const MIN = 60_000;
 const close = (a: number | null, b: number, tol: number, what: string): void =>
@@ -177,6 +179,10 @@ describe("OEE engine", () => {
     // (62.5%) would overstate the area because line B had three times the planned time.
     close(sum.oee, (60 + 45) / 240, 1e-9, "area OEE from sums");
     assert.ok(Math.abs(sum.oee! - (oa + ob) / 2) > 0.1);
+    const area = rollupKpis([oeeKpi("shift", "A", ta, 1), oeeKpi("shift", "B", tb, 1)], "shift", "area", 2);
+    assert.ok(validateKpi(area));
+    close(area.values.oee, 0.4375, 1e-6, "rollupKpis on KPI messages");
+    assert.throws(() => rollupKpis([{ ...area, detail: {} }], "shift", "x", 3), /detail.tally/);
   });
 
   it("energy per good part by product and shift, across an energy register rollover and a meter reset", () => {

@@ -1,6 +1,6 @@
 /** KPI messages built from tallies: the headline figures plus what produced them. */
 import type { Context, Kpi, KpiScope } from "../types";
-import { figures, sixBigLosses, waterfall, type Tally } from "./tally";
+import { figures, sixBigLosses, sumTallies, waterfall, type Tally } from "./tally";
 
 const round = (x: number | null, digits = 6): number | null => (x === null || !Number.isFinite(x) ? null : Number(x.toFixed(digits)));
 
@@ -42,4 +42,21 @@ export function oeeKpi(scope: KpiScope, label: string, t: Tally, ts: number, con
     ...(reasons.length ? { reasons } : {}),
     ...(context ? { context } : {}),
   };
+}
+
+/**
+ * Rolls OEE KPIs of several lines (or periods) up into one: their `detail.tally` sums of times
+ * and counts are added and the ratios computed again, so a line with more planned time weighs
+ * more; averaging OEEs would not. KPIs without a tally are refused, by index.
+ */
+export function rollupKpis(kpis: Kpi[], scope: KpiScope, label: string, ts: number, context?: Context): Kpi {
+  const tallies: Tally[] = [];
+  kpis.forEach((k, i) => {
+    const t = (k.detail as { tally?: Tally } | undefined)?.tally;
+    if (k.name !== "oee" || !t) throw new RangeError(`KPI ${i} is not an OEE KPI with detail.tally`);
+    tallies.push(t);
+  });
+  const out = oeeKpi(scope, label, sumTallies(tallies), ts, context);
+  out.detail = { ...out.detail, rolledUp: kpis.map((k) => ({ line: k.context?.line, label: k.period.label, oee: k.values.oee })) };
+  return out;
 }
