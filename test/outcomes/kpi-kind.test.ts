@@ -5,6 +5,8 @@ import { Publisher } from "../../nodes/otb-publish/publish-logic";
 import { kpiSchema, validateKpi, type Kpi } from "../../nodes/shared";
 import { parseBusinessCase, businessCaseSchema } from "../../nodes/shared/outcomes/business-case";
 import * as fs from "fs";
+import { parseFlow, type FlowNode } from "../../cli/flows/flow-file";
+import { inventory } from "../../cli/flows/zone-inventory";
 import * as path from "path";
 
 const CTX = { enterprise: "acme", site: "plant1", area: "packaging", line: "line1" };
@@ -41,6 +43,23 @@ describe("KPI message kind", () => {
     assert.ok(!kinds({ allowKpi: false }).includes("kpi"));
     assert.ok(!kinds({ allowEvents: false }).includes("kpi"));
     assert.ok(kinds({ allowEvents: false, allowKpi: true }).includes("kpi"));
+  });
+});
+
+describe("otbridge inventory with outcomes", () => {
+  it("names KPIs and SPC events as what leaves the zone, and kpi among the conduit's allowed kinds", () => {
+    const nodes: FlowNode[] = [
+      { id: "t", type: "tab", label: "x" },
+      { id: "c", type: "otb-conduit", name: "to dmz", broker: "mqtts://dmz:8883", sourceZone: "L3", targetZone: "DMZ", allowTopics: ["acme/#"], allowEvents: true },
+      { id: "in", type: "otb-mqtt-in", z: "t", name: "filler", topics: [{ topic: "otbridge/line1/filler/#" }], x: 1, y: 1, wires: [["oee", "spc"], []] },
+      { id: "oee", type: "otb-oee", z: "t", name: "oee", x: 1, y: 1, wires: [["p"], []] },
+      { id: "spc", type: "otb-spc", z: "t", name: "spc", x: 1, y: 1, wires: [["p"], ["p"], []] },
+      { id: "p", type: "otb-publish", z: "t", name: "kpis", conduit: "c", x: 1, y: 1, wires: [] },
+    ];
+    const inv = inventory(parseFlow(JSON.stringify(nodes), "f.json"));
+    assert.deepEqual(inv.routes[0].kinds, ["KPIs (OEE, value)", "KPIs (SPC points, capability)", "SPC rule events"].sort());
+    assert.ok(inv.routes[0].allowedKinds.includes("kpi"));
+    assert.deepEqual(inv.routes[0].sources, ["otb-mqtt-in 'filler'"]);
   });
 });
 
