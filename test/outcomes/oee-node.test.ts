@@ -116,6 +116,25 @@ describe("otb-oee node", () => {
     assert.equal(shift.values.total, 50, "the good counter reading counted, the bad ones not");
   });
 
+  it("takes an operator's downtime reason from a ContextEvent, and closes a month from its days", async () => {
+    await helper.load(withCoreNodes([otbLine, otbOee]), flow({ microStopSec: 60 }));
+    const seen = collect();
+    const lastDay = Date.UTC(2026, 5, 30, 6, 0);
+    for (let m = 0; m <= 30; m++) node("oee").receive({ payload: [sig("line1.state", m >= 10 && m < 20 ? "idle" : "running", lastDay + m * MIN)] });
+    node("oee").receive({ payload: { kind: "context", ts: lastDay + 30 * MIN, context: { enterprise: "acme", site: "plant1", area: "packaging", line: "line1" }, changed: [], reason: "waiting for material" } });
+    node("oee").receive({ topic: "report", payload: lastDay + 31 * MIN });
+    await waitFor(() => seen.kpis.some((k) => k.scope === "demand"));
+    const shift = seen.kpis.find((k) => k.scope === "demand")!;
+    assert.deepEqual((shift.detail as { downtime: Array<{ reason: string; ms: number }> }).downtime.map((d) => [d.reason, d.ms]), [["waiting for material", 10 * MIN]]);
+    // 1 July: the day of 30 June closes, and with the first day of July June's month closes too.
+    node("oee").receive({ payload: [sig("line1.state", "running", Date.UTC(2026, 6, 1, 6, 0))] });
+    node("oee").receive({ payload: [sig("line1.state", "running", Date.UTC(2026, 6, 2, 6, 0))] });
+    await waitFor(() => seen.kpis.some((k) => k.scope === "month"));
+    const month = seen.kpis.find((k) => k.scope === "month")!;
+    assert.equal(month.period.label, "2026-06");
+    assert.ok(validateKpi(month));
+  });
+
   it("refuses Signals stamped far in the future when time follows the system clock", async () => {
     await helper.load(withCoreNodes([otbLine, otbOee]), flow({ followClock: true }));
     const seen = collect();
