@@ -71,6 +71,7 @@ describe("OEE engine", () => {
     assert.equal(t.downMs, 20 * MIN);
     assert.equal(t.setupMs, 15 * MIN);
     assert.deepEqual(Object.keys(t.downtime).sort(), ["F7", "changeover", "micro-stops"]);
+    assert.deepEqual(t.downtime.changeover, { ms: 15 * MIN, stops: 1 });
     const losses = sixBigLosses(t);
     assert.equal(losses.breakdownsMs, 20 * MIN);
     assert.equal(losses.setupAdjustmentsMs, 15 * MIN);

@@ -158,6 +158,9 @@ export class OeeEngine {
       const fromLoss = this.mode === "changeover" || (prev?.long ?? false);
       this.runningSince = fromLoss ? ts : null;
     }
+    if (mode === "changeover" && this.mode !== "changeover") {
+      for (const [, t] of this.talliesAt(ts)) (t.downtime.changeover ??= { ms: 0, stops: 0 }).stops += 1;
+    }
     this.mode = mode;
     this.reason = r;
   }
