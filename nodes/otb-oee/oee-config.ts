@@ -13,6 +13,8 @@ export interface OtbOeeDef extends NodeDef {
   goodTag?: string;
   rejectTag?: string;
   energyTag?: string;
+  /** Unit of the energy register: "kWh" (default) or "Wh" (e.g. the simulator's meter1.energy_total). */
+  energyUnit?: string;
   counting?: string;
   idealCycleSec?: string | number;
   idealCycles?: string | Record<string, number>;
@@ -38,6 +40,8 @@ export interface OeeSettings {
   maxGapSec: number;
   counterMax?: number;
   energyWrap?: number;
+  /** Factor from the register's unit to kWh. */
+  energyScale: number;
   startupSec: number;
   windowMin: number;
   windowEverySec: number;
@@ -91,6 +95,7 @@ export function readOeeConfig(def: OtbOeeDef, userDir: string | undefined): OeeS
     maxGapSec: num(def.maxGapSec, 60, 1, 86_400),
     counterMax: optional(def.counterMax),
     energyWrap: optional(def.energyWrap),
+    energyScale: def.energyUnit === "Wh" ? 0.001 : 1,
     startupSec: num(def.startupSec, 0, 0, 86_400),
     windowMin: num(def.windowMin, 60, 1, 7 * 1440),
     windowEverySec: num(def.windowEverySec, 60, 0, 86_400),

@@ -38,7 +38,7 @@ export class OeeInput {
    *   one wrong device clock would otherwise move the line's time ahead and make every later
    *   reading "late".
    */
-  constructor(private readonly engine: OeeEngine, private readonly settings: Pick<OeeSettings, "stateFrom" | "tags">, private readonly now?: () => number) {
+  constructor(private readonly engine: OeeEngine, private readonly settings: Pick<OeeSettings, "stateFrom" | "tags"> & { energyScale?: number }, private readonly now?: () => number) {
     const t = settings.tags;
     if (t.total) this.roles.set(t.total, "total");
     if (t.good) this.roles.set(t.good, "good");
@@ -118,7 +118,8 @@ export class OeeInput {
       if (typeof v !== "number" || !Number.isFinite(v)) return `not_numeric: counter ${s.tag} = ${JSON.stringify(s.value)}`;
       if (v < 0) return `negative_count: counter ${s.tag} = ${v}`;
       if (stateChanged) this.apply(ts);
-      this.engine.count(ts, role, v);
+      // The engine counts energy in kWh; a register in Wh is scaled (its wrap value is, too).
+      this.engine.count(ts, role, role === "energy" ? v * (this.settings.energyScale ?? 1) : v);
       return null;
     }
     if (stateChanged) this.apply(ts);

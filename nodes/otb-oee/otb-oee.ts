@@ -57,7 +57,7 @@ export = function (RED: NodeAPI): void {
     const identity: Context = line.identity();
     const engine = new OeeEngine({
       calendar: line.calendar, idealCycleSec: cfg.idealCycleSec, idealCycleByProduct: cfg.idealCycleByProduct, counting: cfg.counting,
-      microStopSec: cfg.microStopSec, maxGapSec: cfg.maxGapSec, counterMax: cfg.counterMax, energyWrap: cfg.energyWrap,
+      microStopSec: cfg.microStopSec, maxGapSec: cfg.maxGapSec, counterMax: cfg.counterMax, energyWrap: cfg.energyWrap === undefined ? undefined : cfg.energyWrap * cfg.energyScale,
       startupSec: cfg.startupSec, windowMin: cfg.windowMin, defaultProduct: identity.product,
     });
     // With the system clock in charge (live data), Signals from the future are refused.

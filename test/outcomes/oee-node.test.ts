@@ -135,6 +135,18 @@ describe("otb-oee node", () => {
     assert.ok(validateKpi(month));
   });
 
+  it("scales an energy register in Wh to kWh per good part", async () => {
+    await helper.load(withCoreNodes([otbLine, otbOee]), flow({ energyUnit: "Wh" }));
+    const seen = collect();
+    node("oee").receive({ payload: [sig("line1.state", "running", T0), sig("line1.total", 0, T0), sig("line1.reject", 0, T0), sig("meter.kwh", 5_000_000, T0)] });
+    node("oee").receive({ payload: [sig("line1.state", "running", T0 + MIN), sig("line1.total", 60, T0 + MIN), sig("meter.kwh", 5_003_000, T0 + MIN)] });
+    node("oee").receive({ topic: "report", payload: T0 + MIN });
+    await waitFor(() => seen.kpis.some((k) => k.scope === "demand"));
+    const k = seen.kpis.find((x) => x.scope === "demand")!;
+    assert.equal(k.values.energyKWh, 3);
+    assert.equal(k.values.energyPerGoodPartKWh, 0.05);
+  });
+
   it("refuses Signals stamped far in the future when time follows the system clock", async () => {
     await helper.load(withCoreNodes([otbLine, otbOee]), flow({ followClock: true }));
     const seen = collect();
