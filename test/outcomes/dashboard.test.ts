@@ -18,7 +18,7 @@ const FLOW = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, "examples", "11 - O
 const describeWithChromium = fs.existsSync(CHROMIUM) ? describe : describe.skip;
 
 describeWithChromium("Outcomes dashboard (example 11) in the browser", function () {
-  this.timeout(180_000);
+  this.timeout(400_000);
   let red: AdminSession;
   let browser: Browser;
   let page: Page;
@@ -31,6 +31,8 @@ describeWithChromium("Outcomes dashboard (example 11) in the browser", function 
     assert.ok(res.status === 200 || res.status === 204, JSON.stringify(res.body));
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
     page = await browser.newPage({ viewport: { width: 1600, height: 1100 } });
+    page.setDefaultTimeout(120_000);
+    page.setDefaultNavigationTimeout(120_000);
     page.on("pageerror", (err) => pageErrors.push(err.message));
   });
   after(async () => {
@@ -40,8 +42,8 @@ describeWithChromium("Outcomes dashboard (example 11) in the browser", function 
 
   it("the editor opens otb-oee's and otb-spc's forms, and no node of the example is invalid", async () => {
     await page.goto(`${red.url}/`);
-    await page.waitForFunction(() => (window as unknown as { RED?: { nodes?: { version?: () => unknown } } }).RED?.nodes?.version?.() !== undefined, undefined, { timeout: 60_000 });
-    await page.locator(".red-ui-tab", { hasText: "11 Outcomes dashboard" }).first().waitFor({ timeout: 30_000 });
+    await page.waitForFunction(() => (window as unknown as { RED?: { nodes?: { version?: () => unknown } } }).RED?.nodes?.version?.() !== undefined, undefined, { timeout: 120_000 });
+    await page.locator(".red-ui-tab", { hasText: "11 Outcomes dashboard" }).first().waitFor({ timeout: 90_000 });
     const problems = await page.evaluate(() => {
       type N = { id: string; type: string; valid?: boolean; validationErrors?: string[] };
       const RED = (window as unknown as { RED: { nodes: { eachNode(cb: (n: N) => void): void; eachConfig(cb: (n: N) => void): void; getType(t: string): unknown } } }).RED;
@@ -57,10 +59,10 @@ describeWithChromium("Outcomes dashboard (example 11) in the browser", function 
     assert.deepEqual(problems, []);
     for (const [id, field] of [["ex11.oee", "#node-input-idealCycleSec"], ["ex11.spc", "#node-input-baselinePoints"]]) {
       await page.locator(`[id="${id}"] .red-ui-flow-node`).first().dblclick();
-      await page.waitForSelector(field, { state: "visible", timeout: 15_000 });
+      await page.waitForSelector(field, { state: "visible", timeout: 45_000 });
       await page.screenshot({ path: path.join(SHOTS, `form-${id}.png`) });
       await page.locator("#node-dialog-cancel").click();
-      await page.waitForSelector(field, { state: "detached", timeout: 15_000 });
+      await page.waitForSelector(field, { state: "detached", timeout: 45_000 });
     }
   });
 
@@ -71,17 +73,19 @@ describeWithChromium("Outcomes dashboard (example 11) in the browser", function 
       await new Promise((res) => setTimeout(res, 1500));
     }
     const dash = await browser.newPage({ viewport: { width: 1600, height: 1400 } });
+    dash.setDefaultTimeout(120_000);
+    dash.setDefaultNavigationTimeout(120_000);
     dash.on("pageerror", (err) => pageErrors.push(`dashboard: ${err.message}`));
     try {
       await dash.goto(`${red.url}/dashboard/outcomes`);
-      await dash.locator(".nrdb-ui-widget.nrdb-ui-chart").first().waitFor({ timeout: 60_000 });
+      await dash.locator(".nrdb-ui-widget.nrdb-ui-chart").first().waitFor({ timeout: 120_000 });
       // Widgets show the last message on connect; re-send the report so the page is filled either way.
       await red.post("/inject/ex11.report", {});
       await red.post("/inject/ex11.capreq", {});
-      await dash.waitForFunction(() => /A \d+\.\d % · P \d+\.\d % · Q/.test(document.body.innerText), undefined, { timeout: 60_000 });
-      await dash.waitForFunction(() => /Wh per good part/.test(document.body.innerText), undefined, { timeout: 30_000 });
-      await dash.waitForFunction(() => /nelson\d/.test(document.body.innerText), undefined, { timeout: 30_000 });
-      await dash.waitForFunction(() => /Cpk/.test(document.body.innerText), undefined, { timeout: 30_000 });
+      await dash.waitForFunction(() => /A \d+\.\d % · P \d+\.\d % · Q/.test(document.body.innerText), undefined, { timeout: 120_000 });
+      await dash.waitForFunction(() => /Wh per good part/.test(document.body.innerText), undefined, { timeout: 90_000 });
+      await dash.waitForFunction(() => /nelson\d/.test(document.body.innerText), undefined, { timeout: 90_000 });
+      await dash.waitForFunction(() => /Cpk/.test(document.body.innerText), undefined, { timeout: 90_000 });
       const text = await dash.evaluate(() => document.body.innerText);
       assert.match(text, /Time waterfall/);
       assert.match(text, /Downtime by reason/);
