@@ -57,7 +57,8 @@ function vorneShift(send: (batch: Signal[]) => void): void {
   send([sig("line1.state", "running", T0 + 482 * MIN)]);
 }
 
-describe("otb-oee node", () => {
+describe("otb-oee node", function () {
+  this.timeout(120_000);
   let userDir = "";
   beforeEach(() => {
     userDir = fs.mkdtempSync(path.join(os.tmpdir(), "otb-oee-"));
@@ -73,7 +74,7 @@ describe("otb-oee node", () => {
     await helper.load(withCoreNodes([otbLine, otbOee]), flow());
     const seen = collect();
     vorneShift((payload) => node("oee").receive({ payload }));
-    await waitFor(() => seen.kpis.some((k) => k.scope === "shift"), 10_000);
+    await waitFor(() => seen.kpis.some((k) => k.scope === "shift"), 30_000);
     const k = seen.kpis.find((x) => x.scope === "shift")!;
     assert.ok(validateKpi(k), "the KPI matches its schema");
     assert.equal(k.name, "oee");
@@ -104,14 +105,14 @@ describe("otb-oee node", () => {
       sig("line1.state", "dancing", T0 + MIN),
       { nonsense: true },
     ] });
-    await waitFor(() => seen.rejected.length === 1 && seen.caught.length === 1);
+    await waitFor(() => seen.rejected.length === 1 && seen.caught.length === 1, 30_000);
     const rejected = seen.rejected[0].rejected as Array<{ index: number; reason: string }>;
     assert.deepEqual(rejected.map((r) => [r.index, r.reason.split(":")[0]]), [
       [1, "bad_quality"], [2, "not_numeric"], [3, "negative_count"], [4, "unknown_state"], [5, "not a Signal (needs tag and a numeric ts)"],
     ]);
     assert.match(String((seen.caught[0].error as { message: string }).message), /5 item\(s\) not used for OEE/);
     node("oee").receive({ topic: "report", payload: T0 + 2 * MIN });
-    await waitFor(() => seen.kpis.some((k) => k.scope === "demand"));
+    await waitFor(() => seen.kpis.some((k) => k.scope === "demand"), 30_000);
     const shift = seen.kpis.find((k) => k.scope === "demand" && String(k.period.label).startsWith("shift"))!;
     assert.equal(shift.values.total, 50, "the good counter reading counted, the bad ones not");
   });
@@ -123,13 +124,13 @@ describe("otb-oee node", () => {
     for (let m = 0; m <= 30; m++) node("oee").receive({ payload: [sig("line1.state", m >= 10 && m < 20 ? "idle" : "running", lastDay + m * MIN)] });
     node("oee").receive({ payload: { kind: "context", ts: lastDay + 30 * MIN, context: { enterprise: "acme", site: "plant1", area: "packaging", line: "line1" }, changed: [], reason: "waiting for material" } });
     node("oee").receive({ topic: "report", payload: lastDay + 31 * MIN });
-    await waitFor(() => seen.kpis.some((k) => k.scope === "demand"));
+    await waitFor(() => seen.kpis.some((k) => k.scope === "demand"), 30_000);
     const shift = seen.kpis.find((k) => k.scope === "demand")!;
     assert.deepEqual((shift.detail as { downtime: Array<{ reason: string; ms: number }> }).downtime.map((d) => [d.reason, d.ms]), [["waiting for material", 10 * MIN]]);
     // 1 July: the day of 30 June closes, and with the first day of July June's month closes too.
     node("oee").receive({ payload: [sig("line1.state", "running", Date.UTC(2026, 6, 1, 6, 0))] });
     node("oee").receive({ payload: [sig("line1.state", "running", Date.UTC(2026, 6, 2, 6, 0))] });
-    await waitFor(() => seen.kpis.some((k) => k.scope === "month"));
+    await waitFor(() => seen.kpis.some((k) => k.scope === "month"), 30_000);
     const month = seen.kpis.find((k) => k.scope === "month")!;
     assert.equal(month.period.label, "2026-06");
     assert.ok(validateKpi(month));
@@ -141,7 +142,7 @@ describe("otb-oee node", () => {
     node("oee").receive({ payload: [sig("line1.state", "running", T0), sig("line1.total", 0, T0), sig("line1.reject", 0, T0), sig("meter.kwh", 5_000_000, T0)] });
     node("oee").receive({ payload: [sig("line1.state", "running", T0 + MIN), sig("line1.total", 60, T0 + MIN), sig("meter.kwh", 5_003_000, T0 + MIN)] });
     node("oee").receive({ topic: "report", payload: T0 + MIN });
-    await waitFor(() => seen.kpis.some((k) => k.scope === "demand"));
+    await waitFor(() => seen.kpis.some((k) => k.scope === "demand"), 30_000);
     const k = seen.kpis.find((x) => x.scope === "demand")!;
     assert.equal(k.values.energyKWh, 3);
     assert.equal(k.values.energyPerGoodPartKWh, 0.05);
@@ -151,7 +152,7 @@ describe("otb-oee node", () => {
     await helper.load(withCoreNodes([otbLine, otbOee]), flow({ followClock: true }));
     const seen = collect();
     node("oee").receive({ payload: [sig("line1.state", "running", Date.now()), sig("line1.total", 5, Date.now() + 86_400_000)] });
-    await waitFor(() => seen.rejected.length === 1);
+    await waitFor(() => seen.rejected.length === 1, 30_000);
     const r = seen.rejected[0].rejected as Array<{ index: number; reason: string }>;
     assert.deepEqual(r.map((x) => x.index), [1]);
     assert.match(r[0].reason, /^future_timestamp/);
@@ -167,7 +168,7 @@ describe("otb-oee node", () => {
     const seen = collect();
     node("oee").receive({ payload: [sig("line1.state", "running", T0 + 11 * MIN), sig("line1.total", 660, T0 + 11 * MIN)] });
     node("oee").receive({ topic: "report", payload: T0 + 11 * MIN });
-    await waitFor(() => seen.kpis.some((k) => k.scope === "demand"));
+    await waitFor(() => seen.kpis.some((k) => k.scope === "demand"), 30_000);
     const shift = seen.kpis.find((k) => k.scope === "demand" && String(k.period.label).startsWith("shift"))!;
     assert.equal(shift.values.total, 660);
     assert.equal(shift.values.missingMs, 8 * MIN, "10 min down minus the 2-min allowance is missing, not guessed");
@@ -185,7 +186,7 @@ describe("otb-oee node", () => {
     await helper.load(withCoreNodes([otbLine, otbOee]), flow({ businessCaseFile: "bc.json" }));
     const seen = collect();
     vorneShift((payload) => node("oee").receive({ payload }));
-    await waitFor(() => seen.kpis.some((k) => k.name === "value" && k.scope === "shift"), 10_000);
+    await waitFor(() => seen.kpis.some((k) => k.name === "value" && k.scope === "shift"), 30_000);
     const v = seen.kpis.find((k) => k.name === "value" && k.scope === "shift")!;
     assert.ok(validateKpi(v));
     const oee = 0.888095 * 0.861081 * 0.97805;
@@ -203,7 +204,7 @@ describe("otb-oee node", () => {
     await helper.load(withCoreNodes([otbLine, otbOee]), flow({ businessCaseFile: "bc.json" }));
     const seen = collect();
     node("oee").receive({ payload: [sig("line1.state", "running", T0)] });
-    await waitFor(() => seen.caught.length >= 1 && seen.rejected.length === 1);
+    await waitFor(() => seen.caught.length >= 1 && seen.rejected.length === 1, 30_000);
     assert.match(String((seen.caught[seen.caught.length - 1].error as { message: string }).message), /business case: .*currency/);
   });
 });

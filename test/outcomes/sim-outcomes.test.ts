@@ -74,7 +74,8 @@ describe("simulator outcomes (filling station)", () => {
   });
 });
 
-describe("simulator outcomes over MQTT", () => {
+describe("simulator outcomes over MQTT", function () {
+  this.timeout(120_000);
   it("publishes one JSON message per part and a status per step, mappable by otb-mqtt-in", async () => {
     const { startSimulator, fillerPartTopic, fillerStatusTopic } = await import("../../cli/sim");
     const mqtt = await import("mqtt");
@@ -89,7 +90,7 @@ describe("simulator outcomes over MQTT", () => {
       });
       await client.subscribeAsync("otbridge/line1/filler/#");
       const { waitFor } = await import("../helpers/peers");
-      await waitFor(() => seen.part.length >= 5 && seen.status.length >= 3, 15_000);
+      await waitFor(() => seen.part.length >= 5 && seen.status.length >= 3, 30_000);
       assert.equal(typeof seen.part[0].volume, "number");
       assert.ok(Math.abs((seen.part[0].volume as number) - 500) < 5);
       const st = seen.status[seen.status.length - 1];

@@ -40,7 +40,8 @@ function collect(): Seen {
   return seen;
 }
 
-describe("otb-spc node", () => {
+describe("otb-spc node", function () {
+  this.timeout(120_000);
   let userDir = "";
   beforeEach(() => {
     userDir = fs.mkdtempSync(path.join(os.tmpdir(), "otb-spc-"));
@@ -59,7 +60,7 @@ describe("otb-spc node", () => {
     const base = Array.from({ length: 25 }, (_, i) => 500 + 0.3 * Math.sin(i * 2.1));
     base[12] = 509; // a gross outlier in the baseline
     base.forEach((v, i) => node("spc").receive({ payload: sig("filler.volume", v, T0 + i * 1000) }));
-    await waitFor(() => seen.kpis.some((k) => k.scope === "baseline"));
+    await waitFor(() => seen.kpis.some((k) => k.scope === "baseline"), 30_000);
     const b = seen.kpis.find((k) => k.scope === "baseline")!;
     assert.ok(validateKpi(b));
     const excluded = (b.detail as { excluded: Array<{ index: number; reason: string }> }).excluded;
@@ -70,7 +71,7 @@ describe("otb-spc node", () => {
     const center = b.values.center!;
     const later = [...Array(5).fill(center), ...Array(9).fill(center + 1.2 * sigma), center - 0.5 * sigma, center + 4 * sigma, center];
     later.forEach((v, i) => node("spc").receive({ payload: [sig("filler.volume", v, T0 + (100 + i) * 1000)] }));
-    await waitFor(() => seen.kpis.filter((k) => k.scope === "point").length >= 24 + later.length);
+    await waitFor(() => seen.kpis.filter((k) => k.scope === "point").length >= 24 + later.length, 30_000);
     const rules = seen.events.filter((e) => e.rule !== "dispersion").map((e) => `${e.state}:${e.rule}`);
     assert.deepEqual(rules, ["raised:nelson2", "cleared:nelson2", "raised:nelson1", "cleared:nelson1"]);
     assert.ok(seen.events.some((e) => e.rule === "dispersion" && e.state === "raised"), "the 4-sigma jump also breaks the moving-range limit");
@@ -88,7 +89,7 @@ describe("otb-spc node", () => {
       sig("filler.volume", 3, T0), sig("filler.volume", "abc", T0 + 1), sig("filler.volume", 2, T0 + 2, "bad"),
       sig("filler.volume", -1, T0 + 3), sig("filler.volume", 51, T0 + 4), sig("other.tag", 1, T0 + 5),
     ] });
-    await waitFor(() => seen.rejected.length === 1 && seen.caught.length === 1);
+    await waitFor(() => seen.rejected.length === 1 && seen.caught.length === 1, 30_000);
     const r = seen.rejected[0].rejected as Array<{ index: number; reason: string }>;
     assert.deepEqual(r.map((x) => x.index), [1, 2, 3, 4]);
     assert.match(r[0].reason, /^not_numeric/);
@@ -106,13 +107,13 @@ describe("otb-spc node", () => {
     const seen = collect();
     const rng = new Rng(3);
     for (let i = 0; i < 100; i++) node("spc").receive({ payload: sig("filler.volume", 500 + 0.5 * rng.gauss(), T0 + i * 1000) });
-    await waitFor(() => seen.kpis.filter((k) => k.scope === "point").length === 20);
+    await waitFor(() => seen.kpis.filter((k) => k.scope === "point").length === 20, 30_000);
     const p = seen.kpis.find((k) => k.scope === "point")!;
     assert.ok(Math.abs(p.values.ucl! - (500 + 3 * 0.5 / Math.sqrt(5))) < 1e-6, "UCL = centre + 3 sigma / sqrt(n)");
     assert.ok(Math.abs(p.values.dispersionUcl! - 2.114 * 1.163) < 0.01, "R chart UCL = D4 R-bar");
     assert.equal(seen.kpis.filter((k) => k.scope === "baseline").length, 0, "no phase I with fixed limits");
     node("spc").receive({ topic: "capability" });
-    await waitFor(() => seen.kpis.some((k) => k.name === "capability"));
+    await waitFor(() => seen.kpis.some((k) => k.name === "capability"), 30_000);
     const cap = seen.kpis.find((k) => k.name === "capability")!;
     assert.ok(validateKpi(cap));
     assert.equal(cap.values.n, 100);
@@ -126,7 +127,7 @@ describe("otb-spc node", () => {
     await helper.load(withCoreNodes([otbLine, otbSpc]), flow({ source: "file", catalogFile: "spc.json" }));
     const seen = collect();
     node("spc").receive({ payload: sig("x", 1, T0) });
-    await waitFor(() => seen.rejected.length === 1);
+    await waitFor(() => seen.rejected.length === 1, 30_000);
     assert.match(String((seen.rejected[0].rejected as Array<{ reason: string }>)[0].reason), /rule "nelson9"/);
   });
 
@@ -137,7 +138,7 @@ describe("otb-spc node", () => {
     await helper.load(withCoreNodes([otbLine, otbSpc]), flow({ persist: true, baselinePoints: 10 }));
     const seen = collect();
     node("spc").receive({ payload: sig("filler.volume", 500, T0 + 20_000) });
-    await waitFor(() => seen.kpis.length === 1);
+    await waitFor(() => seen.kpis.length === 1, 30_000);
     assert.equal((seen.kpis[0].detail as { phase: string }).phase, "monitor", "no new baseline after the restart");
     assert.equal(seen.kpis[0].values.center, 500);
   });
