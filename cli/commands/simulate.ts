@@ -10,6 +10,7 @@ import { writeCatalogs } from "../sim/catalog";
 import type { SensorFormat } from "../sim/mqtt-sensors";
 import { ReplayError, loadReplay, type ReplayData } from "../sim/replay";
 import { FAULT_KINDS, SCENARIOS, findScenario, type FaultKind } from "../sim/scenarios";
+import { OUTCOME_SCENARIOS } from "../sim/outcomes";
 
 const HELP = `Usage: otbridge simulate [options]
 
@@ -19,6 +20,8 @@ Runs a simulated pump-and-motor production line on 127.0.0.1 behind OPC UA, Modb
 Options:
   --scenario NAME     fault scenario (default normal); --list shows them
   --faults A,B        a custom scenario from fault kinds (${FAULT_KINDS.length} kinds; --list shows them)
+  --outcomes NAME     add the filling station (fill volume per part, counters, fault codes) with an
+                      outcome scenario: ${OUTCOME_SCENARIOS.map((s) => s.name).join(", ")}
   --seed N            seed for noise and the fault schedule (default 1)
   --speed N           run N times faster than real time, e.g. 3600 (default 1)
   --opcua-port P      OPC UA port (env OTB_SIM_OPCUA_PORT, default 4840; 0 = any free port)
@@ -58,6 +61,7 @@ const command: Command = {
     const { options, positionals } = parseArgs(argv, {
       scenario: { type: "string", default: "normal" },
       faults: { type: "string" },
+      outcomes: { type: "string" },
       seed: { type: "string", default: "1" },
       speed: { type: "string", default: "1" },
       "opcua-port": { type: "string" },
@@ -144,6 +148,7 @@ const command: Command = {
         labelsFile,
         replay,
         replayKeepTimestamps: options["keep-timestamps"] as boolean,
+        outcomes: options.outcomes as string | undefined,
         protocols: { opcua: protocolList.includes("opcua"), modbus: protocolList.includes("modbus"), mqtt: protocolList.includes("mqtt") },
       });
     } catch (err) {

@@ -114,9 +114,9 @@ export function truthy(v: unknown): boolean {
 
 /** Message kinds a conduit's policy lets through: allowSignals/allowFeatures/... flags (default on), or a list. */
 export function conduitKinds(node: FlowNode): string[] {
-  const flags: Array<[string, string]> = [["allowSignals", "signals"], ["allowFeatures", "features"], ["allowInference", "inference"], ["allowEvents", "events"], ["allowAlarms", "alarms"]];
-  // allowAlarms (issue 18) absent: a conduit saved before alarms existed, which takes allowEvents.
-  const on = (f: string): boolean => (f in node ? truthy(node[f]) : f === "allowAlarms" ? on("allowEvents") : true);
+  const flags: Array<[string, string]> = [["allowSignals", "signals"], ["allowFeatures", "features"], ["allowInference", "inference"], ["allowEvents", "events"], ["allowAlarms", "alarms"], ["allowKpi", "kpi"]];
+  // allowAlarms / allowKpi absent: a conduit saved before that kind existed, which follows allowEvents (as the runtime does).
+  const on = (f: string): boolean => (f in node ? truthy(node[f]) : f === "allowAlarms" || f === "allowKpi" ? ("allowEvents" in node ? truthy(node.allowEvents) : true) : true);
   if (flags.some(([f]) => f in node)) return flags.filter(([f]) => on(f)).map(([, k]) => k);
   const listed = fact(node, "conduitKinds")?.[1];
   return Array.isArray(listed) ? listed.map(String) : typeof listed === "string" ? listed.split(/[\s,]+/).filter(Boolean) : [];

@@ -26,6 +26,8 @@ export const OTB_TYPES: ReadonlySet<string> = new Set([
   "otb-line", "otb-opcua-endpoint", "otb-modbus-device", "otb-conduit",
   "otb-opcua-in", "otb-modbus-in", "otb-mqtt-in", "otb-validate", "otb-context",
   "otb-window", "otb-infer", "otb-publish",
+  // outcomes (issue 17)
+  "otb-oee", "otb-spc",
 ]);
 
 /** Subflow instances are typed `subflow:<id>`; they are known when the subflow is in the same file. */

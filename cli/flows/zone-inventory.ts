@@ -120,6 +120,10 @@ function kindOf(node: FlowNode, port: number): string | null {
       return port === 0 ? "signals (validated)" : port === 1 ? "signals (quarantined)" : "quality summaries";
     case "otb-context":
       return port === 0 ? "signals (contextualised)" : "context events";
+    case "otb-oee":
+      return port === 0 ? "KPIs (OEE, value)" : "signals (not used for OEE)";
+    case "otb-spc":
+      return port === 0 ? "KPIs (SPC points, capability)" : port === 1 ? "SPC rule events" : "signals (not charted)";
     default:
       return INGESTION.has(node.type) ? "signals (raw)" : null;
   }

@@ -46,6 +46,8 @@ import { loadReplay, type ReplayData } from "./replay";
 import { Rng } from "./rng";
 import { DEFAULT_PLAN, FAULT_KINDS, SCENARIOS, findScenario, type FaultKind, type PlanOptions, type ScenarioDef } from "./scenarios";
 import { LINE_NAME } from "./tags";
+import { OUTCOME_SCENARIOS, PartsProducer } from "./outcomes";
+import { FillerPublisher } from "./outcomes-mqtt";
 
 export { SCENARIOS, FAULT_KINDS, findScenario, FaultPlan, type FaultKind, type FaultSpec, type ScenarioDef } from "./scenarios";
 export { OPCUA_TAGS, VIBRATION_TAGS, LINE_NAME, opcuaNodeId, findTag, type TagDef } from "./tags";
@@ -55,6 +57,8 @@ export { readLabels, type Label } from "./labels";
 export { loadReplay, SKAB_COLUMNS, ReplayError } from "./replay";
 export type { LineSnapshot, Sample } from "./line";
 export { sampleToSignals } from "./signals";
+export { OUTCOME_FAULTS, OUTCOME_SCENARIOS, PartsProducer, DEFAULT_PARTS, type OutcomeFault } from "./outcomes";
+export { fillerPartTopic, fillerStatusTopic } from "./outcomes-mqtt";
 
 export interface SimulatorOptions {
   seed?: number;
@@ -77,6 +81,12 @@ export interface SimulatorOptions {
   protocols?: { opcua?: boolean; modbus?: boolean; mqtt?: boolean };
   line?: string;
   pkiDir?: string;
+  /**
+   * The filling station's outcome scenario (OUTCOME_SCENARIOS, e.g. "outcomes-normal",
+   * "mean-shift"); absent: no filling station. Emits "outcomes" (Signal[]) every step and, with
+   * MQTT on, publishes it as JSON (outcomes-mqtt.ts). Its faults go to the same labels file.
+   */
+  outcomes?: string;
 }
 
 export interface Simulator extends EventEmitter {
@@ -129,6 +139,8 @@ class RunningSimulator extends EventEmitter implements Simulator {
   private modbus?: SimModbusServer;
   private sensors?: MqttSensors;
   private broker?: EmbeddedBroker;
+  private parts?: PartsProducer;
+  private filler?: FillerPublisher;
   private timer: NodeJS.Timeout | null = null;
   private stopping: Promise<void> | null = null;
   /** Protocol fault actions run one after another (a restart must finish before the next). */
@@ -160,6 +172,11 @@ class RunningSimulator extends EventEmitter implements Simulator {
       replay,
       replayKeepTimestamps: opts.replayKeepTimestamps,
     });
+    if (opts.outcomes) {
+      const sc = OUTCOME_SCENARIOS.find((x) => x.name === opts.outcomes);
+      if (!sc) throw new Error(`unknown outcome scenario "${opts.outcomes}" (known: ${OUTCOME_SCENARIOS.map((x) => x.name).join(", ")})`);
+      this.parts = new PartsProducer(sc, this.seed, this.startTs, this.writer);
+    }
     this.lineSim.faults.on("start", (f: ActiveFault) => this.onFault(f, "start"));
     this.lineSim.faults.on("end", (f: ActiveFault) => this.onFault(f, "end"));
     this.lineSim.on("replay-end", () => this.emit("replay-end"));
@@ -195,6 +212,10 @@ class RunningSimulator extends EventEmitter implements Simulator {
         } else this.mqttUrl = this.opts.mqttUrl;
         this.sensors = new MqttSensors(this.mqttUrl, this.opts.sensorFormat ?? "both", this.opts.line ?? LINE_NAME);
         await this.sensors.start();
+        if (this.parts) {
+          this.filler = new FillerPublisher(this.mqttUrl, this.opts.line ?? LINE_NAME);
+          await this.filler.start();
+        }
         this.sensors.publish(first);
       }
       if (protocols.modbus) {
@@ -235,6 +256,11 @@ class RunningSimulator extends EventEmitter implements Simulator {
       last = this.lineSim.step(ts, this.clock.stepMs);
       this.sensors?.publish(last);
       this.emit("sample", last);
+      if (this.parts) {
+        const out = this.parts.step(ts, this.clock.stepMs);
+        this.filler?.publish(out.signals);
+        this.emit("outcomes", out.signals);
+      }
     }
     if (wanted > due) this.clock.restart();
     if (last) {
@@ -282,7 +308,7 @@ class RunningSimulator extends EventEmitter implements Simulator {
         if (this.timer) clearInterval(this.timer);
         this.timer = null;
         await this.actions;
-        await Promise.allSettled([this.sensors?.stop(), this.modbus?.stop(), this.opcua?.stop()]);
+        await Promise.allSettled([this.sensors?.stop(), this.filler?.stop(), this.modbus?.stop(), this.opcua?.stop()]);
         await this.broker?.close();
         this.writer.close();
       })();

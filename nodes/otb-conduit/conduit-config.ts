@@ -13,9 +13,9 @@ import { isValidFilter } from "./topic-policy";
 export const ZONES = ["L0", "L1", "L2", "L3", "DMZ", "L4", "L5"] as const;
 export type Zone = (typeof ZONES)[number];
 export type MessageKindName = MessageKind;
-export const MESSAGE_KINDS: readonly MessageKindName[] = ["signals", "features", "inference", "events", "alarms"];
-/** Record kind codes stored in the queue (one byte per record). */
-export const KIND_CODES: Record<MessageKindName, number> = { signals: 0, features: 1, inference: 2, events: 3, alarms: 4 };
+export const MESSAGE_KINDS: readonly MessageKindName[] = ["signals", "features", "inference", "events", "alarms", "kpi"];
+/** Record kind codes stored in the queue (one byte per record): never renumber, queue folders on disk carry them. */
+export const KIND_CODES: Record<MessageKindName, number> = { signals: 0, features: 1, inference: 2, events: 3, alarms: 4, kpi: 5 };
 
 export interface ConduitDef {
   id: string;
@@ -40,6 +40,8 @@ export interface ConduitDef {
   allowEvents?: string | boolean;
   /** otb-infer's Alarm messages (issue 18). Absent (a conduit saved before alarms existed): as allowEvents. */
   allowAlarms?: string | boolean;
+  /** KPIs (OEE, SPC, energy, value); absent (a conduit saved before the kind existed), it follows allowEvents. */
+  allowKpi?: string | boolean;
   rateLimit?: string | number;
   maxMessageBytes?: string | number;
   inflight?: string | number;
@@ -120,6 +122,7 @@ export function parseConduitConfig(def: ConduitDef, creds: ConduitCredentials, u
   if (bool(def.allowInference, true)) kinds.add("inference");
   if (bool(def.allowEvents, true)) kinds.add("events");
   if (bool(def.allowAlarms, bool(def.allowEvents, true))) kinds.add("alarms");
+  if (bool(def.allowKpi, bool(def.allowEvents, true))) kinds.add("kpi");
   if (kinds.size === 0) throw new ConfigError("no message kind is allowed: nothing could be published");
 
   const mode = def.mode === "sparkplug" ? "sparkplug" : "plain";

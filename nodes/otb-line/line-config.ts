@@ -19,6 +19,8 @@ export interface OtbLineNode extends Node {
   identity(): Context;
   shiftAt(ts: number): ShiftAt | null;
   timeZone: string;
+  /** The parsed shift calendar (with planned stops), null when the config is unusable; otb-oee reads it. */
+  calendar: ShiftCalendar | null;
 }
 
 const IDENTITY_FIELDS = ["enterprise", "site", "area", "line"] as const;

@@ -23,6 +23,7 @@ export = function (RED: NodeAPI): void {
     this.timeZone = calendar?.timeZone ?? "UTC";
     this.identity = () => ({ ...identity });
     this.shiftAt = (ts: number) => (calendar ? calendar.at(ts) : null);
+    this.calendar = calendar;
   }
   RED.nodes.registerType("otb-line", OtbLine as unknown as (this: Node, def: NodeDef) => void);
 };

@@ -8,8 +8,8 @@
  */
 import {
   isSafeTopicLevel, splitBatch, unsFeaturesTopic, unsInferenceTopic, unsLinePath, unsSignalTopic, describeErrors,
-  validateContextEvent, validateFeatureFrame, validateInference, validateAlarm, validateVerdict, validateAlarmKpi,
-  type Alarm, type AlarmKpi, type Verdict, type Context, type ContextEvent, type FeatureFrame, type Inference, type MessageKind, type Signal,
+  validateContextEvent, validateFeatureFrame, validateInference, validateAlarm, validateSpcAlarm, validateVerdict, validateAlarmKpi, validateKpi,
+  type Alarm, type AlarmKpi, type SpcAlarm, type Verdict, type Context, type ContextEvent, type FeatureFrame, type Inference, type Kpi, type MessageKind, type Signal,
 } from "../shared";
 import { DataType } from "../shared/sparkplug";
 import { KIND_CODES } from "../otb-conduit/conduit-config";
@@ -67,6 +67,8 @@ interface Item {
   ts: number;
   /** For report-by-exception. */
   rbeValue: unknown;
+  /** KPI scope (shift, day, ...), the last topic level of a KPI. */
+  scope?: string;
 }
 
 export class Publisher {
@@ -115,6 +117,15 @@ export class Publisher {
       return [{ kind: "events", ctx: ev.context, name: "context", json: ev, ts: ev.ts, rbeValue: undefined, metrics }];
     }
     if (kind === "alarm" || kind === "verdict" || kind === "alarm-kpi") return this.recogniseAlarmKinds(kind, payload, out);
+    if (kind === "kpi") {
+      // KPIs (otb-oee, otb-spc, business case) go under <line>/_kpi/<name>/<scope>, never suppressed.
+      out.kind = "kpi";
+      if (!validateKpi(payload)) return this.invalid(out, describeErrors(validateKpi.errors));
+      const k = payload as Kpi;
+      const metrics = Object.entries(k.values).filter(([, v]) => v !== null)
+        .map(([key, v]) => ({ name: `_kpi/${k.name}/${k.scope}/${key}`, datatype: DataType.Double, value: v as number }));
+      return [{ kind: "kpi", ctx: k.context, name: k.name, json: k, ts: k.ts, rbeValue: undefined, metrics, scope: k.scope }];
+    }
     out.kind = "signals";
     const { signals, rejected } = splitBatch(payload);
     for (const r of rejected) out.refused.push({ reason: "invalid", detail: `item ${r.index}: ${r.reason}` });
@@ -130,6 +141,18 @@ export class Publisher {
    * Never suppressed by report-by-exception: each one is a fact, not a sampled value.
    */
   private recogniseAlarmKinds(kind: "alarm" | "verdict" | "alarm-kpi", payload: unknown, out: Prepared): Item[] {
+    if (kind === "alarm" && (payload as { source?: unknown }).source === "spc") {
+      // otb-spc's rule violations: <line>/_alarms/spc-<characteristic>.
+      out.kind = "alarms";
+      if (!validateSpcAlarm(payload)) return this.invalid(out, describeErrors(validateSpcAlarm.errors));
+      const a = payload as SpcAlarm;
+      const name = `spc-${a.characteristic}`;
+      return [{ kind: "alarms", ctx: a.context, name, json: a, ts: a.ts, rbeValue: undefined, metrics: [
+        { name: `_alarms/${name}/active`, datatype: DataType.Boolean, value: a.state === "raised" },
+        { name: `_alarms/${name}/rule`, datatype: DataType.String, value: a.rule },
+        { name: `_alarms/${name}/value`, datatype: DataType.Double, value: a.value },
+      ] }];
+    }
     if (kind === "alarm") {
       out.kind = "alarms";
       if (!validateAlarm(payload)) return this.invalid(out, describeErrors(validateAlarm.errors));
@@ -240,6 +263,7 @@ export class Publisher {
       case "inference": return unsInferenceTopic(ctx, item.name);
       case "events": return `${unsLinePath(ctx)}/_events/${item.name}`;
       case "alarms": return `${unsLinePath(ctx)}/_alarms/${item.name}`;
+      case "kpi": return `${unsLinePath(ctx)}/_kpi/${item.name}/${item.scope ?? "demand"}`;
     }
   }
 

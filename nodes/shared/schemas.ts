@@ -6,8 +6,8 @@
  * lists and round-trips typed examples.
  */
 import Ajv, { type ErrorObject, type ValidateFunction } from "ajv";
-import type { Alarm, AlarmKpi, Context, ContextEvent, FeatureFrame, Inference, Signal, Verdict } from "./types";
-import { MODES, QUALITIES, VERDICT_VALUES } from "./types";
+import type { Alarm, AlarmKpi, Context, ContextEvent, FeatureFrame, Inference, Kpi, Signal, SpcAlarm, Verdict } from "./types";
+import { KPI_SCOPES, MODES, QUALITIES, VERDICT_VALUES } from "./types";
 
 /** One entry per property of T, optional or not: a missing or extra key is a compile error. */
 export type KeysOf<T> = { [K in keyof Required<T>]: true };
@@ -112,7 +112,7 @@ export const inferenceSchema = {
   },
 } as const;
 
-export const contextEventKeys: KeysOf<ContextEvent> = { kind: true, ts: true, context: true, changed: true };
+export const contextEventKeys: KeysOf<ContextEvent> = { kind: true, ts: true, context: true, changed: true, reason: true };
 export const contextEventSchema = {
   $id: "otb:context-event",
   type: "object",
@@ -123,6 +123,36 @@ export const contextEventSchema = {
     ts: timestamp,
     context: { $ref: "otb:context" },
     changed: { type: "array", items: { type: "string" } },
+    reason: { type: "string", maxLength: 256 },
+  },
+} as const;
+
+export const kpiKeys: KeysOf<Kpi> = {
+  kind: true, ts: true, name: true, scope: true, period: true, values: true, units: true, detail: true, quality: true,
+  reasons: true, context: true,
+};
+export const kpiSchema = {
+  $id: "otb:kpi",
+  type: "object",
+  additionalProperties: false,
+  required: ["kind", "ts", "name", "scope", "period", "values", "quality"],
+  properties: {
+    kind: { const: "kpi" },
+    ts: timestamp,
+    name: { type: "string", minLength: 1, maxLength: 256 },
+    scope: { type: "string", enum: [...KPI_SCOPES] },
+    period: {
+      type: "object",
+      additionalProperties: false,
+      required: ["from", "to"],
+      properties: { from: timestamp, to: timestamp, label: { type: "string", maxLength: 256 } },
+    },
+    values: { type: "object", additionalProperties: { type: ["number", "null"] } },
+    units: { type: "object", additionalProperties: { type: "string", maxLength: 64 } },
+    detail: { type: "object" },
+    quality: qualitySchema,
+    reasons: { type: "array", items: { type: "string", maxLength: 256 }, maxItems: 64 },
+    context: { $ref: "otb:context" },
   },
 } as const;
 
@@ -163,6 +193,33 @@ export const alarmSchema = {
         properties: { feature: nonEmptyString, contribution: finiteNumber, share: finiteNumber },
       },
     },
+    context: { $ref: "otb:context" },
+  },
+} as const;
+
+export const spcAlarmKeys: KeysOf<SpcAlarm> = {
+  kind: true, source: true, state: true, ts: true, characteristic: true, tag: true, chart: true, rule: true, text: true,
+  value: true, center: true, ucl: true, lcl: true, context: true,
+};
+export const spcAlarmSchema = {
+  $id: "otb:spc-alarm",
+  type: "object",
+  additionalProperties: false,
+  required: ["kind", "source", "state", "ts", "characteristic", "tag", "chart", "rule", "text", "value", "center", "ucl", "lcl"],
+  properties: {
+    kind: { const: "alarm" },
+    source: { const: "spc" },
+    state: { type: "string", enum: ["raised", "cleared"] },
+    ts: timestamp,
+    characteristic: nonEmptyString,
+    tag: nonEmptyString,
+    chart: nonEmptyString,
+    rule: nonEmptyString,
+    text: { type: "string" },
+    value: finiteNumber,
+    center: finiteNumber,
+    ucl: finiteNumber,
+    lcl: finiteNumber,
     context: { $ref: "otb:context" },
   },
 } as const;
@@ -223,8 +280,10 @@ export const validateFeatureFrame = ajv.compile<FeatureFrame>(featureFrameSchema
 export const validateInference = ajv.compile<Inference>(inferenceSchema);
 export const validateContextEvent = ajv.compile<ContextEvent>(contextEventSchema);
 export const validateAlarm = ajv.compile<Alarm>(alarmSchema);
+export const validateSpcAlarm = ajv.compile<SpcAlarm>(spcAlarmSchema);
 export const validateVerdict = ajv.compile<Verdict>(verdictSchema);
 export const validateAlarmKpi = ajv.compile<AlarmKpi>(alarmKpiSchema);
+export const validateKpi = ajv.compile<Kpi>(kpiSchema);
 
 /** "ts must be number; quality must be equal to one of the allowed values" */
 export function describeErrors(errors: ErrorObject[] | null | undefined): string {

@@ -14,6 +14,26 @@ export interface ShiftDef {
   end: string;
   /** ISO weekdays the shift starts on, 1 = Monday .. 7 = Sunday; default every day. */
   days?: number[];
+  /** Planned stops inside the shift (breaks, meals, planned cleaning), local "HH:MM" times. */
+  stops?: PlannedStop[];
+}
+
+/** A planned stop: its time counts as planned downtime, not as planned production time. */
+export interface PlannedStop {
+  name: string;
+  start: string;
+  end: string;
+}
+
+/** What the calendar says about one instant; see ShiftCalendar.segment. */
+export interface CalendarSegment {
+  shift: ShiftAt | null;
+  /** Name of the planned stop in progress, or null. */
+  stop: string | null;
+  /** Local calendar date, "YYYY-MM-DD". */
+  date: string;
+  /** Identity of the segment: changes exactly when shift, stop or date changes. */
+  key: string;
 }
 
 export interface ShiftAt {
@@ -48,7 +68,7 @@ interface LocalTime {
 const WEEKDAYS: Record<string, number> = { Mon: 1, Tue: 2, Wed: 3, Thu: 4, Fri: 5, Sat: 6, Sun: 7 };
 
 export class ShiftCalendar {
-  private readonly shifts: Array<ShiftDef & { from: number; to: number }>;
+  private readonly shifts: Array<ShiftDef & { from: number; to: number; stopMins: Array<{ name: string; from: number; to: number }> }>;
   private readonly fmt: Intl.DateTimeFormat;
 
   constructor(readonly timeZone: string, shifts: ShiftDef[]) {
@@ -64,7 +84,14 @@ export class ShiftCalendar {
       const from = minutes(s.start);
       const to = minutes(s.end);
       if (from === to) throw new ConfigError(`shift "${s.name}" starts and ends at ${s.start}`);
-      return { ...s, from, to };
+      const stopMins = (s.stops ?? []).map((p) => {
+        if (!p || !p.name) throw new ConfigError(`shift "${s.name}": a planned stop needs a name`);
+        const pf = minutes(p.start);
+        const pt = minutes(p.end);
+        if (pf === pt) throw new ConfigError(`shift "${s.name}": planned stop "${p.name}" starts and ends at ${p.start}`);
+        return { name: p.name, from: pf, to: pt };
+      });
+      return { ...s, from, to, stopMins };
     });
     this.fmt = new Intl.DateTimeFormat("en-US", {
       timeZone,
@@ -76,6 +103,11 @@ export class ShiftCalendar {
       hour: "2-digit",
       minute: "2-digit",
     });
+  }
+
+  /** Number of shifts defined; 0 means no calendar (otb-oee then plans all time, 24/7). */
+  get size(): number {
+    return this.shifts.length;
   }
 
   /** The shift running at `ts` (ms since epoch), or null outside every shift. */
@@ -97,6 +129,44 @@ export class ShiftCalendar {
       }
     }
     return null;
+  }
+
+  /**
+   * Shift, planned stop and local date at `ts`. Planned stops are wall-clock times like shifts,
+   * so a break "02:00-02:30" does not happen on the spring-forward day (02:xx does not exist)
+   * and happens twice on the fall-back day (the wall clock passes 02:00-02:30 twice): both are
+   * what the plant's clock shows.
+   */
+  segment(ts: number): CalendarSegment {
+    const shift = this.at(ts);
+    const now = this.local(ts);
+    let stop: string | null = null;
+    if (shift) {
+      const def = this.shifts.find((s) => s.name === shift.name);
+      for (const p of def?.stopMins ?? []) {
+        const inside = p.to > p.from ? now.minuteOfDay >= p.from && now.minuteOfDay < p.to : now.minuteOfDay >= p.from || now.minuteOfDay < p.to;
+        if (inside) {
+          stop = p.name;
+          break;
+        }
+      }
+    }
+    const key = `${now.date}|${shift ? `${shift.day}/${shift.name}` : "-"}|${stop ?? "-"}`;
+    return { shift, stop, date: now.date, key };
+  }
+
+  /**
+   * The first instant after `ts` at which segment(ts).key changes, searched minute by minute
+   * (shift and stop edges are whole local minutes, and every zone offset in use is a whole
+   * number of minutes) up to `horizonMs`; ts + horizonMs if nothing changes before.
+   */
+  nextChange(ts: number, horizonMs = 86_400_000): number {
+    const key = this.segment(ts).key;
+    const end = ts + horizonMs;
+    for (let t = Math.floor(ts / 60_000) * 60_000 + 60_000; t < end; t += 60_000) {
+      if (this.segment(t).key !== key) return t;
+    }
+    return end;
   }
 
   private runsOn(s: ShiftDef, weekday: number): boolean {

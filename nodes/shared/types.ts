@@ -82,10 +82,12 @@ export interface ContextEvent {
   ts: number;
   context: Context;
   changed: string[];
+  /** Operator-entered reason for the current or last stop (otb-oee's downtime by reason). */
+  reason?: string;
 }
 
 /** Anything a conduit may publish. Signals travel as batches; the others one per message. */
-export type MessageKind = "signals" | "features" | "inference" | "events" | "alarms";
+export type MessageKind = "signals" | "features" | "inference" | "events" | "alarms" | "kpi";
 
 /** One input feature's part of an alarm's score (contributions sum to the score). */
 export interface AlarmContributor {
@@ -115,6 +117,29 @@ export interface Alarm {
   consecutive: number;
   /** Largest contributions of the frame, at most 3. */
   contributors: AlarmContributor[];
+  context?: Context;
+}
+
+/**
+ * A control-chart rule violation of otb-spc (issue 17), raised and cleared like a model's alarm
+ * but named by its characteristic and rule instead of a model: `source` tells the two apart.
+ */
+export interface SpcAlarm {
+  kind: "alarm";
+  source: "spc";
+  state: "raised" | "cleared";
+  ts: number;
+  characteristic: string;
+  tag: string;
+  chart: string;
+  /** "nelson1".."nelson8", "we1".."we4" or "dispersion". */
+  rule: string;
+  text: string;
+  /** The plotted point and the limits it was judged against. */
+  value: number;
+  center: number;
+  ucl: number;
+  lcl: number;
   context?: Context;
 }
 
@@ -158,5 +183,32 @@ export interface AlarmKpi {
   /** Seconds from raise to first verdict, over the alarms with a verdict; null without any. */
   ackMedianS: number | null;
   ackMeanS: number | null;
+  context?: Context;
+}
+
+/** The period a KPI covers: a shift, a local day or month, a rolling window, a request, one chart point. */
+export type KpiScope = "shift" | "day" | "month" | "window" | "demand" | "point" | "baseline";
+export const KPI_SCOPES: readonly KpiScope[] = ["shift", "day", "month", "window", "demand", "point", "baseline"];
+
+/**
+ * A key performance indicator computed from validated, contextualised Signals (otb-oee, otb-spc,
+ * the business case). `values` holds the headline figures (ratios as fractions 0..1, times in
+ * ms, energy in kWh, money in the business case's currency); null means "not computable", and
+ * `reasons` says why. `detail` carries what produced them (waterfall, losses, the arithmetic),
+ * so a reader can check every figure from the message alone.
+ */
+export interface Kpi {
+  kind: "kpi";
+  /** When the KPI was computed (source time of the data that closed it), ms since epoch UTC. */
+  ts: number;
+  /** "oee", "spc", "energy", "value" ... */
+  name: string;
+  scope: KpiScope;
+  period: { from: number; to: number; label?: string };
+  values: Record<string, number | null>;
+  units?: Record<string, string>;
+  detail?: Record<string, unknown>;
+  quality: Quality;
+  reasons?: string[];
   context?: Context;
 }

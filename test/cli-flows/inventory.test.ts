@@ -13,7 +13,7 @@ describe("otbridge inventory", () => {
       { from: dmz.from, to: dmz.to, broker: dmz.broker, protection: dmz.protection, kinds: dmz.kinds, allowed: dmz.allowedKinds, allowlist: dmz.allowlist },
       {
         from: "L3", to: "DMZ", broker: "mqtts://dmz-broker.plant1.example:8883", protection: "mqtts, TLS, server verified, MQTT 5",
-        kinds: ["context events", "signals (contextualised)"], allowed: ["signals", "events", "alarms"], allowlist: ["acme/plant1/packaging/line1/#"],
+        kinds: ["context events", "signals (contextualised)"], allowed: ["signals", "events", "alarms", "kpi"], allowlist: ["acme/plant1/packaging/line1/#"],
       },
     );
     assert.deepEqual(dmz.tags, [

@@ -194,10 +194,10 @@ describe("Alarm, Verdict and alarm KPI through otb-publish's conduit policy", ()
     const { parseConduitConfig } = require("../../nodes/otb-conduit/conduit-config") as typeof import("../../nodes/otb-conduit/conduit-config");
     const kinds = (def: Record<string, unknown>) =>
       [...parseConduitConfig({ id: "c", broker: "mqtt://127.0.0.1:1883", sourceZone: "L3", targetZone: "DMZ", allowTopics: ["acme/#"], ...def } as never, {}, "/unused").kinds].sort();
-    assert.deepEqual(kinds({}), ["alarms", "events", "features", "inference", "signals"]);
+    assert.deepEqual(kinds({}), ["alarms", "events", "features", "inference", "kpi", "signals"]);
     assert.deepEqual(kinds({ allowEvents: false }), ["features", "inference", "signals"]);
     assert.deepEqual(kinds({ allowEvents: false, allowAlarms: true }), ["alarms", "features", "inference", "signals"]);
-    assert.deepEqual(kinds({ allowAlarms: "false" }), ["events", "features", "inference", "signals"]);
+    assert.deepEqual(kinds({ allowAlarms: "false" }), ["events", "features", "inference", "kpi", "signals"]);
   });
 
   it("refuses alarms on a conduit that does not allow the kind, and malformed ones as invalid", () => {
@@ -296,6 +296,6 @@ describe("otbridge inventory names the alarm kinds", () => {
     const by = (p: string) => routes.find((r) => r.publisher.includes(p)) as (typeof routes)[number];
     assert.ok(by("pubInf") && by("pubAlarm"), JSON.stringify(routes.map((r) => r.publisher)));
     assert.deepEqual([by("pubInf").kinds, by("pubInf").allowedKinds], [["inference"], ["signals", "inference", "alarms"]]);
-    assert.deepEqual([by("pubAlarm").kinds, by("pubAlarm").allowedKinds], [["alarms, verdicts, alarm KPIs, drift, model events"], ["events", "alarms"]]);
+    assert.deepEqual([by("pubAlarm").kinds, by("pubAlarm").allowedKinds], [["alarms, verdicts, alarm KPIs, drift, model events"], ["events", "alarms", "kpi"]]);
   });
 });
