@@ -46,6 +46,12 @@ interface DeviceState {
   /** Tag and address per metric name, built once; also every tag born here, for a DEATH. */
   names: Map<string, Names>;
   alive: boolean;
+  /**
+   * Its tags' last values stand as current (emitted, not since marked lost). A device not born
+   * again after its node's rebirth is no longer alive but still showing: the node's DEATH must
+   * still mark its tags lost.
+   */
+  showing?: boolean;
 }
 
 interface NodeState extends DeviceState {
@@ -117,9 +123,8 @@ export class SparkplugDecoder {
   allLost(ts: number): Signal[] {
     const out: Signal[] = [];
     for (const node of this.nodes.values()) {
-      if (!node.alive) continue;
       out.push(...lost(node, ts));
-      for (const d of node.devices.values()) if (d.alive) out.push(...lost(d, ts));
+      for (const d of node.devices.values()) out.push(...lost(d, ts));
       // Messages were missed while we were away; the next seq is the new baseline, not a gap.
       node.seq = null;
     }
@@ -129,7 +134,7 @@ export class SparkplugDecoder {
   private nbirth(key: string, parts: TopicParts, p: SparkplugPayload, topic: string, receivedAt: number): SparkplugResult {
     const bdSeq = p.metrics.find((m) => m.name === "bdSeq");
     const prior = this.nodes.get(key);
-    const node: NodeState = { aliases: new Map(), types: new Map(), names: prior?.names ?? new Map(), alive: true, seq: p.seq ?? null, bdSeq: bdSeq ? Number(bdSeq.value) : null, devices: prior?.devices ?? new Map() };
+    const node: NodeState = { aliases: new Map(), types: new Map(), names: prior?.names ?? new Map(), alive: true, showing: prior?.showing, seq: p.seq ?? null, bdSeq: bdSeq ? Number(bdSeq.value) : null, devices: prior?.devices ?? new Map() };
     for (const d of node.devices.values()) d.alive = false; // devices must be born again after their node
     this.nodes.set(key, node);
     this.counters.births++;
@@ -147,7 +152,7 @@ export class SparkplugDecoder {
     const deviceId = parts.device!;
     let device = node.devices.get(deviceId);
     if (parts.type === "DBIRTH") {
-      device = { aliases: new Map(), types: new Map(), names: device?.names ?? new Map(), alive: true };
+      device = { aliases: new Map(), types: new Map(), names: device?.names ?? new Map(), alive: true, showing: device?.showing };
       node.devices.set(deviceId, device);
       this.counters.births++;
     } else if (!device || !device.alive) {
@@ -171,7 +176,7 @@ export class SparkplugDecoder {
     const ts = p.timestamp !== undefined && p.timestamp > 0 && p.timestamp <= MAX_TS ? p.timestamp : receivedAt;
     const signals = lost(node, ts);
     for (const d of node.devices.values()) {
-      if (d.alive) signals.push(...lost(d, ts));
+      signals.push(...lost(d, ts));
       d.alive = false;
     }
     return { signals, rejected: [] };
@@ -246,6 +251,7 @@ export class SparkplugDecoder {
       else rejected.push(this.invalid(check.reason, `${where}: metric "${name}": ${check.detail}`, name));
       signals.push(metricSignal(names, m, check, p, receivedAt, gap));
     }
+    if (signals.length) state.showing = true;
     return { signals, rejected };
   }
 
@@ -298,8 +304,11 @@ function metricSignal(names: Names, m: SparkplugMetric, check: MetricCheck, p: S
   return s;
 }
 
+/** Every tag of `state` bad with comm_lost, unless they were already marked so. */
 function lost(state: DeviceState, ts: number): Signal[] {
   const out: Signal[] = [];
+  if (!state.showing) return out;
+  state.showing = false;
   for (const n of state.names.values()) out.push({ tag: n.tag, value: null, ts, quality: "bad", reasons: ["comm_lost"], source: { protocol: "mqtt", address: n.address } });
   return out;
 }
