@@ -13,6 +13,8 @@ const NOT_SECRET_NAME = /(count|length|len|type|name|field|prop|property|key_?pa
 const ASSIGNMENT = /([A-Za-z_$][\w$]*|["'][^"'\n]{1,60}["'])\s*\]?\s*(?::|={1,3}(?!>))\s*(["'`])((?:(?!\2)[^\\\n]|\\.){1,500})\2/g;
 /** A credential in an Authorization-style header: name and value as a pair of literals. */
 const AUTH_HEADER = /["'`]?(authorization|proxy-authorization|x-api-key|api-key|x-auth-token)["'`]?\]?\s*[:,=]\s*(["'`])((?:(?!\2)[^\\\n]|\\.){4,500})\2/gi;
+/** Command-line credentials (exec nodes, scripts): --password=x, --token x, curl -u user:pass. */
+const CLI_FLAG = /(?:^|\s)(?:--(password|passwd|token|api-key|apikey|secret|client-secret)[= ]([^\s$"'`][^\s"'`]*)|(-u|--user)\s+([^\s:$"'`]+:[^\s$"'`]+))/i;
 const ENV_OR_TEMPLATE = /^\$\{[^}]+\}$|^\{\{[^}]+\}\}$|^\$env\(/;
 
 export function isSecretName(name: string): boolean {
@@ -33,6 +35,8 @@ export function secretInCode(code: string): string | null {
   for (const m of code.matchAll(AUTH_HEADER)) {
     if (isSecretLiteral(m[3]) && /\S+\s+\S{4,}|^[A-Za-z0-9+/=._~-]{12,}$/.test(m[3].trim()) && !/\$\{|\+\s*$/.test(m[3])) return `a literal ${m[1]} header`;
   }
+  const flag = CLI_FLAG.exec(code);
+  if (flag) return `a literal ${flag[1] ? `--${flag[1]}` : `${flag[3]} user:password`} on a command line`;
   for (const m of code.matchAll(ASSIGNMENT)) {
     if (isSecretName(m[1]) && isSecretLiteral(m[3]) && !m[3].includes("${")) return `a literal ${m[1].replace(/["']/g, "")} in code`;
   }

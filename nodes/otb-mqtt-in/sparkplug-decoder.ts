@@ -94,13 +94,13 @@ export class SparkplugDecoder {
       this.counters.ignored++;
       return null; // host and command traffic is not sensor data
     }
+    const key = `${parts.group}/${parts.edgeNode}`;
     let p: SparkplugPayload;
     try {
       p = decodePayload(payload);
     } catch (err) {
-      return { reason: "sparkplug_malformed", error: (err as Error).message };
+      return { reason: "sparkplug_malformed", error: (err as Error).message, edge: key };
     }
-    const key = `${parts.group}/${parts.edgeNode}`;
     const result = this.dispatch(key, parts, p, topic, receivedAt);
     result.edge = key;
     return result;

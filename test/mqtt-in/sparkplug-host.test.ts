@@ -154,6 +154,20 @@ describe("otb-mqtt-in as a Sparkplug B host (aedes, real edge nodes)", () => {
     // The edge's next BIRTH (on its own schedule) is what a listen-only host waits for.
   });
 
+  it("malformed payloads from one edge node: each on output 2, one Catch report until its next BIRTH", async function () {
+    this.timeout(30_000);
+    const c = await load();
+    const e = await edge("m");
+    const junk = Buffer.from([0x0a, 0xff, 0xff]);
+    for (let i = 0; i < 3; i++) await e.client.publishAsync("spBv1.0/g/NDATA/m", junk, { qos: 1 });
+    await e.birth(0);
+    await e.client.publishAsync("spBv1.0/g/NDATA/m", junk, { qos: 1 });
+    await e.data([{ alias: 1, type: "Double", value: 3 }]);
+    await waitFor(() => c.refused.length >= 4 && c.signals.some((s) => s.value === 3), 5000, "refused and data");
+    assert.deepEqual(c.refused.map((m) => m.reason), Array(4).fill("sparkplug_malformed"));
+    assert.equal(c.caught.filter((m) => m.reason === "sparkplug_malformed").length, 2, "one before the BIRTH, one after");
+  });
+
   it("seq wraps 255 -> 0 without a gap; a reordered seq makes that message uncertain", async function () {
     this.timeout(30_000);
     const c = await load();
