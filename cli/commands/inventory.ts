@@ -82,6 +82,7 @@ function markdown(routes: ConduitRoute[], egress: Egress[], idle: string[]): str
       }
       if (r.tagOrigins.length > 0) out.push(`- ${r.publisher} tags from ${r.tagOrigins.join("; ")}.`);
       for (const i of r.incomplete) out.push(`- ${r.publisher} incomplete: ${i}`);
+      if (r.transforms.length > 0) out.push(`- ${r.publisher} data passes through ${r.transforms.join(", ")}: code that can reshape it, to review by hand.`);
     }
     const defaults = [...new Set(routes.flatMap((r) => r.envDefaults))];
     if (defaults.length > 0) {

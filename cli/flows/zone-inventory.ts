@@ -34,6 +34,8 @@ export interface ConduitRoute {
   envDefaults: string[];
   /** What this route's inventory cannot know from the flow file; empty when it is complete. */
   incomplete: string[];
+  /** Nodes on the way whose code can reshape the data (function, template): to review by hand. */
+  transforms: string[];
 }
 
 export interface Egress {
@@ -44,6 +46,10 @@ export interface Egress {
 }
 
 const INGESTION = new Set(["otb-opcua-in", "otb-modbus-in", "otb-mqtt-in"]);
+/** Core nodes that bring outside data into a flow with no tag list of their own. */
+const CORE_INPUTS = new Set(["mqtt in", "http in", "tcp in", "udp in", "websocket in", "file in", "watch", "serial in", "modbus-read", "OpcUa-Client"]);
+/** Nodes whose code or template can reshape what passes through. */
+const CODE = new Set(["function", "template", "python-function"]);
 const EGRESS = new Set(["mqtt out", "http request", "websocket out", "tcp out", "tcp request", "udp out"]);
 
 export function inventory(flow: Flow): { routes: ConduitRoute[]; egress: Egress[]; idleConduits: string[] } {
@@ -77,6 +83,7 @@ export function inventory(flow: Flow): { routes: ConduitRoute[]; egress: Egress[
       tags: [...upstream.tags].sort(),
       sources: [...upstream.sources].sort(),
       tagOrigins: upstream.origins,
+      transforms: [...upstream.transforms].sort(),
       envDefaults: [...new Set(envDefaults)],
       incomplete: [...new Set(incomplete)],
     });
@@ -109,6 +116,7 @@ interface Upstream {
   origins: string[];
   envDefaults: string[];
   incomplete: string[];
+  transforms: Set<string>;
 }
 
 function walkUpstream(flow: Flow, feeders: Map<string, Array<[FlowNode, number]>>, start: FlowNode, env: EnvResolver): Upstream {
@@ -118,6 +126,7 @@ function walkUpstream(flow: Flow, feeders: Map<string, Array<[FlowNode, number]>
   const origins: string[] = [];
   const envDefaults: string[] = [];
   const incomplete: string[] = [];
+  const transforms = new Set<string>();
   const seen = new Set<string>();
   // The nearest otb node upstream decides the message kind; beyond it the walk only gathers
   // the tags and sources the data was derived from.
@@ -141,10 +150,17 @@ function walkUpstream(flow: Flow, feeders: Map<string, Array<[FlowNode, number]>
         incomplete.push(...found.incomplete);
         continue;
       }
+      if (CORE_INPUTS.has(from.type) && !sources.has(describeNode(from))) {
+        sources.add(describeNode(from));
+        incomplete.push(`${describeNode(from)} feeds this publisher with outside data that has no tag list`);
+      } else if (from.type === "inject" || from.type === "catch" || from.type === "status") {
+        sources.add(describeNode(from));
+      }
+      if (CODE.has(from.type)) transforms.add(describeNode(from));
       queue.push([from.id, kindOpen && kind === null]);
     }
   }
-  return { kinds, tags, sources, origins, envDefaults, incomplete };
+  return { kinds, tags, sources, origins, envDefaults, incomplete, transforms };
 }
 
 /** A value from the flow's env, followed by the reference it came from. */

@@ -121,6 +121,21 @@ describe("otbridge inventory: every tag source, env defaults, incomplete", () =>
     assert.equal(evalJsonata('"a" & "b"'), undefined);
   });
 
+  it("calls a core input feeding a publisher incomplete, and names the code on the way", () => {
+    const nodes: FlowNode[] = [
+      { id: "b", type: "mqtt-broker", broker: "10.0.0.1", port: "1883" },
+      { id: "in", type: "mqtt in", z: "t", name: "raw", broker: "b", topic: "x/#", x: 1, y: 1, wires: [["f"]] },
+      { id: "i", type: "inject", z: "t", name: "tick", x: 1, y: 1, wires: [["f"]] },
+      { id: "f", type: "function", z: "t", name: "reshape", func: "return msg;", x: 1, y: 1, wires: [["p"]] },
+      { id: "c", type: "otb-conduit", z: "t", name: "c", broker: "mqtts://h:8883", protocolVersion: "5", sourceZone: "L3", targetZone: "DMZ" },
+      { id: "p", type: "otb-publish", z: "t", name: "p", conduit: "c", x: 1, y: 1, wires: [] },
+    ];
+    const [r] = inventory(parseFlow(JSON.stringify(nodes), "f.json")).routes;
+    assert.deepEqual(r.incomplete, ["mqtt in 'raw' feeds this publisher with outside data that has no tag list"]);
+    assert.deepEqual(r.sources, ["inject 'tick'", "mqtt in 'raw'"]);
+    assert.deepEqual(r.transforms, ["function 'reshape'"]);
+  });
+
   it("keeps a route complete when a ${VAR} only names a broker the flow defaults", () => {
     const nodes: FlowNode[] = [
       { id: "t", type: "tab", label: "x", env: [{ name: "B", type: "str", value: "mqtts://dmz:8883" }] },
