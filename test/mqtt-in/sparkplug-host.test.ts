@@ -109,13 +109,19 @@ describe("otb-mqtt-in as a Sparkplug B host (aedes, real edge nodes)", () => {
     this.timeout(30_000);
     const c = await load({ requestRebirth: true });
     const [e1, e2] = [await edge("e1"), await edge("e2")];
+    const started = Date.now();
     // Both edges were born before this host subscribed: their DATA comes first.
     for (let i = 0; i < 5; i++) for (const e of [e1, e2]) await e.data([{ alias: 1, type: "Double", value: i }]);
     await waitFor(() => beforeBirth(c).length >= 10, 10_000, "10 refused");
     await waitFor(() => e1.ncmds.length >= 1 && e2.ncmds.length >= 1, 10_000, "rebirth NCMDs at the edges");
     assert.deepStrictEqual(caughtBeforeBirth(c).map((m) => m.topic), ["spBv1.0/g/NDATA/e1", "spBv1.0/g/NDATA/e2"]);
     assert.match(String((caughtBeforeBirth(c)[0].error as { message: string }).message), /rebirth requested/);
-    for (const e of [e1, e2]) assert.deepStrictEqual(e.ncmds.map((m) => [m.name, m.value]), [["Node Control/Rebirth", true]], `${e.id}: one request while its NDATA kept coming`);
+    // One request per edge while its NDATA kept coming (one more per 10 s should the machine be that slow).
+    const windows = 1 + Math.floor((Date.now() - started) / 10_000);
+    for (const e of [e1, e2]) {
+      assert.ok(e.ncmds.length >= 1 && e.ncmds.length <= windows, `${e.id}: ${e.ncmds.length} requests`);
+      for (const m of e.ncmds) assert.deepStrictEqual([m.name, m.value], ["Node Control/Rebirth", true]);
+    }
     // The edges answer as Sparkplug says: a fresh NBIRTH, then DATA flows.
     for (const e of [e1, e2]) await e.birth(1);
     for (const e of [e1, e2]) await e.data([{ alias: 1, type: "Double", value: 7 }]);
@@ -132,7 +138,8 @@ describe("otb-mqtt-in as a Sparkplug B host (aedes, real edge nodes)", () => {
     assert.strictEqual(stats.sparkplug.dataBeforeBirth, 12);
     assert.strictEqual(stats.refused, 12);
     assert.strictEqual(stats.suppressedReports, 12 - 3);
-    assert.ok(stats.rebirthRequests >= 2 && stats.rebirthRequests === ncmdsAtBroker.length, "every request counted");
+    await waitFor(() => ncmdsAtBroker.length === stats.rebirthRequests, 5000, "every request counted and at the broker");
+    assert.ok(stats.rebirthRequests >= 2);
     assert.ok(c.signals.some((s) => s.tag === "e1.rms" && s.reasons?.includes("comm_lost")), "the death is seen");
   });
 
