@@ -100,6 +100,11 @@ export function secretSettings(node: Record<string, unknown>): Array<[string, st
       check(`props[${i}]`, p.p, value, type);
     });
   }
+  // A template node writes its text to `field`: a password-named field gets a literal unless the text is all mustache.
+  if (node.type === "template" && typeof node.field === "string" && isSecretName(node.field) && typeof node.template === "string") {
+    const text = node.template.trim();
+    if (isSecretLiteral(text) && !/^(\{\{[^}]*\}\}|\{\{\{[^}]*\}\}\})$/.test(text) && !/^\$\{[^}]+\}$/.test(text)) out.push(["template", `${node.field} set to a literal`]);
+  }
   if (Array.isArray(node.headers)) {
     node.headers.forEach((h: Record<string, unknown>, i) => {
       if (!h) return;

@@ -40,6 +40,7 @@ const SECRET = [
   inject("i-legacy-json", { props: [{ p: "payload" }], payload: '{"apiKey":"abc123"}', payloadType: "json" }),
   template("t-yaml", "host: historian\nuser: op\npassword: \"s3cret\"\n"),
   template("t-json", '{"token": "tkn-00001", "value": {{payload}}}'),
+  { ...template("t-field", "hunter2"), field: "password" },
   http("h-url", { url: "http://user:pass@10.0.0.5/api" }),
   { id: "x-curl", type: "exec", z: "t", name: "curl", command: "curl -u admin:s3cret http://historian/api", addpay: "", append: "", useSpawn: "false", timer: "", winHide: false, oldrc: false, x: 1, y: 1, wires: [[], [], []] },
   { id: "x-flag", type: "exec", z: "t", name: "cli", command: "influx write --token Zm9vYmFy --bucket b", addpay: "", append: "", useSpawn: "false", timer: "", winHide: false, oldrc: false, x: 1, y: 1, wires: [[], [], []] },
@@ -57,6 +58,7 @@ const CLEAN = [
   change("ok-c-other", [{ t: "set", p: "topic", pt: "msg", to: "a/b", tot: "str" }, { t: "set", p: "payload", pt: "msg", to: '{"user":"op"}', tot: "json" }]),
   inject("ok-i", { props: [{ p: "payload" }, { p: "token", v: "TOKEN", vt: "env" }, { p: "password", v: "${DB_PASSWORD}", vt: "str" }], payload: "", payloadType: "date" }),
   template("ok-t", "password: {{password}}\ntoken: {{{flow.token}}}\n"),
+  { ...template("ok-t-field", "{{payload.password}}"), field: "password" },
   { id: "ok-x", type: "exec", z: "t", name: "env", command: "influx write --token $INFLUX_TOKEN --bucket b; curl -u \"$U:$P\" http://h/", addpay: "", append: "", useSpawn: "false", timer: "", winHide: false, oldrc: false, x: 1, y: 1, wires: [[], [], []] },
   http("ok-h", { url: "https://{{host}}/api", headers: [{ keyType: "other", keyValue: "Authorization", valueType: "msg", valueValue: "token" }] }),
 ];
