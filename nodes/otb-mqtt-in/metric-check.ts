@@ -6,7 +6,8 @@
  *
  * Reasons (Signal reason codes):
  * - `type_mismatch`                 the value field is not the one the datatype uses (Sparkplug 3.0
- *                                   section 6.4.16; integers may use int_value or long_value, as Tahu encoders differ)
+ *                                   section 6.4.16; integers may use int_value or long_value, as Tahu encoders differ),
+ *                                   or a UUID metric whose string is not a UUID (RFC 4122 text form)
  * - `sparkplug:unknown_datatype`    datatype 0 (Unknown) or a number the spec does not define
  * - `sparkplug:unsupported_datatype` DataSet, Template, PropertySet(List): defined, but not a scalar this node reads
  * - `sparkplug:int_out_of_range`    an integer beyond its datatype's range (UInt8 300, Int16 70000, a DateTime past 2^53)
@@ -25,6 +26,7 @@ const FIELD: Record<number, string> = {
 /** DataSet 16, Template 19, PropertySet 20, PropertySetList 21 (Sparkplug 3.0 section 6.4.16). */
 const UNSUPPORTED = new Set([16, 19, 20, 21]);
 const BITS: Record<number, number> = { [DataType.Int8]: 8, [DataType.Int16]: 16, [DataType.Int32]: 32, [DataType.UInt8]: 8, [DataType.UInt16]: 16, [DataType.UInt32]: 32 };
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const SIGNED = new Set<number>([DataType.Int8, DataType.Int16, DataType.Int32]);
 
 export function datatypeName(datatype: number): string {
@@ -52,6 +54,7 @@ export function checkMetric(m: SparkplugMetric, datatype: number): MetricCheck {
     return { ok: true, value: integerValue(datatype, bits) };
   }
   if (field !== FIELD[datatype]) return mismatch(name, field);
+  if (datatype === DataType.UUID && !UUID.test(String(m.value))) return { ok: false, reason: "type_mismatch", detail: `UUID metric carries "${String(m.value).slice(0, 40)}", not a UUID` };
   if (typeof m.value === "number" && !Number.isFinite(m.value)) return { ok: false, reason: "not_finite", detail: `${name} value ${m.value}` };
   return { ok: true, value: m.value };
 }

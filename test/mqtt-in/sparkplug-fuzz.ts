@@ -4,7 +4,7 @@
  * encodePayload for the BIRTH, its generated protobuf Payload class for DATA, because Tahu's
  * encoder always writes the field of the declared type and so cannot produce a mismatch.
  *
- * Classes of mismatch: wrong value field for the datatype, unknown datatype (0, 22, 999, ...),
+ * Classes of mismatch: wrong value field for the datatype, a UUID that is not one, unknown datatype (0, 22, 999, ...),
  * DataSet/Template/PropertySet, empty or missing name, integers out of range for Int8/16/32 and
  * UInt8/16/32 (and DateTime past 2^53), NaN/Infinity in Float and Double, and a datatype in
  * DATA that differs from the BIRTH's. Valid metrics cover every scalar datatype at its limits,
@@ -134,10 +134,10 @@ function outOfRange(dt: number, rng: Rng): [string, unknown] | null {
   }
 }
 
-export type MismatchClass = "wrong_field" | "unknown_datatype" | "unsupported_datatype" | "no_name" | "out_of_range" | "not_finite" | "datatype_changed";
-export const CLASSES: MismatchClass[] = ["wrong_field", "unknown_datatype", "unsupported_datatype", "no_name", "out_of_range", "not_finite", "datatype_changed"];
+export type MismatchClass = "invalid_uuid" | "wrong_field" | "unknown_datatype" | "unsupported_datatype" | "no_name" | "out_of_range" | "not_finite" | "datatype_changed";
+export const CLASSES: MismatchClass[] = ["invalid_uuid", "wrong_field", "unknown_datatype", "unsupported_datatype", "no_name", "out_of_range", "not_finite", "datatype_changed"];
 export const REASON: Record<MismatchClass, string> = {
-  wrong_field: "type_mismatch", unknown_datatype: "sparkplug:unknown_datatype", unsupported_datatype: "sparkplug:unsupported_datatype",
+  invalid_uuid: "type_mismatch", wrong_field: "type_mismatch", unknown_datatype: "sparkplug:unknown_datatype", unsupported_datatype: "sparkplug:unsupported_datatype",
   no_name: "sparkplug:no_name", out_of_range: "sparkplug:int_out_of_range", not_finite: "not_finite", datatype_changed: "sparkplug:datatype_changed",
 };
 
@@ -182,6 +182,8 @@ export class SparkplugFuzzer {
     const ref = rng.next() < 0.5 ? { name } : { alias };
     const bad = (m: Record<string, unknown>, tag = `${EDGE}.${name}`): [Record<string, unknown>, Expect] => [m, { kind: "bad", tag, reason }];
     switch (cls) {
+      case "invalid_uuid":
+        return [{ ...(rng.next() < 0.5 ? { name: "UUID" } : { alias: 15 }), stringValue: rng.pick(["", "not-a-uuid", "1b4e28ba-2fa1-11d2-883f", "{1b4e28ba-2fa1-11d2-883f-0016d3cca427}"]) }, { kind: "bad", tag: `${EDGE}.UUID`, reason }];
       case "wrong_field": {
         const field = rng.pick(FIELDS.filter((f) => !ACCEPTS[dt].includes(f)));
         return bad({ ...ref, datatype: rng.next() < 0.5 ? dt : undefined, [field]: wrongValue(field, rng) });
