@@ -90,7 +90,7 @@ export function inventory(flow: Flow): { routes: ConduitRoute[]; egress: Egress[
   }
   const egress = flow.nodes
     .filter((n) => EGRESS.has(n.type))
-    .map((n) => ({ file: flow.file, node: describeNode(n), id: n.id, destination: destinationOf(flow, n) }));
+    .map((n) => ({ file: flow.file, node: describeNode(n), id: n.id, destination: destinationOf(flow, n, env) }));
   const idleConduits = flow.nodes.filter((n) => n.type === "otb-conduit" && !used.has(n.id)).map(describeNode);
   return { routes, egress, idleConduits };
 }
@@ -199,8 +199,17 @@ function list(value: unknown): string[] {
   return [];
 }
 
-function destinationOf(flow: Flow, n: FlowNode): string {
-  const broker = typeof n.broker === "string" ? flow.byId.get(n.broker) : undefined;
-  if (broker) return `${String(broker.broker ?? "?")}:${String(broker.port ?? "")} topic ${String(n.topic || "(from msg.topic)")}`;
-  return String(n.url ?? n.server ?? n.host ?? n.addr ?? "(from the message)");
+function destinationOf(flow: Flow, n: FlowNode, env: EnvResolver): string {
+  const node = env.resolveNode(n);
+  const ref = typeof n.broker === "string" ? flow.byId.get(n.broker) : undefined;
+  const marks = [...node.notes];
+  let text: string;
+  if (ref) {
+    const broker = env.resolveNode(ref);
+    marks.push(...broker.notes);
+    text = `${String(broker.node.broker ?? "?")}:${String(broker.node.port ?? "")} topic ${String(node.node.topic || "(from msg.topic)")}`;
+  } else {
+    text = String(node.node.url ?? node.node.server ?? node.node.host ?? node.node.addr ?? "(from the message)");
+  }
+  return marks.length ? `${text} (with the flow's env defaults: ${marks.join("; ")})` : text;
 }

@@ -123,7 +123,10 @@ describe("otbridge inventory: every tag source, env defaults, incomplete", () =>
 
   it("calls a core input feeding a publisher incomplete, and names the code on the way", () => {
     const nodes: FlowNode[] = [
+      { id: "g", type: "global-config", env: [{ name: "SIDE", type: "str", value: "10.9.9.9" }] },
       { id: "b", type: "mqtt-broker", broker: "10.0.0.1", port: "1883" },
+      { id: "b2", type: "mqtt-broker", broker: "${SIDE}", port: "1883" },
+      { id: "o", type: "mqtt out", z: "t", name: "side door", broker: "b2", topic: "raw", x: 1, y: 1, wires: [] },
       { id: "in", type: "mqtt in", z: "t", name: "raw", broker: "b", topic: "x/#", x: 1, y: 1, wires: [["f"]] },
       { id: "i", type: "inject", z: "t", name: "tick", x: 1, y: 1, wires: [["f"]] },
       { id: "f", type: "function", z: "t", name: "reshape", func: "return msg;", x: 1, y: 1, wires: [["p"]] },
@@ -134,6 +137,8 @@ describe("otbridge inventory: every tag source, env defaults, incomplete", () =>
     assert.deepEqual(r.incomplete, ["mqtt in 'raw' feeds this publisher with outside data that has no tag list"]);
     assert.deepEqual(r.sources, ["inject 'tick'", "mqtt in 'raw'"]);
     assert.deepEqual(r.transforms, ["function 'reshape'"]);
+    const [out] = inventory(parseFlow(JSON.stringify(nodes), "f.json")).egress;
+    assert.equal(out.destination, '10.9.9.9:1883 topic raw (with the flow\'s env defaults: ${SIDE} = "10.9.9.9" (global env default))');
   });
 
   it("keeps a route complete when a ${VAR} only names a broker the flow defaults", () => {
