@@ -14,6 +14,12 @@ TLS, server verification, MQTT version), the topic and allowlist, the message ki
 that reach it (found by following the wires upstream to the sources), and any core network
 output that sends data out around the conduits.
 
+Tags are read from every source: OPC UA tag lists and catalog files, Modbus register maps in
+the flow or in files, otb-mqtt-in mapping rows. A \${VAR} value shows the flow's own default
+(from group, tab or global env), marked as a default. Anything that cannot be known from the
+flow (a missing file, a tag named per message, Sparkplug B metrics named by BIRTHs) is printed
+as "incomplete: ...": the list is then a lower bound.
+
 Options:
   --format md|json  output format (default md)
   -h, --help        this text
@@ -65,7 +71,8 @@ function markdown(routes: ConduitRoute[], egress: Egress[], idle: string[]): str
   else {
     out.push("| flow | publisher | from -> to | broker | protection | topic | kinds | tags |", "|---|---|---|---|---|---|---|---|");
     for (const r of routes) {
-      const tags = r.tags.length > 24 ? `${r.tags.slice(0, 24).join(", ")} and ${r.tags.length - 24} more (--format json lists all)` : r.tags.join(", ") || "-";
+      const listed = r.tags.length > 24 ? `${r.tags.slice(0, 24).join(", ")} and ${r.tags.length - 24} more (--format json lists all)` : r.tags.join(", ") || "-";
+      const tags = `${r.incomplete.length ? "at least " : ""}${r.tags.length}: ${listed}`;
       out.push(`| ${[r.file, r.publisher, `${r.from} -> ${r.to}`, r.broker, r.protection, r.topic, r.kinds.join(", ") || "-", tags].map(cell).join(" | ")} |`);
     }
     out.push("");
@@ -73,6 +80,14 @@ function markdown(routes: ConduitRoute[], egress: Egress[], idle: string[]): str
       if (r.allowlist.length > 0 || r.allowedKinds.length > 0) {
         out.push(`- ${r.publisher} via ${r.conduit}: allowlist ${r.allowlist.join(", ") || "(none)"}; kinds allowed ${r.allowedKinds.join(", ") || "(policy default)"}.`);
       }
+      if (r.tagOrigins.length > 0) out.push(`- ${r.publisher} tags from ${r.tagOrigins.join("; ")}.`);
+      for (const i of r.incomplete) out.push(`- ${r.publisher} incomplete: ${i}`);
+      if (r.transforms.length > 0) out.push(`- ${r.publisher} data passes through ${r.transforms.join(", ")}: code that can reshape it, to review by hand.`);
+    }
+    const defaults = [...new Set(routes.flatMap((r) => r.envDefaults))];
+    if (defaults.length > 0) {
+      out.push("", "**Environment defaults** (the flow's own; the deploy environment may override them):", "");
+      for (const d of defaults) out.push(`- ${d}`);
     }
   }
   if (egress.length > 0) {

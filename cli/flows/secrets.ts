@@ -1,11 +1,13 @@
 /**
  * Secret detection for flow JSON. Node-RED keeps credentials outside the flow file, so a secret
  * in flow JSON is always a mistake: an export made "with credentials", a password typed into a
- * plain field, a key pasted into a function node. Values that are a whole `${ENV_VAR}` reference
+ * plain field, a key pasted into a function node, a change rule or inject property that sets
+ * `msg.password` to a literal (values are checked, not only field names: secret-values.ts). Values that are a whole `${ENV_VAR}` reference
  * are fine: Node-RED substitutes them at load time and the flow holds no secret.
  */
 import { isObject, type FlowNode } from "./flow-file";
 import { editorDef } from "./node-defs";
+import { secretInCode, secretInJson, secretSettings } from "./secret-values";
 
 export interface SecretFinding {
   /** Dotted path inside the node, e.g. "credentials.password" or "func". */
@@ -38,10 +40,13 @@ export function findSecrets(node: FlowNode): SecretFinding[] {
     if (typeof value !== "string") return;
     if (SECRET_KEY.test(key) && isLiteral(value)) findings.push({ path, what: `a literal ${key}` });
     else {
-      const what = secretInText(value);
+      // By value too: code (function, template), JSON text, then the shapes of known secrets.
+      const what = secretInText(value) ?? secretInCode(value) ?? secretInJson(value);
       if (what) findings.push({ path, what });
     }
   });
+  // Core nodes that set a property to a literal: change rules, inject props, http headers.
+  for (const [path, what] of secretSettings(node)) if (!findings.some((f) => f.path.startsWith(path))) findings.push({ path, what });
   return findings;
 }
 

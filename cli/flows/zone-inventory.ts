@@ -3,10 +3,15 @@
  * (tags and message kinds, found by walking the wires upstream to the sources) leaves which
  * zone, for which zone, broker and topic, under what protection. Core network outputs that
  * bypass the conduits are listed too, because a reviewer must see every way out.
+ * Tags come from every source an ingestion node has (tag-sources.ts); `${VAR}` values show the
+ * flow's own defaults, marked as such (env-resolve.ts); whatever cannot be resolved from the
+ * file is listed in `incomplete`, so a short list is never mistaken for a complete one.
  */
 import { asData } from "./deep-diff";
 import { conduitKinds, conduitProtection, fact, parseZone, publishTopic, referenced } from "./contract-fields";
+import { EnvResolver } from "./env-resolve";
 import { describeNode, isObject, type Flow, type FlowNode } from "./flow-file";
+import { tagSources } from "./tag-sources";
 
 export interface ConduitRoute {
   file: string;
@@ -23,6 +28,14 @@ export interface ConduitRoute {
   kinds: string[];
   tags: string[];
   sources: string[];
+  /** Where the tags came from, per source node: "otb-opcua-in 'x': catalog flows/catalog/y.json (13 tags)". */
+  tagOrigins: string[];
+  /** `${VAR}` values shown with the flow's default: "${OTB_CONDUIT_URL} = ... (global env default)". */
+  envDefaults: string[];
+  /** What this route's inventory cannot know from the flow file; empty when it is complete. */
+  incomplete: string[];
+  /** Nodes on the way whose code can reshape the data (function, template): to review by hand. */
+  transforms: string[];
 }
 
 export interface Egress {
@@ -33,37 +46,51 @@ export interface Egress {
 }
 
 const INGESTION = new Set(["otb-opcua-in", "otb-modbus-in", "otb-mqtt-in"]);
+/** Core nodes that bring outside data into a flow with no tag list of their own. */
+const CORE_INPUTS = new Set(["mqtt in", "http in", "tcp in", "udp in", "websocket in", "file in", "watch", "serial in", "modbus-read", "OpcUa-Client"]);
+/** Nodes whose code or template can reshape what passes through. */
+const CODE = new Set(["function", "template", "python-function"]);
 const EGRESS = new Set(["mqtt out", "http request", "websocket out", "tcp out", "tcp request", "udp out"]);
 
 export function inventory(flow: Flow): { routes: ConduitRoute[]; egress: Egress[]; idleConduits: string[] } {
   const feeders = feedersIndex(flow);
+  const env = new EnvResolver(flow);
   const used = new Set<string>();
   const routes: ConduitRoute[] = [];
   for (const pub of flow.nodes.filter((n) => n.type === "otb-publish")) {
     const conduit = referenced(flow, pub, "otb-conduit")[0];
     if (conduit) used.add(conduit.id);
-    const upstream = walkUpstream(flow, feeders, pub);
-    const protection = conduit ? conduitProtection(flow, conduit) : null;
+    const upstream = walkUpstream(flow, feeders, pub, env);
+    const resolved = conduit ? env.resolveNode(conduit) : null;
+    const pubResolved = env.resolveNode(pub);
+    const c = resolved?.node;
+    const protection = c ? conduitProtection(flow, c) : null;
+    const envDefaults = [...(resolved?.notes ?? []), ...pubResolved.notes, ...upstream.envDefaults];
+    const incomplete = [...(resolved?.unresolved ?? []).map((u) => `${describeNode(conduit!)}: ${u}`), ...pubResolved.unresolved.map((u) => `${describeNode(pub)}: ${u}`), ...upstream.incomplete];
     routes.push({
       file: flow.file,
       publisher: describeNode(pub),
       publisherId: pub.id,
       conduit: conduit ? describeNode(conduit) : null,
-      from: zoneText(conduit, "conduitSourceZone"),
-      to: zoneText(conduit, "conduitTargetZone"),
-      broker: protection?.url ?? "(none)",
-      protection: protection?.summary ?? "NO CONDUIT",
-      topic: conduit?.mode === "sparkplug" ? `spBv1.0/${String(conduit.spGroup || "?")}/NDATA/${String(conduit.spEdgeNode || "?")} (Sparkplug B)` : publishTopic(pub),
-      allowlist: conduit ? list(fact(conduit, "conduitAllowlist")?.[1]) : [],
-      allowedKinds: conduit ? conduitKinds(conduit) : [],
+      from: zoneText(c, "conduitSourceZone"),
+      to: zoneText(c, "conduitTargetZone"),
+      broker: marked(protection?.url ?? "(none)", resolved?.notes.length ? conduit : undefined, "conduitBroker"),
+      protection: (protection?.summary ?? "NO CONDUIT") + (resolved?.notes.length ? " (with the flow's env defaults)" : ""),
+      topic: c?.mode === "sparkplug" ? `spBv1.0/${String(c.spGroup || "?")}/NDATA/${String(c.spEdgeNode || "?")} (Sparkplug B)` : publishTopic(pubResolved.node),
+      allowlist: c ? list(fact(c, "conduitAllowlist")?.[1]) : [],
+      allowedKinds: c ? conduitKinds(c) : [],
       kinds: [...upstream.kinds].sort(),
       tags: [...upstream.tags].sort(),
       sources: [...upstream.sources].sort(),
+      tagOrigins: upstream.origins,
+      transforms: [...upstream.transforms].sort(),
+      envDefaults: [...new Set(envDefaults)],
+      incomplete: [...new Set(incomplete)],
     });
   }
   const egress = flow.nodes
     .filter((n) => EGRESS.has(n.type))
-    .map((n) => ({ file: flow.file, node: describeNode(n), id: n.id, destination: destinationOf(flow, n) }));
+    .map((n) => ({ file: flow.file, node: describeNode(n), id: n.id, destination: destinationOf(flow, n, env) }));
   const idleConduits = flow.nodes.filter((n) => n.type === "otb-conduit" && !used.has(n.id)).map(describeNode);
   return { routes, egress, idleConduits };
 }
@@ -82,10 +109,24 @@ function feedersIndex(flow: Flow): Map<string, Array<[FlowNode, number]>> {
   return index;
 }
 
-function walkUpstream(flow: Flow, feeders: Map<string, Array<[FlowNode, number]>>, start: FlowNode): { kinds: Set<string>; tags: Set<string>; sources: Set<string> } {
+interface Upstream {
+  kinds: Set<string>;
+  tags: Set<string>;
+  sources: Set<string>;
+  origins: string[];
+  envDefaults: string[];
+  incomplete: string[];
+  transforms: Set<string>;
+}
+
+function walkUpstream(flow: Flow, feeders: Map<string, Array<[FlowNode, number]>>, start: FlowNode, env: EnvResolver): Upstream {
   const kinds = new Set<string>();
   const tags = new Set<string>();
   const sources = new Set<string>();
+  const origins: string[] = [];
+  const envDefaults: string[] = [];
+  const incomplete: string[] = [];
+  const transforms = new Set<string>();
   const seen = new Set<string>();
   // The nearest otb node upstream decides the message kind; beyond it the walk only gathers
   // the tags and sources the data was derived from.
@@ -99,14 +140,33 @@ function walkUpstream(flow: Flow, feeders: Map<string, Array<[FlowNode, number]>
       const kind = kindOpen ? kindOf(from, port) : null;
       if (kind) kinds.add(kind);
       if (INGESTION.has(from.type)) {
+        if (sources.has(describeNode(from)) && seen.has(`source:${from.id}`)) continue;
+        seen.add(`source:${from.id}`);
         sources.add(describeNode(from));
-        for (const t of tagsOf(from)) tags.add(t);
+        const found = tagSources(from, flow.file, env);
+        for (const t of found.tags) tags.add(t);
+        origins.push(`${describeNode(from)}: ${found.from.join(", ") || "no tags"}`);
+        envDefaults.push(...found.envDefaults);
+        incomplete.push(...found.incomplete);
         continue;
       }
+      if (CORE_INPUTS.has(from.type) && !sources.has(describeNode(from))) {
+        sources.add(describeNode(from));
+        incomplete.push(`${describeNode(from)} feeds this publisher with outside data that has no tag list`);
+      } else if (from.type === "inject" || from.type === "catch" || from.type === "status") {
+        sources.add(describeNode(from));
+      }
+      if (CODE.has(from.type)) transforms.add(describeNode(from));
       queue.push([from.id, kindOpen && kind === null]);
     }
   }
-  return { kinds, tags, sources };
+  return { kinds, tags, sources, origins, envDefaults, incomplete, transforms };
+}
+
+/** A value from the flow's env, followed by the reference it came from. */
+function marked(value: string, node: FlowNode | undefined, field: "conduitBroker"): string {
+  const raw = node ? fact(node, field)?.[1] : undefined;
+  return typeof raw === "string" && raw.trim().startsWith("${") && raw.trim() !== value ? `${value} (default of ${raw.trim()})` : value;
 }
 
 /** What an otb node sends on `port`, or null for nodes that pass messages through (function, change, link...). */
@@ -129,21 +189,6 @@ function kindOf(node: FlowNode, port: number): string | null {
   }
 }
 
-/** Tags named in a node's tables (tag lists, register maps), wherever the form keeps them. */
-export function tagsOf(node: FlowNode): string[] {
-  const out: string[] = [];
-  for (const value of Object.values(node)) {
-    const data = asData(value);
-    if (Array.isArray(data)) for (const row of data) if (isObject(row) && typeof row.tag === "string") out.push(row.tag);
-  }
-  if (out.length === 0 && node.type === "otb-mqtt-in") {
-    const topics = asData(node.topics);
-    if (Array.isArray(topics)) for (const t of topics) if (isObject(t) && typeof t.topic === "string") out.push(`topic ${t.topic}`);
-    if (typeof node.topic === "string") out.push(`topic ${node.topic}`);
-  }
-  return out;
-}
-
 function zoneText(conduit: FlowNode | undefined, which: "conduitSourceZone" | "conduitTargetZone"): string {
   if (!conduit) return "?";
   const raw = fact(conduit, which)?.[1];
@@ -158,8 +203,17 @@ function list(value: unknown): string[] {
   return [];
 }
 
-function destinationOf(flow: Flow, n: FlowNode): string {
-  const broker = typeof n.broker === "string" ? flow.byId.get(n.broker) : undefined;
-  if (broker) return `${String(broker.broker ?? "?")}:${String(broker.port ?? "")} topic ${String(n.topic || "(from msg.topic)")}`;
-  return String(n.url ?? n.server ?? n.host ?? n.addr ?? "(from the message)");
+function destinationOf(flow: Flow, n: FlowNode, env: EnvResolver): string {
+  const node = env.resolveNode(n);
+  const ref = typeof n.broker === "string" ? flow.byId.get(n.broker) : undefined;
+  const marks = [...node.notes];
+  let text: string;
+  if (ref) {
+    const broker = env.resolveNode(ref);
+    marks.push(...broker.notes);
+    text = `${String(broker.node.broker ?? "?")}:${String(broker.node.port ?? "")} topic ${String(node.node.topic || "(from msg.topic)")}`;
+  } else {
+    text = String(node.node.url ?? node.node.server ?? node.node.host ?? node.node.addr ?? "(from the message)");
+  }
+  return marks.length ? `${text} (with the flow's env defaults: ${marks.join("; ")})` : text;
 }

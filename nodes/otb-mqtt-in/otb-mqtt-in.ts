@@ -1,16 +1,19 @@
 /**
  * otb-mqtt-in: reads existing IIoT sensors over MQTT, JSON (json-decoder.ts) or Sparkplug B
  * (sparkplug-decoder.ts), into Signal[] batches on output 1. Output 2 carries every payload
- * that could not be read (raw payload, topic, reason); node.error fires for each as well, so a
- * Catch node sees it. Nothing is dropped without a count. A lost broker connection marks every
- * tag seen so far bad with comm_lost, once per outage.
+ * that could not be read (raw payload, topic, reason) and every Sparkplug metric whose value
+ * contradicts its datatype (also emitted bad on output 1); node.error fires for each, so a Catch
+ * node sees it, except that a Sparkplug edge node's problems are reported once per reason until
+ * its next BIRTH (report-limiter.ts). Nothing is dropped without a count. A lost broker
+ * connection marks every tag seen so far bad with comm_lost, once per outage.
  */
 import * as mqtt from "mqtt";
 import { backoffDelay, onClose, reportError, StatusReporter, ValidationError, ConnectionError, type Signal } from "../shared";
 import type { Node, NodeAPI, NodeDef, NodeMessage } from "../shared/red";
 import { JsonDecoder } from "./json-decoder";
 import { parseMqttInConfig, type MqttInOptions, type OtbMqttInDef } from "./mqtt-in-config";
-import { SparkplugDecoder } from "./sparkplug-decoder";
+import { ReportLimiter } from "./report-limiter";
+import { SparkplugDecoder, type SparkplugResult } from "./sparkplug-decoder";
 import { buildTopic, DataType, encodePayload, parseTopic } from "../shared/sparkplug";
 
 /** At most one rebirth request per edge node in this long. */
@@ -31,6 +34,8 @@ interface MqttInCounters {
   batches: number;
   refused: number;
   rebirthRequests: number;
+  /** Catch reports withheld (same edge node and reason already reported since its last BIRTH). */
+  suppressedReports: number;
 }
 
 export = function (RED: NodeAPI): void {
@@ -38,7 +43,8 @@ export = function (RED: NodeAPI): void {
     RED.nodes.createNode(this, def);
     const node = this;
     const status = new StatusReporter(node, { idleAfterMs: 30_000 });
-    const counters: MqttInCounters = { messages: 0, values: 0, batches: 0, refused: 0, rebirthRequests: 0 };
+    const counters: MqttInCounters = { messages: 0, values: 0, batches: 0, refused: 0, rebirthRequests: 0, suppressedReports: 0 };
+    const limiter = new ReportLimiter();
     const lastRebirth = new Map<string, number>();
     let client: mqtt.MqttClient | null = null;
     let options: MqttInOptions;
@@ -92,11 +98,38 @@ export = function (RED: NodeAPI): void {
       else status.flowing(text);
     }
 
-    function refuse(topic: string, payload: Buffer, reason: string, message: string): void {
+    /** Output 2 always; Catch unless `edge` already reported this reason since its last BIRTH. */
+    function refuse(topic: string, payload: Buffer, reason: string, message: string, edge?: string, metric?: string): void {
       counters.refused++;
-      const msg = { topic, payload, reason, refusedCount: counters.refused, error: { message, reason } } as unknown as NodeMessage;
+      const msg = { topic, payload, reason, refusedCount: counters.refused, error: { message, reason } } as unknown as NodeMessage & Record<string, unknown>;
+      if (metric !== undefined) msg.metric = metric;
       node.send([null, msg]);
-      node.error(new ValidationError(`${reason}: ${message}`), msg);
+      if (edge !== undefined && !limiter.first(edge, reason)) {
+        counters.suppressedReports = limiter.suppressed;
+        return;
+      }
+      const more = edge === undefined ? "" : `; further ${reason} from ${edge} go to output 2 only, until its next BIRTH`;
+      node.error(new ValidationError(`${reason}: ${message}${more}`), msg);
+    }
+
+    function onSparkplug(topic: string, payload: Buffer, result: SparkplugResult): void {
+      if ("error" in result) {
+        if (result.reason === "data_before_birth") {
+          const asked = options.requestRebirth && requestRebirth(topic);
+          const hint = options.requestRebirth ? (asked ? " (rebirth requested)" : "") : " (tick 'ask for a rebirth' to request one, or wait for its next BIRTH)";
+          refuse(topic, payload, result.reason, `${result.error}${hint}`, result.edge);
+          status.waiting(`waiting for BIRTH from ${limiter.waitingForBirth()} edge node(s)`);
+          return;
+        }
+        return refuse(topic, payload, result.reason, result.error, result.edge);
+      }
+      if (result.birth && result.edge) limiter.reset(result.edge);
+      emit(result.signals);
+      for (const r of result.rejected) {
+        // An unknown alias means the BIRTH this node holds is not the edge node's current one.
+        if (r.reason === "unknown_alias" && options.requestRebirth) requestRebirth(topic);
+        refuse(topic, payload, r.reason, r.error, result.edge, r.metric);
+      }
     }
 
     function onMessage(topic: string, payload: Buffer): void {
@@ -106,13 +139,7 @@ export = function (RED: NodeAPI): void {
         const now = Date.now();
         if (sp) {
           const result = sparkplug.decode(topic, payload, now);
-          if (!result) return;
-          if ("error" in result) {
-            if (result.reason === "data_before_birth" && options.requestRebirth) requestRebirth(topic);
-            return refuse(topic, payload, result.reason, result.error);
-          }
-          emit(result.signals);
-          for (const r of result.rejected) refuse(topic, payload, r.reason, r.error);
+          if (result) onSparkplug(topic, payload, result);
         } else {
           const result = json.decode(topic, payload, now);
           if ("error" in result) return refuse(topic, payload, result.reason, result.error);
@@ -124,19 +151,23 @@ export = function (RED: NodeAPI): void {
       }
     }
 
-    /** NCMD Node Control/Rebirth to the edge node of `topic`, rate-limited per node. */
-    function requestRebirth(topic: string): void {
+    /**
+     * NCMD Node Control/Rebirth to the edge node of `topic`, at most once per REBIRTH_INTERVAL_MS
+     * per node (a lost NCMD is asked again after that). True when one was sent now.
+     */
+    function requestRebirth(topic: string): boolean {
       const parts = parseTopic(topic);
-      if (!parts || parts.type === "STATE" || !client) return;
+      if (!parts || parts.type === "STATE" || !client) return false;
       const key = `${parts.group}/${parts.edgeNode}`;
       const now = Date.now();
-      if (now - (lastRebirth.get(key) ?? 0) < REBIRTH_INTERVAL_MS) return;
+      if (now - (lastRebirth.get(key) ?? 0) < REBIRTH_INTERVAL_MS) return false;
       lastRebirth.set(key, now);
       counters.rebirthRequests++;
       const ncmd = encodePayload({ timestamp: now, metrics: [{ name: "Node Control/Rebirth", datatype: DataType.Boolean, value: true }] });
       client.publish(buildTopic({ group: parts.group, type: "NCMD", edgeNode: parts.edgeNode }), Buffer.from(ncmd), { qos: 0 }, (err) => {
         if (err) node.warn(`rebirth request to ${key} failed: ${err.message}`);
       });
+      return true;
     }
 
     function connect(): void {

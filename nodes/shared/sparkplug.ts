@@ -42,6 +42,10 @@ export interface SparkplugMetric {
   isNull?: boolean;
   isHistorical?: boolean;
   isTransient?: boolean;
+  /** Decode only: the protobuf value field the sender set ("intValue", "stringValue", ...), so a host can tell a value that contradicts its datatype. */
+  valueField?: string;
+  /** Decode only: the raw unsigned bits of int_value/long_value, for re-reading with the BIRTH's datatype when DATA omits it. */
+  valueBits?: bigint;
 }
 
 export interface SparkplugPayload {
@@ -177,8 +181,11 @@ function decodeMetric(raw: Record<string, unknown>): SparkplugMetric {
     return m;
   }
   const v = raw[field];
+  // Not enumerable: callers comparing decoded metrics see the same objects as before.
+  Object.defineProperty(m, "valueField", { value: field, enumerable: false });
   if (field === "intValue" || field === "longValue") {
     const unsigned = field === "intValue" ? BigInt(v as number) : BigInt((v as LongLike).toString());
+    Object.defineProperty(m, "valueBits", { value: unsigned, enumerable: false });
     m.value = integerValue(datatype, unsigned);
   } else {
     m.value = v as MetricValue;
@@ -187,7 +194,7 @@ function decodeMetric(raw: Record<string, unknown>): SparkplugMetric {
 }
 
 /** Interprets the raw unsigned bits of int_value or long_value according to the datatype. */
-function integerValue(datatype: DataType, bits: bigint): MetricValue {
+export function integerValue(datatype: DataType, bits: bigint): MetricValue {
   switch (datatype) {
     case DataType.Int8: return Number(BigInt.asIntN(8, bits));
     case DataType.Int16: return Number(BigInt.asIntN(16, bits));

@@ -134,7 +134,8 @@ describe("otbridge lint", () => {
       ],
       settings,
     );
-    assert.deepEqual(pairs(found), ["b no-secrets", "c no-secrets"]);
+    // b twice: its apiKey field, and its rule setting headers.apiKey to a literal.
+    assert.deepEqual(pairs(found), ["b no-secrets", "b no-secrets", "c no-secrets"]);
   });
 
   it("warns, not fails, when a ${VAR} decides TLS or the MQTT version of an L4 conduit", () => {
