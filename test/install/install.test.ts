@@ -119,7 +119,7 @@ describe("install: the packed tarball into a fresh Node-RED user folder, registr
     });
     assert.deepEqual(orphans, [], "source maps whose .ts sources are not in the tarball");
     assert.ok(!files.some((f) => f.endsWith(".tsbuildinfo")), "tsc's incremental state is not shipped");
-    assert.ok(files.includes("package/examples/Single-line pilot.json"), "the pilot example is in the tarball");
+    assert.ok(files.includes("package/examples/13 - Single-line pilot.json"), "the pilot example is in the tarball");
   });
 
   it("`npm install <tarball>` succeeds with no flags and no .npmrc, and pulls no native engine", async () => {
@@ -188,9 +188,9 @@ describe("install: the packed tarball into a fresh Node-RED user folder, registr
     red = await startInstalledRed(userDir, { ...env, ...CLOSED });
     const list = await red.get<Array<{ fn?: string }>>(`/library/examples/flows/${PACK_NAME}`);
     assert.equal(list.status, 200);
-    assert.ok(list.body.some((e) => e.fn === "Single-line pilot"), `examples listed: ${JSON.stringify(list.body)}`);
+    assert.ok(list.body.some((e) => e.fn === "13 - Single-line pilot"), `examples listed: ${JSON.stringify(list.body)}`);
     const ex = await red.get<Array<{ id: string; type: string; wires?: string[][]; modules?: Record<string, string> }>>(
-      `/library/examples/flows/${PACK_NAME}/${encodeURIComponent("Single-line pilot")}`,
+      `/library/examples/flows/${PACK_NAME}/${encodeURIComponent("13 - Single-line pilot")}`,
     );
     assert.equal(ex.status, 200);
     const flow = ex.body;

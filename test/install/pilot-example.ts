@@ -1,5 +1,5 @@
 /**
- * Import > Examples > node-red-contrib-otbridge > "Single-line pilot" is the pilot flow
+ * Import > Examples > node-red-contrib-otbridge > "13 - Single-line pilot" is the pilot flow
  * (flows/single-line-pilot.json) with an explaining comment first, as every example starts.
  * Generated, never edited by hand: `node dist/test/install/pilot-example.js --write` rewrites it,
  * and examples.test.ts fails when it drifts from the pilot.
@@ -13,7 +13,7 @@ import * as path from "path";
 import { REPO_ROOT } from "../../cli/node-red-runner";
 
 export const PILOT_FLOW = path.join(REPO_ROOT, "flows", "single-line-pilot.json");
-export const PILOT_EXAMPLE = path.join(REPO_ROOT, "examples", "Single-line pilot.json");
+export const PILOT_EXAMPLE = path.join(REPO_ROOT, "examples", "13 - Single-line pilot.json");
 
 interface FlowNode {
   id: string;
