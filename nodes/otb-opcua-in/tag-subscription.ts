@@ -8,9 +8,18 @@
  *   call per group, so 2,000 tags do not flood a PLC with 2,000 calls (node-opcua#640).
  * - A tag the server refuses (unknown node id, filter not allowed) becomes a bad Signal with
  *   `opcua:<StatusCode>` once, and the others keep flowing.
- * - Republished or re-sent notifications are not emitted twice: a notification sequence number
- *   already seen, or a sample equal to the last one emitted for that tag (same source time,
- *   value and status), is dropped and counted.
+ * - Republished or re-sent notifications are not emitted twice: a notification already seen (same
+ *   sequence number and publish time), or a sample equal to the last one emitted for that tag
+ *   (same source time, value and status), is dropped and counted.
+ * - The dedupe state belongs to one subscription instance on the server. A new instance (our own
+ *   start, a new subscription id, a sequence number seen before with another publish time, or a
+ *   sequence that goes backwards, as after a server restart that re-creates the subscription with
+ *   the same id, Part 4 §5.13.2) resets it, so nothing the new instance sends is taken for a
+ *   duplicate.
+ * - Every tag is owed a value at subscription start and after an outage (`markLost`). Servers
+ *   should send the initial value of every monitored item (Part 4 §5.12.1.2), but some do not,
+ *   and a tag that never changes then stays unknown; whatever is still owed
+ *   `initialValueMs` later is Read once and emitted.
  */
 import { EventEmitter } from "events";
 import {
@@ -45,6 +54,12 @@ export interface SubscriptionCounters {
   batches: number;
   duplicates: number;
   badTags: number;
+  /** New subscription instances detected (restart, re-creation): each reset the dedupe state. */
+  instances: number;
+  /** Values obtained by a Read because the server had not sent them. */
+  readValues: number;
+  /** Items in notifications for a client handle we do not know: counted, never silently lost. */
+  unknownHandles: number;
 }
 
 interface LastSample {
@@ -60,16 +75,25 @@ const SEEN_WINDOW = 256;
  * server refused, "error" is never emitted (failures reject start()).
  */
 export class TagSubscription extends EventEmitter {
-  readonly counters: SubscriptionCounters = { values: 0, batches: 0, duplicates: 0, badTags: 0 };
+  readonly counters: SubscriptionCounters = { values: 0, batches: 0, duplicates: 0, badTags: 0, instances: 0, readValues: 0, unknownHandles: 0 };
   private subscription: ClientSubscription | null = null;
   private byHandle = new Map<number, number>();
   private groups: ClientMonitoredItemGroup[] = [];
   private groupTags: number[][] = [];
   private last: Array<LastSample | undefined>;
-  private seen = new Set<number>();
+  /** Sequence number -> publish time of the notifications emitted from this instance. */
+  private seen = new Map<number, number>();
   private seenOrder: number[] = [];
+  private maxSeq = 0;
   private subscriptionId = 0;
   private stopped = false;
+  private session: ClientSession | null = null;
+  /** False while the monitored items are being created: notifications wait in `early`. */
+  private ready = false;
+  private early: NotificationMessage[] = [];
+  /** Tags owed a value downstream (start, outage); Read if the server does not send them. */
+  private owed = new Set<number>();
+  private refreshTimer: NodeJS.Timeout | null = null;
   /** Time of the last publish response, data or keep-alive: a stalled subscription shows here. */
   lastResponseAt = 0;
 
@@ -86,9 +110,18 @@ export class TagSubscription extends EventEmitter {
     return this.subscription !== null && !this.stopped;
   }
 
+  /** How long after start or recovery a tag may go without a value before it is Read. */
+  get initialValueMs(): number {
+    return 2 * this.options.publishingIntervalMs + this.options.keepAliveMs;
+  }
+
   /** Creates the subscription and its monitored items on `session`. */
   async start(session: ClientSession): Promise<void> {
     this.stopped = false;
+    this.ready = false;
+    this.early = [];
+    this.session = session;
+    this.newInstance();
     const interval = this.options.publishingIntervalMs;
     const keepAliveCount = Math.max(2, Math.ceil(this.options.keepAliveMs / interval));
     const subscription = await session.createSubscription2({
@@ -104,7 +137,7 @@ export class TagSubscription extends EventEmitter {
     this.subscriptionId = subscription.subscriptionId;
     this.lastResponseAt = Date.now();
     subscription.on("raw_notification", (m: NotificationMessage) => this.onNotification(m));
-    subscription.on("subscriptionId_changed", () => this.resetSequence());
+    subscription.on("subscriptionId_changed", () => this.newInstance("the subscription id changed"));
 
     const now = Date.now();
     const refused: Signal[] = [];
@@ -137,11 +170,57 @@ export class TagSubscription extends EventEmitter {
     }
     this.counters.badTags = refused.length;
     if (refused.length > 0) this.emit("tag-errors", refused);
+    this.owed = new Set(this.byHandle.values());
+    this.ready = true;
+    const early = this.early;
+    this.early = [];
+    for (const m of early) this.onNotification(m);
+    this.scheduleRefresh();
+  }
+
+  /** Downstream was told every tag is lost: each is owed a value again, even an unchanged one. */
+  markLost(): void {
+    this.owed = new Set(this.byHandle.values());
+  }
+
+  /** Reads, once, the tags still owed a value `initialValueMs` from now. */
+  scheduleRefresh(): void {
+    if (this.refreshTimer) clearTimeout(this.refreshTimer);
+    this.refreshTimer = setTimeout(() => {
+      this.refreshTimer = null;
+      this.refresh().catch((err: unknown) => this.emit("refresh-failed", err));
+    }, this.initialValueMs);
+    this.refreshTimer.unref();
+  }
+
+  private async refresh(): Promise<void> {
+    const session = this.session;
+    const owed = [...this.owed];
+    if (this.stopped || !session || owed.length === 0) return;
+    const values = await session.read(owed.map((i) => ({ nodeId: resolveNodeId(this.tags[i].nodeId), attributeId: AttributeIds.Value })));
+    if (this.stopped || session !== this.session) return;
+    const now = Date.now();
+    const batch: Signal[] = [];
+    owed.forEach((index, k) => {
+      if (!this.owed.has(index)) return; // the subscription delivered it meanwhile
+      const dv = values[k];
+      this.owed.delete(index);
+      this.last[index] = { ts: dv.sourceTimestamp?.getTime() ?? 0, value: dv.value?.value, status: dv.statusCode?.value ?? 0 };
+      batch.push(toSignal(this.tags[index], dv, this.source, now));
+    });
+    if (batch.length === 0) return;
+    this.counters.readValues += batch.length;
+    this.counters.values += batch.length;
+    this.counters.batches++;
+    this.emit("read-values", batch.length);
+    this.emit("batch", batch);
   }
 
   /** Deletes the subscription on the server (when the session is still there). */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.session = null;
+    if (this.refreshTimer) clearTimeout(this.refreshTimer);
     const s = this.subscription;
     this.subscription = null;
     this.groups = [];
@@ -157,12 +236,13 @@ export class TagSubscription extends EventEmitter {
   /** Forgets the subscription without talking to the server (its session is gone). */
   abandon(): void {
     this.stopped = true;
+    this.session = null;
+    if (this.refreshTimer) clearTimeout(this.refreshTimer);
     this.subscription?.removeAllListeners("raw_notification");
     this.subscription = null;
     this.groups = [];
     this.groupTags = [];
     this.byHandle.clear();
-    this.resetSequence();
   }
 
   /** Every tag, bad with `reason`: what downstream sees when the link is lost. */
@@ -177,16 +257,24 @@ export class TagSubscription extends EventEmitter {
     const subscriptionId = this.subscription?.subscriptionId ?? 0;
     if (subscriptionId !== this.subscriptionId) {
       this.subscriptionId = subscriptionId;
-      this.resetSequence();
+      this.newInstance("the subscription id changed");
     }
     const data = message.notificationData;
     if (!data || data.length === 0) return; // keep-alive
+    if (!this.ready) {
+      this.early.push(message); // handles are known once CreateMonitoredItems has answered
+      return;
+    }
     const seq = message.sequenceNumber;
-    if (this.seen.has(seq)) {
+    const publishTime = message.publishTime?.getTime() ?? 0;
+    const seenAt = this.seen.get(seq);
+    if (seenAt !== undefined && seenAt === publishTime) {
       this.counters.duplicates++;
       return;
     }
-    this.remember(seq);
+    if (seenAt !== undefined) this.newInstance(`sequence number ${seq} came again with another publish time`);
+    else if (this.maxSeq > 0 && seq < this.maxSeq) this.newInstance(`the sequence number went back from ${this.maxSeq} to ${seq}`);
+    this.remember(seq, publishTime);
     const now = Date.now();
     const batch: Signal[] = [];
     for (const n of data) {
@@ -195,17 +283,22 @@ export class TagSubscription extends EventEmitter {
       for (const item of items) {
         let index = this.byHandle.get(item.clientHandle);
         if (index === undefined) index = this.rebuildHandles(item.clientHandle);
-        if (index === undefined) continue;
+        if (index === undefined) {
+          this.counters.unknownHandles++;
+          continue;
+        }
         const dv = item.value;
         const ts = dv.sourceTimestamp?.getTime() ?? 0;
         const status = dv.statusCode?.value ?? 0;
         const value = dv.value?.value;
         const prev = this.last[index];
-        if (prev && ts !== 0 && prev.ts === ts && prev.status === status && sameValue(prev.value, value)) {
+        // An owed tag is emitted even if unchanged: downstream last saw it lost (or never).
+        if (prev && !this.owed.has(index) && ts !== 0 && prev.ts === ts && prev.status === status && sameValue(prev.value, value)) {
           this.counters.duplicates++;
           continue;
         }
         this.last[index] = { ts, value, status };
+        this.owed.delete(index);
         batch.push(toSignal(this.tags[index], dv, this.source, now));
       }
     }
@@ -226,15 +319,23 @@ export class TagSubscription extends EventEmitter {
     return this.byHandle.get(handle);
   }
 
-  private remember(seq: number): void {
-    this.seen.add(seq);
+  private remember(seq: number, publishTime: number): void {
+    this.seen.set(seq, publishTime);
     this.seenOrder.push(seq);
+    this.maxSeq = Math.max(this.maxSeq, seq);
     if (this.seenOrder.length > SEEN_WINDOW) this.seen.delete(this.seenOrder.shift()!);
   }
 
-  private resetSequence(): void {
+  /** A new subscription instance on the server: nothing it sends is a duplicate of the old one's. */
+  private newInstance(reason?: string): void {
     this.seen.clear();
     this.seenOrder = [];
+    this.maxSeq = 0;
+    this.last = new Array(this.tags.length);
+    if (reason) {
+      this.counters.instances++;
+      this.emit("new-instance", reason);
+    }
   }
 }
 
