@@ -81,8 +81,8 @@ export class TagSubscription extends EventEmitter {
   private groups: ClientMonitoredItemGroup[] = [];
   private groupTags: number[][] = [];
   private last: Array<LastSample | undefined>;
-  /** Sequence number -> publish time of the notifications emitted from this instance. */
-  private seen = new Map<number, number>();
+  /** Sequence number -> fingerprint of the notifications emitted from this instance. */
+  private seen = new Map<number, string>();
   private seenOrder: number[] = [];
   private maxSeq = 0;
   private subscriptionId = 0;
@@ -94,6 +94,8 @@ export class TagSubscription extends EventEmitter {
   /** Tags owed a value downstream (start, outage); Read if the server does not send them. */
   private owed = new Set<number>();
   private refreshTimer: NodeJS.Timeout | null = null;
+  /** Bumped whenever what is owed changes meaning (start, outage, new instance): a Read begun before is stale. */
+  private epoch = 0;
   /** Time of the last publish response, data or keep-alive: a stalled subscription shows here. */
   lastResponseAt = 0;
 
@@ -180,25 +182,42 @@ export class TagSubscription extends EventEmitter {
 
   /** Downstream was told every tag is lost: each is owed a value again, even an unchanged one. */
   markLost(): void {
+    this.epoch++;
     this.owed = new Set(this.byHandle.values());
   }
 
-  /** Reads, once, the tags still owed a value `initialValueMs` from now. */
+  /**
+   * Reads, once, the tags still owed a value `initialValueMs` from now, but only after the
+   * subscription has answered at least once since: until then the server has had no chance to
+   * send the initial values, and a Read would only duplicate them (checked up to 10 times).
+   */
   scheduleRefresh(): void {
+    this.epoch++;
     if (this.refreshTimer) clearTimeout(this.refreshTimer);
-    this.refreshTimer = setTimeout(() => {
+    const scheduledAt = Date.now();
+    let tries = 0;
+    const fire = (): void => {
       this.refreshTimer = null;
+      if (this.lastResponseAt < scheduledAt && ++tries < 10) {
+        this.refreshTimer = setTimeout(fire, this.initialValueMs);
+        this.refreshTimer.unref();
+        return;
+      }
       this.refresh().catch((err: unknown) => this.emit("refresh-failed", err));
-    }, this.initialValueMs);
+    };
+    this.refreshTimer = setTimeout(fire, this.initialValueMs);
     this.refreshTimer.unref();
   }
 
   private async refresh(): Promise<void> {
     const session = this.session;
     const owed = [...this.owed];
+    const epoch = this.epoch;
     if (this.stopped || !session || owed.length === 0) return;
     const values = await session.read(owed.map((i) => ({ nodeId: resolveNodeId(this.tags[i].nodeId), attributeId: AttributeIds.Value })));
-    if (this.stopped || session !== this.session) return;
+    // An outage or a new start while the Read was under way: its values may be older than what
+    // the subscription delivers next, and the next refresh decides again.
+    if (this.stopped || session !== this.session || epoch !== this.epoch) return;
     const now = Date.now();
     const batch: Signal[] = [];
     owed.forEach((index, k) => {
@@ -266,15 +285,15 @@ export class TagSubscription extends EventEmitter {
       return;
     }
     const seq = message.sequenceNumber;
-    const publishTime = message.publishTime?.getTime() ?? 0;
-    const seenAt = this.seen.get(seq);
-    if (seenAt !== undefined && seenAt === publishTime) {
+    const print = fingerprint(message);
+    const seenAs = this.seen.get(seq);
+    if (seenAs !== undefined && seenAs === print) {
       this.counters.duplicates++;
       return;
     }
-    if (seenAt !== undefined) this.newInstance(`sequence number ${seq} came again with another publish time`);
+    if (seenAs !== undefined) this.newInstance(`sequence number ${seq} came again with other content`);
     else if (this.maxSeq > 0 && seq < this.maxSeq) this.newInstance(`the sequence number went back from ${this.maxSeq} to ${seq}`);
-    this.remember(seq, publishTime);
+    this.remember(seq, print);
     const now = Date.now();
     const batch: Signal[] = [];
     for (const n of data) {
@@ -319,8 +338,8 @@ export class TagSubscription extends EventEmitter {
     return this.byHandle.get(handle);
   }
 
-  private remember(seq: number, publishTime: number): void {
-    this.seen.set(seq, publishTime);
+  private remember(seq: number, print: string): void {
+    this.seen.set(seq, print);
     this.seenOrder.push(seq);
     this.maxSeq = Math.max(this.maxSeq, seq);
     if (this.seenOrder.length > SEEN_WINDOW) this.seen.delete(this.seenOrder.shift()!);
@@ -328,6 +347,7 @@ export class TagSubscription extends EventEmitter {
 
   /** A new subscription instance on the server: nothing it sends is a duplicate of the old one's. */
   private newInstance(reason?: string): void {
+    this.epoch++;
     this.seen.clear();
     this.seenOrder = [];
     this.maxSeq = 0;
@@ -372,6 +392,24 @@ function initialized(group: ClientMonitoredItemGroup, timeoutMs: number): Promis
       resolve(name && name in StatusCodes ? (StatusCodes as unknown as Record<string, import("node-opcua").StatusCode>)[name] : StatusCodes.BadUnexpectedError);
     });
   });
+}
+
+/**
+ * What tells a re-sent NotificationMessage from a new one with the same sequence number: the
+ * publish time (node-opcua's server leaves it at its minimum), the item count, and the first and
+ * last items' handle and timestamps. A re-send carries the same samples; a restarted
+ * subscription carries new ones.
+ */
+function fingerprint(message: NotificationMessage): string {
+  const parts: Array<number | string> = [message.publishTime?.getTime() ?? 0];
+  for (const n of message.notificationData ?? []) {
+    const items = (n as { monitoredItems?: Array<{ clientHandle: number; value: DataValue }> }).monitoredItems ?? [];
+    parts.push(items.length);
+    for (const item of items.length > 0 ? [items[0], items[items.length - 1]] : []) {
+      parts.push(item.clientHandle, item.value.sourceTimestamp?.getTime() ?? 0, item.value.serverTimestamp?.getTime() ?? 0, item.value.sourcePicoseconds ?? 0);
+    }
+  }
+  return parts.join(",");
 }
 
 function sameValue(a: unknown, b: unknown): boolean {

@@ -1,0 +1,152 @@
+/**
+ * A node-opcua server in its own process, scripted to misbehave the way servers and PLCs seen in
+ * the field do (issue 14). `node dist/test/opcua/faulty-server-main.js '<json FaultyServerConfig>'`
+ * prints "READY <port>", then takes one command per line on stdin and answers one line each:
+ *   restart  shut the OPC UA server down and start it again on the same port (the "PLC" keeps
+ *            counting meanwhile, as a controller does while its OPC UA server restarts) -> RESTARTED
+ *   stats    -> STATS {"requests":{"RepublishRequest":n,...},"republishAt":[ms...],"subscriptionIds":[...],
+ *               "sessions":n,"subscriptions":n}
+ * It exits when stdin closes.
+ *
+ * Variables (namespace 1): Counter (Double, +1 every tickMs), Bulk.<i> (tick * 1000 + i), and
+ * Slow.Product / Slow.Batch / Slow.State (strings that never change).
+ */
+import {
+  DataType,
+  MonitoredItem,
+  NotificationMessage,
+  OPCUACertificateManager,
+  OPCUAServer,
+  RegisterServerMethod,
+  RepublishResponse,
+  StatusCodes,
+  Variant,
+  setNextSubscriptionId,
+} from "node-opcua";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import * as readline from "readline";
+import { silenceNodeOpcua } from "./silence";
+
+export interface FaultyServerConfig {
+  port: number;
+  tickMs?: number;
+  bulkItems?: number;
+  /** Answer Republish for a message the server no longer has with Good and an empty message. */
+  republishGoodEmpty?: boolean;
+  /** After a restart, hand out the same subscription ids again (OPC UA allows continuing them). */
+  sameSubscriptionIds?: boolean;
+  /** Never send the initial value of the Slow.* items (only changes, and they never change). */
+  noInitialValueForSlow?: boolean;
+}
+
+const config = JSON.parse(process.argv[2] ?? "{}") as FaultyServerConfig;
+const pkiDir = fs.mkdtempSync(path.join(os.tmpdir(), "otb-opcua-faulty-"));
+const requests: Record<string, number> = {};
+const republishAt: number[] = [];
+const subscriptionIds: number[] = [];
+let firstSubscriptionId = 0;
+let tick = 0;
+let server: OPCUAServer | null = null;
+
+if (config.noInitialValueForSlow) {
+  // Swallow the first value recorded for a Slow.* item: the initial value never leaves the server.
+  const proto = MonitoredItem.prototype as unknown as {
+    recordValue(this: { node?: { nodeId: { toString(): string } }; oldDataValue: unknown; __swallowed?: boolean }, dv: { clone(): unknown }, ...rest: unknown[]): boolean;
+  };
+  const original = proto.recordValue;
+  proto.recordValue = function (dv, ...rest) {
+    if (!this.__swallowed && /s=Slow\./.test(this.node?.nodeId.toString() ?? "")) {
+      this.__swallowed = true;
+      this.oldDataValue = dv.clone();
+      return false;
+    }
+    return original.call(this, dv, ...rest);
+  };
+}
+
+async function launch(): Promise<void> {
+  if (config.sameSubscriptionIds && firstSubscriptionId) setNextSubscriptionId(firstSubscriptionId);
+  const s = new OPCUAServer({
+    port: config.port,
+    hostname: "127.0.0.1",
+    alternateHostname: ["127.0.0.1"],
+    serverCertificateManager: new OPCUACertificateManager({ rootFolder: pkiDir, automaticallyAcceptUnknownCertificate: true, disableFileWatchers: true }),
+    allowAnonymous: true,
+    registerServerMethod: RegisterServerMethod.HIDDEN,
+    buildInfo: { productName: "otbridge-faulty-server" },
+  });
+  await s.initialize();
+  const ns = s.engine.addressSpace!.getOwnNamespace();
+  const objects = s.engine.addressSpace!.rootFolder.objects;
+  const getter = (name: string, value: () => number): void => {
+    // minimumSamplingInterval: without it node-opcua revises sampling of a getter-backed variable to 1 s.
+    ns.addVariable({ organizedBy: objects, browseName: name, nodeId: `s=${name}`, dataType: "Double", minimumSamplingInterval: 50, value: { get: () => new Variant({ dataType: DataType.Double, value: value() }) } });
+  };
+  getter("Counter", () => tick);
+  for (let i = 0; i < (config.bulkItems ?? 0); i++) getter(`Bulk.${i}`, () => tick * 1000 + i);
+  for (const [name, text] of [["Product", "PUMP-7"], ["Batch", "B-2026-118"], ["State", "RUNNING"]]) {
+    const v = ns.addVariable({ organizedBy: objects, browseName: `Slow.${name}`, nodeId: `s=Slow.${name}`, dataType: "String" });
+    v.setValueFromSource(new Variant({ dataType: DataType.String, value: text }));
+  }
+  s.on("request", (req: { schema: { name: string } }) => {
+    requests[req.schema.name] = (requests[req.schema.name] ?? 0) + 1;
+    if (req.schema.name === "RepublishRequest") republishAt.push(Date.now());
+  });
+  s.on("create_session", (session: { on(e: string, f: (sub: { id: number }) => void): void }) => {
+    session.on("new_subscription", (sub) => {
+      subscriptionIds.push(sub.id);
+      if (!firstSubscriptionId) firstSubscriptionId = sub.id;
+    });
+  });
+  if (config.republishGoodEmpty) {
+    type Apply = (R: unknown, m: unknown, c: unknown, f: (session: unknown, sub: { getMessageForSequenceNumber(n: number): unknown }, send: (r: unknown) => void) => Promise<void>) => void;
+    const impl = s as unknown as { _apply_on_Subscription: Apply; _on_RepublishRequest: (m: { request: { retransmitSequenceNumber: number } }, c: unknown) => void };
+    impl._on_RepublishRequest = function (message, channel) {
+      impl._apply_on_Subscription.call(s, RepublishResponse, message, channel, async (_session, subscription, send) => {
+        const kept = subscription.getMessageForSequenceNumber(message.request.retransmitSequenceNumber);
+        // The fault: Good with an empty message instead of BadMessageNotAvailable.
+        const notificationMessage = kept ?? new NotificationMessage({ sequenceNumber: 0, publishTime: new Date(), notificationData: [] });
+        send(new RepublishResponse({ notificationMessage: notificationMessage as NotificationMessage, responseHeader: { serviceResult: StatusCodes.Good } }));
+      });
+    };
+  }
+  await s.start();
+  server = s;
+}
+
+async function main(): Promise<void> {
+  silenceNodeOpcua();
+  setInterval(() => tick++, config.tickMs ?? 100);
+  await launch();
+  console.log(`READY ${config.port}`);
+  const rl = readline.createInterface({ input: process.stdin });
+  rl.on("line", (line) => {
+    const command = line.trim();
+    if (command === "restart") {
+      const s = server;
+      server = null;
+      (s ? s.shutdown(0) : Promise.resolve())
+        .then(() => launch())
+        .then(() => console.log("RESTARTED"), (err: Error) => console.log(`FAILED ${err.message}`));
+    } else if (command === "stats") {
+      const engine = server?.engine;
+      const sessions = engine?.currentSessionCount ?? 0;
+      const subscriptions = engine?.currentSubscriptionCount ?? 0;
+      console.log(`STATS ${JSON.stringify({ requests, republishAt, subscriptionIds, sessions, subscriptions })}`);
+    }
+  });
+  rl.on("close", () => {
+    const s = server;
+    (s ? s.shutdown(0) : Promise.resolve()).finally(() => {
+      fs.rmSync(pkiDir, { recursive: true, force: true });
+      process.exit(0);
+    });
+  });
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
