@@ -4,7 +4,7 @@
  * prints "READY <port>", then takes one command per line on stdin and answers one line each:
  *   restart  shut the OPC UA server down and start it again on the same port (the "PLC" keeps
  *            counting meanwhile, as a controller does while its OPC UA server restarts) -> RESTARTED
- *   stats    -> STATS {"requests":{"RepublishRequest":n,...},"republishAt":[ms...],"subscriptionIds":[...],
+ *   stats    -> STATS {"requests":{"RepublishRequest":n,...},"republishAt":[ms...],"subscriptionIds":[...],"subscriptionTicks":[...],
  *               "sessions":n,"subscriptions":n}
  * It exits when stdin closes.
  *
@@ -46,6 +46,8 @@ const pkiDir = fs.mkdtempSync(path.join(os.tmpdir(), "otb-opcua-faulty-"));
 const requests: Record<string, number> = {};
 const republishAt: number[] = [];
 const subscriptionIds: number[] = [];
+/** The counter's tick when each subscription was created: its initial values carry this tick. */
+const subscriptionTicks: number[] = [];
 let firstSubscriptionId = 0;
 let tick = 0;
 let server: OPCUAServer | null = null;
@@ -97,6 +99,7 @@ async function launch(): Promise<void> {
   s.on("create_session", (session: { on(e: string, f: (sub: { id: number }) => void): void }) => {
     session.on("new_subscription", (sub) => {
       subscriptionIds.push(sub.id);
+      subscriptionTicks.push(tick);
       if (!firstSubscriptionId) firstSubscriptionId = sub.id;
     });
   });
@@ -134,7 +137,7 @@ async function main(): Promise<void> {
       const engine = server?.engine;
       const sessions = engine?.currentSessionCount ?? 0;
       const subscriptions = engine?.currentSubscriptionCount ?? 0;
-      console.log(`STATS ${JSON.stringify({ requests, republishAt, subscriptionIds, sessions, subscriptions })}`);
+      console.log(`STATS ${JSON.stringify({ requests, republishAt, subscriptionIds, subscriptionTicks, sessions, subscriptions })}`);
     }
   });
   rl.on("close", () => {

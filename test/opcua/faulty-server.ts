@@ -10,6 +10,8 @@ export interface FaultyServerStats {
   /** Arrival time (ms) of every Republish request. */
   republishAt: number[];
   subscriptionIds: number[];
+  /** The counter's tick when each subscription was created (its initial values carry it). */
+  subscriptionTicks: number[];
   /** Sessions and subscriptions open on the server now. */
   sessions: number;
   subscriptions: number;
