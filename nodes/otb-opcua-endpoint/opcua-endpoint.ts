@@ -17,7 +17,8 @@
  *   beyond it the server has dropped the session anyway) is abandoned;
  * in both cases the session is dropped (`fail`) and SharedConnection builds a new one.
  * An outage (link lost, session dropped, connect failing) is announced once with "outage"
- * (reason) and ends with "recovered", so the config node reports it once per outage.
+ * (reason) and ends with "recovered" when a user's subscription answers again (`confirm`), so
+ * the config node reports it once per outage.
  */
 import { EventEmitter } from "events";
 import * as fs from "fs";
@@ -69,10 +70,18 @@ export class OpcuaEndpoint extends EventEmitter {
     );
     this.recoveryMaxMs = settings.sessionTimeoutMs;
     this.conn.on("state", (state: string, detail?: string) => {
-      if (state === "connected") this.endOutage();
-      else if (state === "disconnected") this.beginOutage(detail || "disconnected");
-      else if (state === "closing" || state === "closed") this.clearRecoveryTimer();
+      if (state === "disconnected") this.beginOutage(detail || "disconnected");
+      else this.clearRecoveryTimer();
     });
+  }
+
+  /**
+   * A user's subscription answered (data or keep-alive): the outage, if any, is over. Connected
+   * is not enough: a server that accepts sessions but never answers Publish is still an outage,
+   * and restarting the session for it must not report it again.
+   */
+  confirm(): void {
+    this.endOutage();
   }
 
   /** Drops the session (its events are ignored from now on) and lets SharedConnection build a new one. */
@@ -89,7 +98,6 @@ export class OpcuaEndpoint extends EventEmitter {
   }
 
   private endOutage(): void {
-    this.clearRecoveryTimer();
     if (this.outage === null) return;
     this.outage = null;
     this.emit("recovered");
@@ -142,7 +150,7 @@ export class OpcuaEndpoint extends EventEmitter {
     client.on("connection_reestablished", () => {
       if (entry.closing) return;
       this.linkDown = false;
-      this.endOutage();
+      this.clearRecoveryTimer();
       this.emit("link-restored");
     });
     client.on("backoff", (count: number, delay: number) => this.emit("retry", count, delay));

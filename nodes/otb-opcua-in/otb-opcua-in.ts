@@ -80,6 +80,7 @@ export = function (RED: NodeAPI): void {
       const resumed = resumedAt && Date.now() - resumedAt < RESUMED_TEXT_MS ? `resumed ${Math.round((resumedAt - outageSince) / 1000)}s outage, ` : "";
       status.flowing(`${resumed}${summary()}`);
     });
+    subscription.on("answered", () => endpoint.confirm());
     subscription.on("new-instance", (reason: string) => node.log(`new subscription instance on the server (${reason}): duplicate detection restarted`));
     subscription.on("read-values", (n: number) => node.log(`${n} tag(s) had no value from the subscription ${subscription.initialValueMs} ms after start or recovery: read them`));
     subscription.on("refresh-failed", (err: unknown) => node.warn(`reading tags without a value failed: ${toError(err).message}`));
@@ -150,12 +151,18 @@ export = function (RED: NodeAPI): void {
     endpoint.on("link-lost", onLinkLost);
     endpoint.on("link-restored", onLinkRestored);
 
-    // The watchdog runs in every state, so every stalled state ends in a report within
-    // `stallAfterMs`: an outage is reported by the endpoint when it begins and is bounded there
-    // (recoveryMaxMs); a subscription that answers nothing at all (not even keep-alives) while the
-    // link looks up is a silent stall (node-opcua#1524) and restarts the session; no subscription
-    // at all for that long without an outage (a connect or subscribe that hangs) is reported.
+    // The watchdog runs in every state, so every stalled state ends in a report: an outage is
+    // reported by the endpoint when it begins, and a channel repair is bounded there
+    // (recoveryMaxMs); a subscription that answers nothing at all (not even keep-alives) for
+    // `stallAfterMs` while the link looks up is a silent stall (node-opcua#1524): the session is
+    // restarted, again every `stallAfterMs` while it lasts, and the outage reported once; no
+    // subscription at all for `noSubscriptionAfterMs` without an outage (a connect or subscribe
+    // that hangs) is reported.
     const stallAfterMs = 3 * settings.keepAliveMs + publishingIntervalMs + settings.requestTimeoutMs;
+    // A connect or subscribe that neither succeeds nor fails: node-opcua's own timeouts normally
+    // turn it into a failure (reported as an outage) well before this; the first connect may also
+    // create the client certificate, which takes seconds on a busy machine.
+    const noSubscriptionAfterMs = Math.max(60_000, stallAfterMs);
     let inactiveSince = Date.now();
     let inactiveReported = false;
     const watchdog = setInterval(() => {
@@ -165,7 +172,8 @@ export = function (RED: NodeAPI): void {
         inactiveSince = now;
         inactiveReported = false;
       }
-      if (endpoint.outage !== null || starting) return;
+      // While node-opcua repairs the channel, the endpoint bounds the repair (recoveryMaxMs).
+      if (endpoint.linkDown || starting) return;
       if (subscription.active) {
         const quiet = now - subscription.lastResponseAt;
         if (quiet <= stallAfterMs) return;
@@ -174,9 +182,9 @@ export = function (RED: NodeAPI): void {
         sendCommLost("subscription stalled");
         status.down("stalled, restarting session");
         endpoint.fail(why);
-      } else if (!inactiveReported && !subscribeError && now - inactiveSince > stallAfterMs) {
+      } else if (!inactiveReported && !subscribeError && endpoint.outage === null && now - inactiveSince > noSubscriptionAfterMs) {
         inactiveReported = true;
-        const why = `no subscription for ${Math.round((now - inactiveSince) / 1000)} s (endpoint ${endpoint.conn.state}${subscribeError ? `, ${subscribeError}` : ""})`;
+        const why = `no subscription for ${Math.round((now - inactiveSince) / 1000)} s (endpoint ${endpoint.conn.state})`;
         status.down("no subscription");
         reportError(node, new Error(why), { payload: null });
       }

@@ -69,6 +69,7 @@ interface LastSample {
 }
 
 const SEEN_WINDOW = 256;
+const READ_CHUNK = 200;
 
 /**
  * Events: "batch" (signals: Signal[]) for data, "tag-errors" (signals: Signal[]) for tags the
@@ -96,6 +97,8 @@ export class TagSubscription extends EventEmitter {
   private refreshTimer: NodeJS.Timeout | null = null;
   /** Bumped whenever what is owed changes meaning (start, outage, new instance): a Read begun before is stale. */
   private epoch = 0;
+  /** False from start and from an outage until the first publish response ("answered" event). */
+  answered = false;
   /** Time of the last publish response, data or keep-alive: a stalled subscription shows here. */
   lastResponseAt = 0;
 
@@ -120,6 +123,7 @@ export class TagSubscription extends EventEmitter {
   /** Creates the subscription and its monitored items on `session`. */
   async start(session: ClientSession): Promise<void> {
     this.stopped = false;
+    this.answered = false;
     this.ready = false;
     this.early = [];
     this.session = session;
@@ -183,6 +187,7 @@ export class TagSubscription extends EventEmitter {
   /** Downstream was told every tag is lost: each is owed a value again, even an unchanged one. */
   markLost(): void {
     this.epoch++;
+    this.answered = false;
     this.owed = new Set(this.byHandle.values());
   }
 
@@ -214,7 +219,13 @@ export class TagSubscription extends EventEmitter {
     const owed = [...this.owed];
     const epoch = this.epoch;
     if (this.stopped || !session || owed.length === 0) return;
-    const values = await session.read(owed.map((i) => ({ nodeId: resolveNodeId(this.tags[i].nodeId), attributeId: AttributeIds.Value })));
+    // In chunks: a PLC's MaxNodesPerRead is often a few hundred, and node-opcua does not split a Read.
+    const values: DataValue[] = [];
+    for (let i = 0; i < owed.length; i += READ_CHUNK) {
+      const chunk = owed.slice(i, i + READ_CHUNK).map((k) => ({ nodeId: resolveNodeId(this.tags[k].nodeId), attributeId: AttributeIds.Value }));
+      values.push(...(await session.read(chunk)));
+      if (this.stopped || session !== this.session) return;
+    }
     // An outage or a new start while the Read was under way: its values may be older than what
     // the subscription delivers next, and the next refresh decides again.
     if (this.stopped || session !== this.session || epoch !== this.epoch) return;
@@ -273,6 +284,10 @@ export class TagSubscription extends EventEmitter {
   private onNotification(message: NotificationMessage): void {
     if (this.stopped) return;
     this.lastResponseAt = Date.now();
+    if (!this.answered) {
+      this.answered = true;
+      this.emit("answered");
+    }
     const subscriptionId = this.subscription?.subscriptionId ?? 0;
     if (subscriptionId !== this.subscriptionId) {
       this.subscriptionId = subscriptionId;

@@ -4,6 +4,8 @@
  * prints "READY <port>", then takes one command per line on stdin and answers one line each:
  *   restart  shut the OPC UA server down and start it again on the same port (the "PLC" keeps
  *            counting meanwhile, as a controller does while its OPC UA server restarts) -> RESTARTED
+ *   publish off|on  stop answering Publish requests (they are swallowed, the session and channel stay
+ *            up: a silent stall) or answer them again -> PUBLISH off|on
  *   stats    -> STATS {"requests":{"RepublishRequest":n,...},"republishAt":[ms...],"subscriptionIds":[...],"subscriptionTicks":[...],
  *               "sessions":n,"subscriptions":n}
  * It exits when stdin closes.
@@ -51,6 +53,7 @@ const subscriptionTicks: number[] = [];
 let firstSubscriptionId = 0;
 let tick = 0;
 let server: OPCUAServer | null = null;
+let publishOff = false;
 
 if (config.noInitialValueForSlow) {
   // Swallow the first value recorded for a Slow.* item: the initial value never leaves the server.
@@ -115,6 +118,11 @@ async function launch(): Promise<void> {
       });
     };
   }
+  const publish = s as unknown as { _on_PublishRequest: (m: unknown, c: unknown) => void };
+  const answerPublish = publish._on_PublishRequest.bind(s);
+  publish._on_PublishRequest = (message, channel) => {
+    if (!publishOff) answerPublish(message, channel);
+  };
   await s.start();
   server = s;
 }
@@ -133,6 +141,9 @@ async function main(): Promise<void> {
       (s ? s.shutdown(0) : Promise.resolve())
         .then(() => launch())
         .then(() => console.log("RESTARTED"), (err: Error) => console.log(`FAILED ${err.message}`));
+    } else if (command === "publish off" || command === "publish on") {
+      publishOff = command === "publish off";
+      console.log(`PUBLISH ${publishOff ? "off" : "on"}`);
     } else if (command === "stats") {
       const engine = server?.engine;
       const sessions = engine?.currentSessionCount ?? 0;

@@ -22,6 +22,8 @@ export interface FaultyServer {
   /** Stops the OPC UA server and starts it again on the same port; resolves once it listens. */
   restart(): Promise<void>;
   stats(): Promise<FaultyServerStats>;
+  /** Stop (false) or resume (true) answering Publish requests: a silent stall behind a live link. */
+  publish(on: boolean): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -44,9 +46,17 @@ export async function startFaultyServer(config: Omit<FaultyServerConfig, "port">
     new Promise((resolve, reject) => {
       const queued = lines.findIndex((l) => l.startsWith(prefix));
       if (queued >= 0) return resolve(lines.splice(queued, 1)[0]);
+      const onExit = (code: number | null): void => reject(new Error(`faulty server exited (${code}) before ${what}`));
       const timer = setTimeout(() => reject(new Error(`faulty server: no ${what} within ${STARTUP_MS} ms`)), STARTUP_MS);
-      waiters.push({ prefix, resolve: (l) => (clearTimeout(timer), resolve(l)) });
-      child.once("exit", (code) => reject(new Error(`faulty server exited (${code}) before ${what}`)));
+      child.once("exit", onExit);
+      waiters.push({
+        prefix,
+        resolve: (l) => {
+          clearTimeout(timer);
+          child.off("exit", onExit);
+          resolve(l);
+        },
+      });
     });
   await next("READY", "READY");
   const command = async (cmd: string, answer: string): Promise<string> => {
@@ -58,6 +68,7 @@ export async function startFaultyServer(config: Omit<FaultyServerConfig, "port">
   return {
     endpointUrl: `opc.tcp://127.0.0.1:${port}`,
     restart: async () => void (await command("restart", "RESTARTED")),
+    publish: async (on) => void (await command(`publish ${on ? "on" : "off"}`, "PUBLISH")),
     stats: async () => JSON.parse((await command("stats", "STATS")).slice(6)) as FaultyServerStats,
     close: async () => {
       child.stdin!.end();

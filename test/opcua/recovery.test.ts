@@ -153,6 +153,38 @@ describe("otb-opcua-in recovery from device faults (issue 14)", function () {
     assert.strictEqual(rec.errors.length, 1, "one report for the one outage");
   });
 
+  it("a server that stops answering Publish behind a live link: reported once within the stated time, sessions restarted, data resumes", async () => {
+    faulty = await startFaultyServer({ tickMs: 100 });
+    await helper.load(nodes, opcuaFlow(faulty.endpointUrl, [tag("ns=1;s=Counter", "counter", { samplingInterval: 50, queueSize: 500 })], { endpoint }));
+    const rec = new Recorder();
+    await waitFor(() => goodValues(rec, "counter").length >= 5, 30_000, "data");
+    // keep-alive 1 s, publishing 200 ms, request timeout 3 s (flows.ts): the stated stall time.
+    const stallAfterMs = 3 * 1_000 + 200 + 3_000;
+    await faulty.publish(false);
+    const stalledAt = Date.now();
+    await waitFor(() => rec.errors.length >= 1, stallAfterMs + 20_000, "a report of the stall");
+    const reportedIn = Date.now() - stalledAt;
+    assert.match(rec.errors[0], /subscription stalled/);
+    assert.strictEqual(rec.commLostBatches().length, 1);
+    // Two more stall periods: the session is restarted again, but the outage is reported once.
+    const sessionsBefore = (await faulty.stats()).requests.CreateSessionRequest ?? 0;
+    await waitFor(async () => ((await faulty!.stats()).requests.CreateSessionRequest ?? 0) > sessionsBefore, 2 * stallAfterMs + 20_000, "another session restart while stalled");
+    assert.strictEqual(rec.errors.length, 1, `one report for one outage: ${rec.errors.join(" | ")}`);
+    assert.notStrictEqual(rec.lastStatus()?.fill, "green", "never green while stalled");
+    assert.ok(!rec.statuses.slice(rec.statuses.findIndex((st) => /stalled/.test(st.text ?? ""))).some((st) => st.fill === "green"), "no green status during the stall");
+    await faulty.publish(true);
+    const before = goodValues(rec, "counter").length;
+    await waitFor(() => goodValues(rec, "counter").length > before + 5, 30_000, "data after the stall");
+    await waitFor(() => rec.lastStatus()?.fill === "green", 10_000, "green again");
+    await delay(1_000);
+    console.log(`      (stall reported ${reportedIn} ms after Publish stopped; stated bound ${stallAfterMs} ms + one watchdog tick)`);
+    assert.ok(reportedIn < stallAfterMs + 15_000, `reported within the stated time: ${reportedIn} ms`);
+    assert.strictEqual(rec.errors.length, 1);
+    assert.strictEqual(rec.commLostBatches().length, 1);
+    const values = goodValues(rec, "counter");
+    for (let i = 1; i < values.length; i++) assert.ok(values[i] > values[i - 1], `no duplicate: ${values[i - 1]} then ${values[i]}`);
+  });
+
   describe("a link that stays black-holed", () => {
     let server: TestServer;
     let proxy: BlackholeProxy;
