@@ -10,8 +10,9 @@
  *               "sessions":n,"subscriptions":n}
  * It exits when stdin closes.
  *
- * Variables (namespace 1): Counter (Double, +1 every tickMs), Bulk.<i> (tick * 1000 + i), and
- * Slow.Product / Slow.Batch / Slow.State (strings that never change).
+ * Variables (namespace 1): Counter (Double, +1 every tickMs), Bulk.<i> (tick * 1000 + i), both
+ * exception-based (subscribe with sampling interval 0), and Slow.Product / Slow.Batch /
+ * Slow.State (strings that never change).
  */
 import {
   DataType,
@@ -23,6 +24,7 @@ import {
   RepublishResponse,
   StatusCodes,
   Variant,
+  type UAVariable,
   setNextSubscriptionId,
 } from "node-opcua";
 import * as fs from "fs";
@@ -54,6 +56,8 @@ let firstSubscriptionId = 0;
 let tick = 0;
 let server: OPCUAServer | null = null;
 let publishOff = false;
+/** Writes the current tick to the changing variables of the running server. */
+let writeTick = (): void => undefined;
 
 if (config.noInitialValueForSlow) {
   // Swallow the first value recorded for a Slow.* item: the initial value never leaves the server.
@@ -81,16 +85,25 @@ async function launch(): Promise<void> {
     allowAnonymous: true,
     registerServerMethod: RegisterServerMethod.HIDDEN,
     buildInfo: { productName: "otbridge-faulty-server" },
+    serverCapabilities: { minSupportedSampleRate: 0 } as never,
   });
   await s.initialize();
   const ns = s.engine.addressSpace!.getOwnNamespace();
   const objects = s.engine.addressSpace!.rootFolder.objects;
-  const getter = (name: string, value: () => number): void => {
-    // minimumSamplingInterval: without it node-opcua revises sampling of a getter-backed variable to 1 s.
-    ns.addVariable({ organizedBy: objects, browseName: name, nodeId: `s=${name}`, dataType: "Double", minimumSamplingInterval: 50, value: { get: () => new Variant({ dataType: DataType.Double, value: value() }) } });
+  // Exception-based (MinimumSamplingInterval 0, a client asking sampling 0, MinSupportedSampleRate
+  // 0): every change is queued when it is written, so no tick is lost to a late sampling timer
+  // under load, and "every value exactly once" can be checked against the counter.
+  const counting: Array<{ v: UAVariable; at: (t: number) => number }> = [];
+  const changing = (name: string, at: (t: number) => number): void => {
+    const v = ns.addVariable({ organizedBy: objects, browseName: name, nodeId: `s=${name}`, dataType: "Double", minimumSamplingInterval: 0 });
+    v.setValueFromSource(new Variant({ dataType: DataType.Double, value: at(tick) }));
+    counting.push({ v, at });
   };
-  getter("Counter", () => tick);
-  for (let i = 0; i < (config.bulkItems ?? 0); i++) getter(`Bulk.${i}`, () => tick * 1000 + i);
+  changing("Counter", (t) => t);
+  for (let i = 0; i < (config.bulkItems ?? 0); i++) changing(`Bulk.${i}`, (t) => t * 1000 + i);
+  writeTick = () => {
+    for (const c of counting) c.v.setValueFromSource(new Variant({ dataType: DataType.Double, value: c.at(tick) }));
+  };
   for (const [name, text] of [["Product", "PUMP-7"], ["Batch", "B-2026-118"], ["State", "RUNNING"]]) {
     const v = ns.addVariable({ organizedBy: objects, browseName: `Slow.${name}`, nodeId: `s=Slow.${name}`, dataType: "String" });
     v.setValueFromSource(new Variant({ dataType: DataType.String, value: text }));
@@ -129,7 +142,10 @@ async function launch(): Promise<void> {
 
 async function main(): Promise<void> {
   silenceNodeOpcua();
-  setInterval(() => tick++, config.tickMs ?? 100);
+  setInterval(() => {
+    tick++;
+    writeTick();
+  }, config.tickMs ?? 100);
   await launch();
   console.log(`READY ${config.port}`);
   const rl = readline.createInterface({ input: process.stdin });
@@ -138,6 +154,7 @@ async function main(): Promise<void> {
     if (command === "restart") {
       const s = server;
       server = null;
+      writeTick = () => undefined;
       (s ? s.shutdown(0) : Promise.resolve())
         .then(() => launch())
         .then(() => console.log("RESTARTED"), (err: Error) => console.log(`FAILED ${err.message}`));

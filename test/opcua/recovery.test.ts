@@ -65,7 +65,7 @@ describe("otb-opcua-in recovery from device faults (issue 14)", function () {
 
   it("a server that answers Republish with Good and an empty message after a restart: few Republish requests, a new session, data resumes, one report", async () => {
     faulty = await startFaultyServer({ republishGoodEmpty: true, sameSubscriptionIds: true, tickMs: 100 });
-    await helper.load(nodes, opcuaFlow(faulty.endpointUrl, [tag("ns=1;s=Counter", "counter", { samplingInterval: 50, queueSize: 500 })], { endpoint }));
+    await helper.load(nodes, opcuaFlow(faulty.endpointUrl, [tag("ns=1;s=Counter", "counter", { samplingInterval: 0, queueSize: 500 })], { endpoint }));
     const rec = new Recorder();
     await waitFor(() => goodValues(rec, "counter").length >= 5, 30_000, "data before the restart");
 
@@ -95,7 +95,7 @@ describe("otb-opcua-in recovery from device faults (issue 14)", function () {
 
   it("a restarted server that re-creates the subscription with the same id: every value after recovery arrives exactly once", async () => {
     faulty = await startFaultyServer({ sameSubscriptionIds: true, bulkItems: 20, tickMs: 100 });
-    const tags = Array.from({ length: 20 }, (_, i) => tag(`ns=1;s=Bulk.${i}`, `bulk.${i}`, { samplingInterval: 50, queueSize: 100 }));
+    const tags = Array.from({ length: 20 }, (_, i) => tag(`ns=1;s=Bulk.${i}`, `bulk.${i}`, { samplingInterval: 0, queueSize: 100 }));
     await helper.load(nodes, opcuaFlow(faulty.endpointUrl, tags, { endpoint }));
     const rec = new Recorder();
     // 3 s of data first: enough sequence numbers that a dedupe surviving the restart would eat 3 s after it.
@@ -127,7 +127,7 @@ describe("otb-opcua-in recovery from device faults (issue 14)", function () {
   it("slow tags whose initial value the server never sends arrive once at a cold start and once after an outage", async () => {
     faulty = await startFaultyServer({ noInitialValueForSlow: true, tickMs: 100 });
     const slow = { "slow.product": "PUMP-7", "slow.batch": "B-2026-118", "slow.state": "RUNNING" } as Record<string, string>;
-    const tags = [tag("ns=1;s=Slow.Product", "slow.product"), tag("ns=1;s=Slow.Batch", "slow.batch"), tag("ns=1;s=Slow.State", "slow.state"), tag("ns=1;s=Counter", "counter", { samplingInterval: 50, queueSize: 500 })];
+    const tags = [tag("ns=1;s=Slow.Product", "slow.product"), tag("ns=1;s=Slow.Batch", "slow.batch"), tag("ns=1;s=Slow.State", "slow.state"), tag("ns=1;s=Counter", "counter", { samplingInterval: 0, queueSize: 500 })];
     const loadedAt = Date.now();
     await helper.load(nodes, opcuaFlow(faulty.endpointUrl, tags, { endpoint }));
     const rec = new Recorder();
@@ -155,7 +155,7 @@ describe("otb-opcua-in recovery from device faults (issue 14)", function () {
 
   it("a server that stops answering Publish behind a live link: reported once within the stated time, sessions restarted, data resumes", async () => {
     faulty = await startFaultyServer({ tickMs: 100 });
-    await helper.load(nodes, opcuaFlow(faulty.endpointUrl, [tag("ns=1;s=Counter", "counter", { samplingInterval: 50, queueSize: 500 })], { endpoint }));
+    await helper.load(nodes, opcuaFlow(faulty.endpointUrl, [tag("ns=1;s=Counter", "counter", { samplingInterval: 0, queueSize: 500 })], { endpoint }));
     const rec = new Recorder();
     await waitFor(() => goodValues(rec, "counter").length >= 5, 30_000, "data");
     // keep-alive 1 s, publishing 200 ms, request timeout 3 s (flows.ts): the stated stall time.
