@@ -11,11 +11,13 @@
  * The guard replaces `republish` on the session object (node-opcua keeps that object across a
  * session repair) and enforces, per recovery (a recovery starts at every `connection_lost`):
  * - at most one Republish request every REPUBLISH_MIN_INTERVAL_MS (a cap of 20 per second);
- * - at most REPUBLISH_MAX_PER_RECOVERY requests;
- * - an answer that is Good but not the requested message ends the loop at once, because asking
- *   again cannot make it better.
- * When a bound trips, the loop is ended with BadMessageNotAvailable (so node-opcua stops sending)
- * and `onTrip` is called with the reason: the endpoint then drops the session and builds a new one.
+ * - a Good answer with an empty message is read as what it means, "no such message", and ends the
+ *   loop as BadMessageNotAvailable would: normal Publish resumes on the session, whose queues
+ *   still hold what was sampled during the break, so nothing is lost;
+ * - a Good answer carrying another message than the one asked for, or more than
+ *   REPUBLISH_MAX_PER_RECOVERY requests, is a server that cannot be trusted to end the loop: it
+ *   is ended and `onTrip` is called with the reason; the endpoint then drops the session and
+ *   builds a new one.
  */
 import { StatusCodes, type ClientSession, type RepublishRequest, type RepublishResponse } from "node-opcua";
 
@@ -30,6 +32,11 @@ export class RepublishGuard {
   sent = 0;
   /** Requests sent since the guard was installed, for diagnostics. */
   total = 0;
+  /**
+   * Good answers with an empty message, taken as BadMessageNotAvailable (OPC UA Part 4 §5.13.6
+   * requires that status; some servers and PLCs answer Good and an empty message instead).
+   */
+  emptyAnswers = 0;
   private lastSentAt = 0;
   private tripped: string | null = null;
 
@@ -72,10 +79,13 @@ export class RepublishGuard {
       const message = response.notificationMessage;
       const good = response.responseHeader.serviceResult.equals(StatusCodes.Good);
       const data = message?.notificationData ?? [];
-      if (good && (data.length === 0 || message.sequenceNumber !== request.retransmitSequenceNumber)) {
+      if (good && data.length === 0) {
+        this.emptyAnswers++;
+        return callback(endOfLoop(`Good with an empty message for ${request.retransmitSequenceNumber}`));
+      }
+      if (good && message.sequenceNumber !== request.retransmitSequenceNumber) {
         return this.trip(
-          `the server answered Republish for message ${request.retransmitSequenceNumber} with Good but ` +
-            `${data.length === 0 ? "an empty message" : `message ${message.sequenceNumber}`} (OPC UA Part 4 §5.13.6 requires BadMessageNotAvailable)`,
+          `the server answered Republish for message ${request.retransmitSequenceNumber} with message ${message.sequenceNumber}`,
           callback,
         );
       }

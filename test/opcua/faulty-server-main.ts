@@ -15,6 +15,7 @@
  * Slow.State (strings that never change).
  */
 import {
+  DataChangeNotification,
   DataType,
   MonitoredItem,
   NotificationMessage,
@@ -39,6 +40,8 @@ export interface FaultyServerConfig {
   bulkItems?: number;
   /** Answer Republish for a message the server no longer has with Good and an empty message. */
   republishGoodEmpty?: boolean;
+  /** Answer every Republish with Good and a made-up message that is not the one asked for. */
+  republishWrongMessage?: boolean;
   /** After a restart, hand out the same subscription ids again (OPC UA allows continuing them). */
   sameSubscriptionIds?: boolean;
   /** Never send the initial value of the Slow.* items (only changes, and they never change). */
@@ -119,14 +122,18 @@ async function launch(): Promise<void> {
       if (!firstSubscriptionId) firstSubscriptionId = sub.id;
     });
   });
-  if (config.republishGoodEmpty) {
+  if (config.republishGoodEmpty || config.republishWrongMessage) {
     type Apply = (R: unknown, m: unknown, c: unknown, f: (session: unknown, sub: { getMessageForSequenceNumber(n: number): unknown }, send: (r: unknown) => void) => Promise<void>) => void;
     const impl = s as unknown as { _apply_on_Subscription: Apply; _on_RepublishRequest: (m: { request: { retransmitSequenceNumber: number } }, c: unknown) => void };
     impl._on_RepublishRequest = function (message, channel) {
       impl._apply_on_Subscription.call(s, RepublishResponse, message, channel, async (_session, subscription, send) => {
-        const kept = subscription.getMessageForSequenceNumber(message.request.retransmitSequenceNumber);
-        // The fault: Good with an empty message instead of BadMessageNotAvailable.
-        const notificationMessage = kept ?? new NotificationMessage({ sequenceNumber: 0, publishTime: new Date(), notificationData: [] });
+        const asked = message.request.retransmitSequenceNumber;
+        const kept = subscription.getMessageForSequenceNumber(asked);
+        // The faults: Good with an empty message instead of BadMessageNotAvailable, or Good with
+        // a message that is not the one asked for.
+        const notificationMessage = config.republishWrongMessage
+          ? new NotificationMessage({ sequenceNumber: asked + 1000, publishTime: new Date(), notificationData: [new DataChangeNotification({ monitoredItems: [] })] })
+          : (kept ?? new NotificationMessage({ sequenceNumber: 0, publishTime: new Date(), notificationData: [] }));
         send(new RepublishResponse({ notificationMessage: notificationMessage as NotificationMessage, responseHeader: { serviceResult: StatusCodes.Good } }));
       });
     };

@@ -19,6 +19,7 @@ export interface FaultyServerStats {
 
 export interface FaultyServer {
   endpointUrl: string;
+  port: number;
   /** Stops the OPC UA server and starts it again on the same port; resolves once it listens. */
   restart(): Promise<void>;
   stats(): Promise<FaultyServerStats>;
@@ -67,6 +68,7 @@ export async function startFaultyServer(config: Omit<FaultyServerConfig, "port">
   };
   return {
     endpointUrl: `opc.tcp://127.0.0.1:${port}`,
+    port,
     restart: async () => void (await command("restart", "RESTARTED")),
     publish: async (on) => void (await command(`publish ${on ? "on" : "off"}`, "PUBLISH")),
     stats: async () => JSON.parse((await command("stats", "STATS")).slice(6)) as FaultyServerStats,

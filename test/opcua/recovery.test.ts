@@ -63,7 +63,7 @@ describe("otb-opcua-in recovery from device faults (issue 14)", function () {
     faulty = null;
   });
 
-  it("a server that answers Republish with Good and an empty message after a restart: few Republish requests, a new session, data resumes, one report", async () => {
+  it("a server that answers Republish with Good and an empty message after a restart: few Republish requests, data resumes, one report", async () => {
     faulty = await startFaultyServer({ republishGoodEmpty: true, sameSubscriptionIds: true, tickMs: 100 });
     await helper.load(nodes, opcuaFlow(faulty.endpointUrl, [tag("ns=1;s=Counter", "counter", { samplingInterval: 0, queueSize: 500 })], { endpoint }));
     const rec = new Recorder();
@@ -90,6 +90,55 @@ describe("otb-opcua-in recovery from device faults (issue 14)", function () {
     assert.match(rec.errors[0], /connection lost/);
     assert.strictEqual(rec.commLostBatches().length, 1, "comm_lost once");
     assert.strictEqual(stats.sessions, 1, "the dropped session is not left open on the server");
+    assert.strictEqual(stats.subscriptions, 1);
+  });
+
+  it("a server that answers Republish with Good and an empty message after a network break: the loop ends, nothing is lost", async () => {
+    faulty = await startFaultyServer({ republishGoodEmpty: true, tickMs: 100 });
+    const proxy = await startBlackholeProxy(faulty.port);
+    try {
+      await helper.load(nodes, opcuaFlow(`opc.tcp://127.0.0.1:${proxy.port}`, [tag("ns=1;s=Counter", "counter", { samplingInterval: 0, queueSize: 500 })], { endpoint }));
+      const rec = new Recorder();
+      await waitFor(() => goodValues(rec, "counter").length >= 5, 30_000, "data before the break");
+      proxy.blackhole();
+      await waitFor(() => rec.commLostBatches().length === 1, 30_000, "comm_lost while black-holed");
+      await delay(1_000);
+      const before = goodValues(rec, "counter").length;
+      const healedAt = Date.now();
+      proxy.heal();
+      await waitFor(() => goodValues(rec, "counter").length > before + 10, 30_000, "data after the heal");
+      const resumedIn = Date.now() - healedAt;
+      await delay(1_000);
+      const stats = await faulty.stats();
+      const values = goodValues(rec, "counter");
+      console.log(`      (resumed ${resumedIn} ms after the heal; Republish requests: ${stats.republishAt.length}, values: ${values.length})`);
+      assert.strictEqual(gaps(values, 1).length, 0, `every value exactly once, the break included: gaps at ${gaps(values, 1).map((i) => `${values[i - 1]}->${values[i]}`).join(", ")}`);
+      assert.ok(stats.republishAt.length >= 1 && stats.republishAt.length <= 10, `a few Republish requests: ${stats.republishAt.length}`);
+      assert.strictEqual(rec.errors.length, 1, `one report: ${rec.errors.join(" | ")}`);
+    } finally {
+      await helper.unload();
+      await proxy.close();
+    }
+  });
+
+  it("a server that answers Republish with another message than the one asked for: the session is dropped and rebuilt, data resumes, one report", async () => {
+    faulty = await startFaultyServer({ republishWrongMessage: true, sameSubscriptionIds: true, tickMs: 100 });
+    await helper.load(nodes, opcuaFlow(faulty.endpointUrl, [tag("ns=1;s=Counter", "counter", { samplingInterval: 0, queueSize: 500 })], { endpoint }));
+    const rec = new Recorder();
+    const ep = helper.getNode("ep") as unknown as { endpoint: { conn: NodeJS.EventEmitter } };
+    const states: string[] = [];
+    ep.endpoint.conn.on("state", (state: string, detail?: string) => states.push(`${state}: ${detail ?? ""}`));
+    await waitFor(() => goodValues(rec, "counter").length >= 5, 30_000, "data before the restart");
+    await faulty.restart();
+    await waitFor(() => gaps(goodValues(rec, "counter"), 1).length > 0, SESSION_TIMEOUT_MS + 15_000, "data after the restart");
+    await waitFor(() => assertExactlyOnceWithOneOutage(goodValues(rec, "counter"), 1, "counter").length >= 10, 15_000, "ten values after recovery");
+    await delay(1_000);
+    const stats = await faulty.stats();
+    assert.ok(states.some((st) => /answered Republish for message \d+ with message \d+; dropping the session/.test(st)), `the session was dropped for it: ${states.join(" | ")}`);
+    assert.ok(stats.republishAt.length <= 3, `Republish requests: ${stats.republishAt.length}`);
+    assertNothingLostAtRecovery(assertExactlyOnceWithOneOutage(goodValues(rec, "counter"), 1, "counter"), stats, 1, "counter");
+    assert.strictEqual(rec.errors.length, 1, `one report: ${rec.errors.join(" | ")}`);
+    assert.strictEqual(stats.sessions, 1);
     assert.strictEqual(stats.subscriptions, 1);
   });
 
