@@ -8,18 +8,12 @@
  *   call per group, so 2,000 tags do not flood a PLC with 2,000 calls (node-opcua#640).
  * - A tag the server refuses (unknown node id, filter not allowed) becomes a bad Signal with
  *   `opcua:<StatusCode>` once, and the others keep flowing.
- * - Republished or re-sent notifications are not emitted twice: a notification already seen (same
- *   sequence number and publish time), or a sample equal to the last one emitted for that tag
- *   (same source time, value and status), is dropped and counted.
- * - The dedupe state belongs to one subscription instance on the server. A new instance (our own
- *   start, a new subscription id, a sequence number seen before with another publish time, or a
- *   sequence that goes backwards, as after a server restart that re-creates the subscription with
- *   the same id, Part 4 §5.13.2) resets it, so nothing the new instance sends is taken for a
- *   duplicate.
+ * - Republished or re-sent notifications are not emitted twice, and nothing a new subscription
+ *   instance on the server sends is taken for a duplicate (duplicate-filter.ts).
  * - Every tag is owed a value at subscription start and after an outage (`markLost`). Servers
  *   should send the initial value of every monitored item (Part 4 §5.12.1.2), but some do not,
- *   and a tag that never changes then stays unknown; whatever is still owed
- *   `initialValueMs` later is Read once and emitted.
+ *   and a tag that never changes then stays unknown; whatever is still owed `initialValueMs`
+ *   after the subscription's first answer is Read once and emitted.
  */
 import { EventEmitter } from "events";
 import {
@@ -41,6 +35,7 @@ import {
 import type { Signal } from "../shared";
 import { bounded } from "../otb-opcua-endpoint/opcua-endpoint";
 import { badSignal, toSignal, type SourceInfo } from "./signal-mapping";
+import { DuplicateFilter } from "./duplicate-filter";
 import type { TagDef } from "./tag-list";
 
 export interface SubscriptionOptions {
@@ -62,13 +57,6 @@ export interface SubscriptionCounters {
   unknownHandles: number;
 }
 
-interface LastSample {
-  ts: number;
-  value: unknown;
-  status: number;
-}
-
-const SEEN_WINDOW = 256;
 const READ_CHUNK = 200;
 
 /**
@@ -81,11 +69,7 @@ export class TagSubscription extends EventEmitter {
   private byHandle = new Map<number, number>();
   private groups: ClientMonitoredItemGroup[] = [];
   private groupTags: number[][] = [];
-  private last: Array<LastSample | undefined>;
-  /** Sequence number -> fingerprint of the notifications emitted from this instance. */
-  private seen = new Map<number, string>();
-  private seenOrder: number[] = [];
-  private maxSeq = 0;
+  private readonly filter: DuplicateFilter;
   private subscriptionId = 0;
   private stopped = false;
   private session: ClientSession | null = null;
@@ -108,7 +92,7 @@ export class TagSubscription extends EventEmitter {
     private readonly source: SourceInfo,
   ) {
     super();
-    this.last = new Array(tags.length);
+    this.filter = new DuplicateFilter(tags.length);
   }
 
   get active(): boolean {
@@ -235,7 +219,7 @@ export class TagSubscription extends EventEmitter {
       if (!this.owed.has(index)) return; // the subscription delivered it meanwhile
       const dv = values[k];
       this.owed.delete(index);
-      this.last[index] = { ts: dv.sourceTimestamp?.getTime() ?? 0, value: dv.value?.value, status: dv.statusCode?.value ?? 0 };
+      this.filter.repeated(index, dv, true); // remembered, so the same sample arriving later is not emitted again
       batch.push(toSignal(this.tags[index], dv, this.source, now));
     });
     if (batch.length === 0) return;
@@ -299,16 +283,12 @@ export class TagSubscription extends EventEmitter {
       this.early.push(message); // handles are known once CreateMonitoredItems has answered
       return;
     }
-    const seq = message.sequenceNumber;
-    const print = fingerprint(message);
-    const seenAs = this.seen.get(seq);
-    if (seenAs !== undefined && seenAs === print) {
+    const verdict = this.filter.message(message);
+    if (verdict.duplicate) {
       this.counters.duplicates++;
       return;
     }
-    if (seenAs !== undefined) this.newInstance(`sequence number ${seq} came again with other content`);
-    else if (this.maxSeq > 0 && seq < this.maxSeq) this.newInstance(`the sequence number went back from ${this.maxSeq} to ${seq}`);
-    this.remember(seq, print);
+    if (verdict.newInstance) this.newInstance(verdict.newInstance);
     const now = Date.now();
     const batch: Signal[] = [];
     for (const n of data) {
@@ -321,19 +301,13 @@ export class TagSubscription extends EventEmitter {
           this.counters.unknownHandles++;
           continue;
         }
-        const dv = item.value;
-        const ts = dv.sourceTimestamp?.getTime() ?? 0;
-        const status = dv.statusCode?.value ?? 0;
-        const value = dv.value?.value;
-        const prev = this.last[index];
         // An owed tag is emitted even if unchanged: downstream last saw it lost (or never).
-        if (prev && !this.owed.has(index) && ts !== 0 && prev.ts === ts && prev.status === status && sameValue(prev.value, value)) {
+        if (this.filter.repeated(index, item.value, this.owed.has(index))) {
           this.counters.duplicates++;
           continue;
         }
-        this.last[index] = { ts, value, status };
         this.owed.delete(index);
-        batch.push(toSignal(this.tags[index], dv, this.source, now));
+        batch.push(toSignal(this.tags[index], item.value, this.source, now));
       }
     }
     if (batch.length === 0) return;
@@ -353,20 +327,10 @@ export class TagSubscription extends EventEmitter {
     return this.byHandle.get(handle);
   }
 
-  private remember(seq: number, print: string): void {
-    this.seen.set(seq, print);
-    this.seenOrder.push(seq);
-    this.maxSeq = Math.max(this.maxSeq, seq);
-    if (this.seenOrder.length > SEEN_WINDOW) this.seen.delete(this.seenOrder.shift()!);
-  }
-
   /** A new subscription instance on the server: nothing it sends is a duplicate of the old one's. */
   private newInstance(reason?: string): void {
     this.epoch++;
-    this.seen.clear();
-    this.seenOrder = [];
-    this.maxSeq = 0;
-    this.last = new Array(this.tags.length);
+    this.filter.reset();
     if (reason) {
       this.counters.instances++;
       this.emit("new-instance", reason);
@@ -407,28 +371,4 @@ function initialized(group: ClientMonitoredItemGroup, timeoutMs: number): Promis
       resolve(name && name in StatusCodes ? (StatusCodes as unknown as Record<string, import("node-opcua").StatusCode>)[name] : StatusCodes.BadUnexpectedError);
     });
   });
-}
-
-/**
- * What tells a re-sent NotificationMessage from a new one with the same sequence number: the
- * publish time (node-opcua's server leaves it at its minimum), the item count, and the first and
- * last items' handle and timestamps. A re-send carries the same samples; a restarted
- * subscription carries new ones.
- */
-function fingerprint(message: NotificationMessage): string {
-  const parts: Array<number | string> = [message.publishTime?.getTime() ?? 0];
-  for (const n of message.notificationData ?? []) {
-    const items = (n as { monitoredItems?: Array<{ clientHandle: number; value: DataValue }> }).monitoredItems ?? [];
-    parts.push(items.length);
-    for (const item of items.length > 0 ? [items[0], items[items.length - 1]] : []) {
-      parts.push(item.clientHandle, item.value.sourceTimestamp?.getTime() ?? 0, item.value.serverTimestamp?.getTime() ?? 0, item.value.sourcePicoseconds ?? 0);
-    }
-  }
-  return parts.join(",");
-}
-
-function sameValue(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => x === b[i]);
-  return false;
 }
