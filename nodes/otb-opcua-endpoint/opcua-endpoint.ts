@@ -12,10 +12,11 @@
  * opens a fresh one; users then re-create their subscriptions on the new session.
  *
  * Recovery is bounded whatever the server answers (issue 14):
- * - Republish is rate-capped and ended on a nonsensical answer (RepublishGuard);
+ * - Republish is rate-capped, a Good answer with an empty message ends its loop as "no such
+ *   message", and a nonsensical answer or too many requests drop the session (RepublishGuard);
  * - a repair that has not finished `recoveryMaxMs` after the link broke (the session timeout:
  *   beyond it the server has dropped the session anyway) is abandoned;
- * in both cases the session is dropped (`fail`) and SharedConnection builds a new one.
+ * a dropped session (`fail`) is closed and SharedConnection builds a new one.
  * An outage (link lost, session dropped, connect failing) is announced once with "outage"
  * (reason) and ends with "recovered" when a user's subscription answers again (`confirm`), so
  * the config node reports it once per outage.
