@@ -10,6 +10,16 @@
  *   channel breaks and "link-restored" when it is back, and keep their subscription objects.
  * If the session itself is closed under us, the connection is declared lost and SharedConnection
  * opens a fresh one; users then re-create their subscriptions on the new session.
+ *
+ * Recovery is bounded whatever the server answers (issue 14):
+ * - Republish is rate-capped, a Good answer with an empty message ends its loop as "no such
+ *   message", and a nonsensical answer or too many requests drop the session (RepublishGuard);
+ * - a repair that has not finished `recoveryMaxMs` after the link broke (the session timeout:
+ *   beyond it the server has dropped the session anyway) is abandoned;
+ * a dropped session (`fail`) is closed and SharedConnection builds a new one.
+ * An outage (link lost, session dropped, connect failing) is announced once with "outage"
+ * (reason) and ends with "recovered" when a user's subscription answers again (`confirm`), so
+ * the config node reports it once per outage.
  */
 import { EventEmitter } from "events";
 import * as fs from "fs";
@@ -25,6 +35,7 @@ import {
 import { ConnectionError, SharedConnection, toError, type BackoffOptions } from "../shared";
 import { formatFingerprint, type EndpointSettings } from "./endpoint-config";
 import { PinningCertificateManager } from "./pinning-certificate-manager";
+import { RepublishGuard } from "./republish-guard";
 
 export interface OpcuaSession {
   client: OPCUAClient;
@@ -32,6 +43,7 @@ export interface OpcuaSession {
   certificates: PinningCertificateManager;
   /** Set once we close it ourselves, so its events are ignored from then on. */
   closing: boolean;
+  republish: RepublishGuard | null;
 }
 
 /** Bound on our own close work: well under Node-RED's 15 s close timeout. */
@@ -41,6 +53,11 @@ export class OpcuaEndpoint extends EventEmitter {
   readonly conn: SharedConnection<OpcuaSession>;
   /** True while node-opcua repairs a broken channel behind the open session. */
   linkDown = false;
+  /** The reason of the outage in progress, null while the endpoint works. */
+  outage: string | null = null;
+  /** The longest a channel repair may take before the session is dropped and rebuilt. */
+  readonly recoveryMaxMs: number;
+  private recoveryTimer: NodeJS.Timeout | null = null;
 
   constructor(
     readonly settings: EndpointSettings,
@@ -52,6 +69,44 @@ export class OpcuaEndpoint extends EventEmitter {
       { open: () => this.open(), close: (s) => this.closeSession(s) },
       backoff ?? { initialMs: 1_000, maxMs: settings.reconnectMaxDelayMs, factor: 2, jitter: 0.2 },
     );
+    this.recoveryMaxMs = settings.sessionTimeoutMs;
+    this.conn.on("state", (state: string, detail?: string) => {
+      if (state === "disconnected") this.beginOutage(detail || "disconnected");
+      else this.clearRecoveryTimer();
+    });
+  }
+
+  /**
+   * A user's subscription answered (data or keep-alive): the outage, if any, is over. Connected
+   * is not enough: a server that accepts sessions but never answers Publish is still an outage,
+   * and restarting the session for it must not report it again.
+   */
+  confirm(): void {
+    this.endOutage();
+  }
+
+  /** Drops the session (its events are ignored from now on) and lets SharedConnection build a new one. */
+  fail(reason: string): void {
+    this.clearRecoveryTimer();
+    this.linkDown = false;
+    this.conn.lost(new ConnectionError(reason));
+  }
+
+  private beginOutage(reason: string): void {
+    if (this.outage !== null) return;
+    this.outage = reason;
+    this.emit("outage", reason);
+  }
+
+  private endOutage(): void {
+    if (this.outage === null) return;
+    this.outage = null;
+    this.emit("recovered");
+  }
+
+  private clearRecoveryTimer(): void {
+    if (this.recoveryTimer) clearTimeout(this.recoveryTimer);
+    this.recoveryTimer = null;
   }
 
   get session(): ClientSession | null {
@@ -80,15 +135,23 @@ export class OpcuaEndpoint extends EventEmitter {
       // A silent (black-holed) link is noticed after this long without a byte from the server.
       transportTimeout: Math.max(3 * s.keepAliveMs, 3_000),
     });
-    const entry: OpcuaSession = { client, session: null as unknown as ClientSession, certificates, closing: false };
+    const entry: OpcuaSession = { client, session: null as unknown as ClientSession, certificates, closing: false, republish: null };
     client.on("connection_lost", () => {
       if (entry.closing) return;
       this.linkDown = true;
+      entry.republish?.reset();
+      this.clearRecoveryTimer();
+      this.recoveryTimer = setTimeout(() => {
+        this.recoveryTimer = null;
+        if (!entry.closing) this.fail(`the link did not recover within ${Math.round(this.recoveryMaxMs / 1000)} s; dropping the session and creating a new one`);
+      }, this.recoveryMaxMs);
       this.emit("link-lost", "connection lost");
+      this.beginOutage("connection lost");
     });
     client.on("connection_reestablished", () => {
       if (entry.closing) return;
       this.linkDown = false;
+      this.clearRecoveryTimer();
       this.emit("link-restored");
     });
     client.on("backoff", (count: number, delay: number) => this.emit("retry", count, delay));
@@ -101,6 +164,9 @@ export class OpcuaEndpoint extends EventEmitter {
       await bounded(certificates.dispose(), CLOSE_STEP_MS);
       throw this.explain(err, certificates);
     }
+    entry.republish = new RepublishGuard(entry.session, (reason) => {
+      if (!entry.closing) this.fail(`${reason}; dropping the session and creating a new one`);
+    });
     entry.session.on("session_closed", () => {
       if (entry.closing) return;
       this.conn.lost(new ConnectionError("the server closed the session"));

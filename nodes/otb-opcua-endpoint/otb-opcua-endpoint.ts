@@ -43,13 +43,20 @@ export = function (RED: NodeAPI): void {
       this.endpoint = endpoint;
       // The same object, so Node-RED routes this node's status/errors to users' Status/Catch nodes.
       this.users = endpoint.conn.users;
-      let lastReported = "";
+      // Once per outage, with the reason that started it, not once per retry: a Catch flow must
+      // not be flooded. Later reasons in the same outage go to the log and the users' status.
+      endpoint.on("outage", (reason: string) => {
+        reportError(this, new Error(`${parsed.endpointUrl}: ${reason}`), { payload: null, endpoint: parsed.endpointUrl, reason });
+      });
+      let lastWarned = "";
+      endpoint.on("recovered", () => {
+        lastWarned = "";
+        this.log(`${parsed.endpointUrl}: connected again`);
+      });
       endpoint.conn.on("state", (state: string, detail?: string) => {
-        if (state === "connected") lastReported = "";
-        if (state !== "disconnected" || !detail || detail === lastReported) return;
-        // Once per distinct failure, not once per retry: a Catch flow must not be flooded.
-        lastReported = detail;
-        reportError(this, new Error(`${parsed.endpointUrl}: ${detail}`), { payload: null, endpoint: parsed.endpointUrl });
+        if (state !== "disconnected" || !detail || detail === endpoint.outage || detail === lastWarned) return;
+        lastWarned = detail;
+        this.warn(`${parsed.endpointUrl}: ${detail}`);
       });
     } catch (err) {
       this.configError = toError(err).message;

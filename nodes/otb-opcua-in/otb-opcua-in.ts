@@ -54,6 +54,7 @@ export = function (RED: NodeAPI): void {
     let startedOn: unknown = null;
     let closed = false;
     let retryTimer: NodeJS.Timeout | null = null;
+    let subscribeError = "";
 
     const summary = (): string => {
       const bad = subscription.counters.badTags;
@@ -65,6 +66,7 @@ export = function (RED: NodeAPI): void {
       if (commLostSent) return;
       commLostSent = true;
       outageSince = Date.now();
+      subscription.markLost();
       node.send({ payload: subscription.allBad("comm_lost"), opcua: { event: "comm_lost", reason: why } } as never);
     };
 
@@ -78,6 +80,10 @@ export = function (RED: NodeAPI): void {
       const resumed = resumedAt && Date.now() - resumedAt < RESUMED_TEXT_MS ? `resumed ${Math.round((resumedAt - outageSince) / 1000)}s outage, ` : "";
       status.flowing(`${resumed}${summary()}`);
     });
+    subscription.on("answered", () => endpoint.confirm());
+    subscription.on("new-instance", (reason: string) => node.log(`new subscription instance on the server (${reason}): duplicate detection restarted`));
+    subscription.on("read-values", (n: number) => node.log(`${n} tag(s) had no value from the subscription ${subscription.initialValueMs} ms after start or recovery: read them`));
+    subscription.on("refresh-failed", (err: unknown) => node.warn(`reading tags without a value failed: ${toError(err).message}`));
     subscription.on("tag-errors", (refused: Signal[]) => {
       node.send({ payload: refused } as never);
       const list = refused.map((s) => `${s.tag} (${s.source.address}): ${s.reasons?.join(",")}`).join("; ");
@@ -93,12 +99,16 @@ export = function (RED: NodeAPI): void {
         .start(session)
         .then(() => {
           startedOn = session;
+          subscribeError = "";
           if (!status.lastDataAt || commLostSent) status.waiting(`subscribed, ${summary()}`);
         })
         .catch((err: unknown) => {
           subscription.abandon();
           status.error(`subscribe failed`);
-          reportError(node, new Error(`subscription: ${toError(err).message}`), { payload: null });
+          // Once until a subscription succeeds, not on every retry.
+          const message = `subscription: ${toError(err).message}`;
+          if (message !== subscribeError) reportError(node, new Error(message), { payload: null });
+          subscribeError = message;
           // A refused subscription (e.g. BadTooManySubscriptions) is retried on its own, without
           // disturbing the other nodes that share the session.
           if (!closed && !retryTimer) {
@@ -134,22 +144,51 @@ export = function (RED: NodeAPI): void {
       sendCommLost("connection lost");
       status.down("connection lost, reconnecting");
     };
-    const onLinkRestored = (): void => status.waiting("reconnected, waiting for data");
+    const onLinkRestored = (): void => {
+      status.waiting("reconnected, waiting for data");
+      subscription.scheduleRefresh();
+    };
     endpoint.on("link-lost", onLinkLost);
     endpoint.on("link-restored", onLinkRestored);
 
-    // A subscription that answers nothing at all (not even keep-alives) while the link looks up
-    // is a silent stall (node-opcua#1524): restart the session rather than stay quietly green.
+    // The watchdog runs in every state, so every stalled state ends in a report: an outage is
+    // reported by the endpoint when it begins, and a channel repair is bounded there
+    // (recoveryMaxMs); a subscription that answers nothing at all (not even keep-alives) for
+    // `stallAfterMs` while the link looks up is a silent stall (node-opcua#1524): the session is
+    // restarted, again every `stallAfterMs` while it lasts, and the outage reported once; no
+    // subscription at all for `noSubscriptionAfterMs` without an outage (a connect or subscribe
+    // that hangs) is reported.
     const stallAfterMs = 3 * settings.keepAliveMs + publishingIntervalMs + settings.requestTimeoutMs;
+    // A connect or subscribe that neither succeeds nor fails: node-opcua's own timeouts normally
+    // turn it into a failure (reported as an outage) well before this; the first connect may also
+    // create the client certificate, which takes seconds on a busy machine.
+    const noSubscriptionAfterMs = Math.max(60_000, stallAfterMs);
+    let inactiveSince = Date.now();
+    let inactiveReported = false;
     const watchdog = setInterval(() => {
-      if (!subscription.active || endpoint.linkDown || starting) return;
-      const quiet = Date.now() - subscription.lastResponseAt;
-      if (quiet > stallAfterMs) {
-        node.warn(`no publish response for ${Math.round(quiet / 1000)} s; restarting the OPC UA session`);
-        sendCommLost("subscription stalled");
-        endpoint.conn.lost(new Error("subscription stalled"));
+      if (closed) return;
+      const now = Date.now();
+      if (subscription.active) {
+        inactiveSince = now;
+        inactiveReported = false;
       }
-    }, Math.max(1_000, settings.keepAliveMs));
+      // While node-opcua repairs the channel, the endpoint bounds the repair (recoveryMaxMs).
+      if (endpoint.linkDown || starting) return;
+      if (subscription.active) {
+        const quiet = now - subscription.lastResponseAt;
+        if (quiet <= stallAfterMs) return;
+        const why = `subscription stalled: no publish response for ${Math.round(quiet / 1000)} s; restarting the OPC UA session`;
+        node.warn(why);
+        sendCommLost("subscription stalled");
+        status.down("stalled, restarting session");
+        endpoint.fail(why);
+      } else if (!inactiveReported && !subscribeError && endpoint.outage === null && now - inactiveSince > noSubscriptionAfterMs) {
+        inactiveReported = true;
+        const why = `no subscription for ${Math.round((now - inactiveSince) / 1000)} s (endpoint ${endpoint.conn.state})`;
+        status.down("no subscription");
+        reportError(node, new Error(why), { payload: null });
+      }
+    }, Math.max(500, Math.min(settings.keepAliveMs, 5_000)));
     watchdog.unref();
 
     endpoint.conn.register(node, { onState });

@@ -8,9 +8,12 @@
  *   call per group, so 2,000 tags do not flood a PLC with 2,000 calls (node-opcua#640).
  * - A tag the server refuses (unknown node id, filter not allowed) becomes a bad Signal with
  *   `opcua:<StatusCode>` once, and the others keep flowing.
- * - Republished or re-sent notifications are not emitted twice: a notification sequence number
- *   already seen, or a sample equal to the last one emitted for that tag (same source time,
- *   value and status), is dropped and counted.
+ * - Republished or re-sent notifications are not emitted twice, and nothing a new subscription
+ *   instance on the server sends is taken for a duplicate (duplicate-filter.ts).
+ * - Every tag is owed a value at subscription start and after an outage (`markLost`). Servers
+ *   should send the initial value of every monitored item (Part 4 §5.12.1.2), but some do not,
+ *   and a tag that never changes then stays unknown; whatever is still owed `initialValueMs`
+ *   after the subscription's first answer is Read once and emitted.
  */
 import { EventEmitter } from "events";
 import {
@@ -32,6 +35,7 @@ import {
 import type { Signal } from "../shared";
 import { bounded } from "../otb-opcua-endpoint/opcua-endpoint";
 import { badSignal, toSignal, type SourceInfo } from "./signal-mapping";
+import { DuplicateFilter } from "./duplicate-filter";
 import type { TagDef } from "./tag-list";
 
 export interface SubscriptionOptions {
@@ -45,31 +49,40 @@ export interface SubscriptionCounters {
   batches: number;
   duplicates: number;
   badTags: number;
+  /** New subscription instances detected (restart, re-creation): each reset the dedupe state. */
+  instances: number;
+  /** Values obtained by a Read because the server had not sent them. */
+  readValues: number;
+  /** Items in notifications for a client handle we do not know: counted, never silently lost. */
+  unknownHandles: number;
 }
 
-interface LastSample {
-  ts: number;
-  value: unknown;
-  status: number;
-}
-
-const SEEN_WINDOW = 256;
+const READ_CHUNK = 200;
 
 /**
  * Events: "batch" (signals: Signal[]) for data, "tag-errors" (signals: Signal[]) for tags the
  * server refused, "error" is never emitted (failures reject start()).
  */
 export class TagSubscription extends EventEmitter {
-  readonly counters: SubscriptionCounters = { values: 0, batches: 0, duplicates: 0, badTags: 0 };
+  readonly counters: SubscriptionCounters = { values: 0, batches: 0, duplicates: 0, badTags: 0, instances: 0, readValues: 0, unknownHandles: 0 };
   private subscription: ClientSubscription | null = null;
   private byHandle = new Map<number, number>();
   private groups: ClientMonitoredItemGroup[] = [];
   private groupTags: number[][] = [];
-  private last: Array<LastSample | undefined>;
-  private seen = new Set<number>();
-  private seenOrder: number[] = [];
+  private readonly filter: DuplicateFilter;
   private subscriptionId = 0;
   private stopped = false;
+  private session: ClientSession | null = null;
+  /** False while the monitored items are being created: notifications wait in `early`. */
+  private ready = false;
+  private early: NotificationMessage[] = [];
+  /** Tags owed a value downstream (start, outage); Read if the server does not send them. */
+  private owed = new Set<number>();
+  private refreshTimer: NodeJS.Timeout | null = null;
+  /** Bumped whenever what is owed changes meaning (start, outage, new instance): a Read begun before is stale. */
+  private epoch = 0;
+  /** False from start and from an outage until the first publish response ("answered" event). */
+  answered = false;
   /** Time of the last publish response, data or keep-alive: a stalled subscription shows here. */
   lastResponseAt = 0;
 
@@ -79,16 +92,26 @@ export class TagSubscription extends EventEmitter {
     private readonly source: SourceInfo,
   ) {
     super();
-    this.last = new Array(tags.length);
+    this.filter = new DuplicateFilter(tags.length);
   }
 
   get active(): boolean {
     return this.subscription !== null && !this.stopped;
   }
 
+  /** How long after start or recovery a tag may go without a value before it is Read. */
+  get initialValueMs(): number {
+    return 2 * this.options.publishingIntervalMs + this.options.keepAliveMs;
+  }
+
   /** Creates the subscription and its monitored items on `session`. */
   async start(session: ClientSession): Promise<void> {
     this.stopped = false;
+    this.answered = false;
+    this.ready = false;
+    this.early = [];
+    this.session = session;
+    this.newInstance();
     const interval = this.options.publishingIntervalMs;
     const keepAliveCount = Math.max(2, Math.ceil(this.options.keepAliveMs / interval));
     const subscription = await session.createSubscription2({
@@ -104,7 +127,7 @@ export class TagSubscription extends EventEmitter {
     this.subscriptionId = subscription.subscriptionId;
     this.lastResponseAt = Date.now();
     subscription.on("raw_notification", (m: NotificationMessage) => this.onNotification(m));
-    subscription.on("subscriptionId_changed", () => this.resetSequence());
+    subscription.on("subscriptionId_changed", () => this.newInstance("the subscription id changed"));
 
     const now = Date.now();
     const refused: Signal[] = [];
@@ -137,11 +160,81 @@ export class TagSubscription extends EventEmitter {
     }
     this.counters.badTags = refused.length;
     if (refused.length > 0) this.emit("tag-errors", refused);
+    this.owed = new Set(this.byHandle.values());
+    this.ready = true;
+    const early = this.early;
+    this.early = [];
+    for (const m of early) this.onNotification(m);
+    this.scheduleRefresh();
+  }
+
+  /** Downstream was told every tag is lost: each is owed a value again, even an unchanged one. */
+  markLost(): void {
+    this.epoch++;
+    this.answered = false;
+    this.owed = new Set(this.byHandle.values());
+  }
+
+  /**
+   * Reads, once, the tags still owed a value `initialValueMs` from now, but only after the
+   * subscription has answered at least once since: until then the server has had no chance to
+   * send the initial values, and a Read would only duplicate them (checked up to 10 times).
+   */
+  scheduleRefresh(): void {
+    this.epoch++;
+    if (this.refreshTimer) clearTimeout(this.refreshTimer);
+    const scheduledAt = Date.now();
+    let tries = 0;
+    const fire = (): void => {
+      this.refreshTimer = null;
+      if (this.lastResponseAt < scheduledAt && ++tries < 10) {
+        this.refreshTimer = setTimeout(fire, this.initialValueMs);
+        this.refreshTimer.unref();
+        return;
+      }
+      this.refresh().catch((err: unknown) => this.emit("refresh-failed", err));
+    };
+    this.refreshTimer = setTimeout(fire, this.initialValueMs);
+    this.refreshTimer.unref();
+  }
+
+  private async refresh(): Promise<void> {
+    const session = this.session;
+    const owed = [...this.owed];
+    const epoch = this.epoch;
+    if (this.stopped || !session || owed.length === 0) return;
+    // In chunks: a PLC's MaxNodesPerRead is often a few hundred, and node-opcua does not split a Read.
+    const values: DataValue[] = [];
+    for (let i = 0; i < owed.length; i += READ_CHUNK) {
+      const chunk = owed.slice(i, i + READ_CHUNK).map((k) => ({ nodeId: resolveNodeId(this.tags[k].nodeId), attributeId: AttributeIds.Value }));
+      values.push(...(await session.read(chunk)));
+      if (this.stopped || session !== this.session) return;
+    }
+    // An outage or a new start while the Read was under way: its values may be older than what
+    // the subscription delivers next, and the next refresh decides again.
+    if (this.stopped || session !== this.session || epoch !== this.epoch) return;
+    const now = Date.now();
+    const batch: Signal[] = [];
+    owed.forEach((index, k) => {
+      if (!this.owed.has(index)) return; // the subscription delivered it meanwhile
+      const dv = values[k];
+      this.owed.delete(index);
+      this.filter.repeated(index, dv, true); // remembered, so the same sample arriving later is not emitted again
+      batch.push(toSignal(this.tags[index], dv, this.source, now));
+    });
+    if (batch.length === 0) return;
+    this.counters.readValues += batch.length;
+    this.counters.values += batch.length;
+    this.counters.batches++;
+    this.emit("read-values", batch.length);
+    this.emit("batch", batch);
   }
 
   /** Deletes the subscription on the server (when the session is still there). */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.session = null;
+    if (this.refreshTimer) clearTimeout(this.refreshTimer);
     const s = this.subscription;
     this.subscription = null;
     this.groups = [];
@@ -157,12 +250,13 @@ export class TagSubscription extends EventEmitter {
   /** Forgets the subscription without talking to the server (its session is gone). */
   abandon(): void {
     this.stopped = true;
+    this.session = null;
+    if (this.refreshTimer) clearTimeout(this.refreshTimer);
     this.subscription?.removeAllListeners("raw_notification");
     this.subscription = null;
     this.groups = [];
     this.groupTags = [];
     this.byHandle.clear();
-    this.resetSequence();
   }
 
   /** Every tag, bad with `reason`: what downstream sees when the link is lost. */
@@ -174,19 +268,27 @@ export class TagSubscription extends EventEmitter {
   private onNotification(message: NotificationMessage): void {
     if (this.stopped) return;
     this.lastResponseAt = Date.now();
+    if (!this.answered) {
+      this.answered = true;
+      this.emit("answered");
+    }
     const subscriptionId = this.subscription?.subscriptionId ?? 0;
     if (subscriptionId !== this.subscriptionId) {
       this.subscriptionId = subscriptionId;
-      this.resetSequence();
+      this.newInstance("the subscription id changed");
     }
     const data = message.notificationData;
     if (!data || data.length === 0) return; // keep-alive
-    const seq = message.sequenceNumber;
-    if (this.seen.has(seq)) {
+    if (!this.ready) {
+      this.early.push(message); // handles are known once CreateMonitoredItems has answered
+      return;
+    }
+    const verdict = this.filter.message(message);
+    if (verdict.duplicate) {
       this.counters.duplicates++;
       return;
     }
-    this.remember(seq);
+    if (verdict.newInstance) this.newInstance(verdict.newInstance);
     const now = Date.now();
     const batch: Signal[] = [];
     for (const n of data) {
@@ -195,18 +297,17 @@ export class TagSubscription extends EventEmitter {
       for (const item of items) {
         let index = this.byHandle.get(item.clientHandle);
         if (index === undefined) index = this.rebuildHandles(item.clientHandle);
-        if (index === undefined) continue;
-        const dv = item.value;
-        const ts = dv.sourceTimestamp?.getTime() ?? 0;
-        const status = dv.statusCode?.value ?? 0;
-        const value = dv.value?.value;
-        const prev = this.last[index];
-        if (prev && ts !== 0 && prev.ts === ts && prev.status === status && sameValue(prev.value, value)) {
+        if (index === undefined) {
+          this.counters.unknownHandles++;
+          continue;
+        }
+        // An owed tag is emitted even if unchanged: downstream last saw it lost (or never).
+        if (this.filter.repeated(index, item.value, this.owed.has(index))) {
           this.counters.duplicates++;
           continue;
         }
-        this.last[index] = { ts, value, status };
-        batch.push(toSignal(this.tags[index], dv, this.source, now));
+        this.owed.delete(index);
+        batch.push(toSignal(this.tags[index], item.value, this.source, now));
       }
     }
     if (batch.length === 0) return;
@@ -226,15 +327,14 @@ export class TagSubscription extends EventEmitter {
     return this.byHandle.get(handle);
   }
 
-  private remember(seq: number): void {
-    this.seen.add(seq);
-    this.seenOrder.push(seq);
-    if (this.seenOrder.length > SEEN_WINDOW) this.seen.delete(this.seenOrder.shift()!);
-  }
-
-  private resetSequence(): void {
-    this.seen.clear();
-    this.seenOrder = [];
+  /** A new subscription instance on the server: nothing it sends is a duplicate of the old one's. */
+  private newInstance(reason?: string): void {
+    this.epoch++;
+    this.filter.reset();
+    if (reason) {
+      this.counters.instances++;
+      this.emit("new-instance", reason);
+    }
   }
 }
 
@@ -271,10 +371,4 @@ function initialized(group: ClientMonitoredItemGroup, timeoutMs: number): Promis
       resolve(name && name in StatusCodes ? (StatusCodes as unknown as Record<string, import("node-opcua").StatusCode>)[name] : StatusCodes.BadUnexpectedError);
     });
   });
-}
-
-function sameValue(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => x === b[i]);
-  return false;
 }

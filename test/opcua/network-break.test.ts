@@ -32,9 +32,9 @@ describe("otb-opcua-in across a black-holed network (session survives)", functio
   });
 
   it("resumes after the break with the same session, no duplicates and no gap in the counter", async () => {
-    // Sampling faster than the counter ticks and a deep queue: every counter value is captured
-    // on the server while the link is down, so the client can be held to "no gap".
-    const tags = [tag("ns=1;s=Counter", "counter", { samplingInterval: 50, queueSize: 500 })];
+    // Exception-based (sampling 0) and a deep queue: every counter value is queued on the server
+    // while the link is down, even when its timers run late, so the client can be held to "no gap".
+    const tags = [tag("ns=1;s=Counter", "counter", { samplingInterval: 0, queueSize: 500 })];
     await helper.load(nodes, opcuaFlow(`opc.tcp://127.0.0.1:${proxy.port}`, tags, { publishingInterval: 200 }));
     const rec = new Recorder();
     const ep = helper.getNode("ep") as unknown as { endpoint: { session: { sessionId: { toString(): string } } | null } };

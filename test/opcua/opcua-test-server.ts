@@ -4,7 +4,7 @@
  * survives stop()/start(), so a restarted server presents the same certificate (as a PLC does).
  *
  * Variables (namespace 1, string node ids):
- *   Counter      Double, +1 every `tickMs`
+ *   Counter      Double, +1 every `tickMs`; exception-based when subscribed with sampling 0
  *   Temperature  Double, settable, with a settable StatusCode
  *   Running      Boolean
  *   Recipe       String
@@ -96,19 +96,21 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
       userManager: { isValidUser: (u: string, p: string) => users[u] !== undefined && users[u] === p },
       registerServerMethod: RegisterServerMethod.HIDDEN,
       maxConnectionsPerEndpoint: 50,
-      serverCapabilities: { maxMonitoredItemsPerCall: 5000 } as never,
+      serverCapabilities: { maxMonitoredItemsPerCall: 5000, minSupportedSampleRate: 0 } as never,
       buildInfo: { productName: "otbridge-test-server" },
     });
     await s.initialize();
     const addressSpace = s.engine.addressSpace!;
     const ns = addressSpace.getOwnNamespace();
     const objects = addressSpace.rootFolder.objects;
-    const add = (name: string, dataType: DataType, value: unknown): UAVariable => {
-      const v = ns.addVariable({ organizedBy: objects, browseName: name, nodeId: `s=${name}`, dataType: DataType[dataType] });
+    const add = (name: string, dataType: DataType, value: unknown, minimumSamplingInterval?: number): UAVariable => {
+      const v = ns.addVariable({ organizedBy: objects, browseName: name, nodeId: `s=${name}`, dataType: DataType[dataType], minimumSamplingInterval });
       v.setValueFromSource(new Variant({ dataType, value }));
       return v;
     };
-    vars.Counter = add("Counter", DataType.Double, tick);
+    // Exception-based too (sampling interval 0): every tick is queued as it is written, so a test
+    // can hold the client to "no gap" even when timers run late under load.
+    vars.Counter = add("Counter", DataType.Double, tick, 0);
     vars.Temperature = add("Temperature", DataType.Double, 21.5);
     vars.Running = add("Running", DataType.Boolean, true);
     vars.Recipe = add("Recipe", DataType.String, "A-100");
