@@ -199,7 +199,7 @@ class RunningSimulator extends EventEmitter implements Simulator {
           this.broker = await startEmbeddedBroker(ports.mqtt ?? defaults.mqtt);
           this.mqttUrl = this.broker.url;
         } else this.mqttUrl = this.opts.mqttUrl;
-        this.sensors = new MqttSensors(this.mqttUrl, this.opts.sensorFormat ?? "both", this.opts.line ?? LINE_NAME);
+        this.sensors = new MqttSensors(this.mqttUrl, this.opts.sensorFormat ?? "both", this.opts.line ?? LINE_NAME, () => this.clock.now);
         await this.sensors.start();
         this.sensors.publish(first);
       }
