@@ -108,7 +108,7 @@ the MQTT payloads' ts, and each Modbus unit's clock registers, input 90-91, Unix
 otb-modbus-in uses to stamp its polls). At --speed N (${SPEED_MIN} to ${SPEED_MAX}) the clock runs N times faster
 than the wall clock but never ahead of it: it starts --start-ago minutes in the past (default
 60 x (N - 1), so a fast run reaches now after one hour of wall time) and, once it reaches now,
-keeps pace with the wall clock (1x). Dashboards show that clock in the line's time zone.`;
+keeps pace with the wall clock (1x). Shifts (otb-line) follow that clock in the line's time zone.`;
 
 /** Minutes in the past the clock starts at by default (see defaultStartTs). */
 export function defaultStartAgoMinutes(speed: number): number {
