@@ -4,13 +4,13 @@
  */
 import * as fs from "fs";
 import { CliError, intOption, numberOption, parseArgs, type Command } from "../command";
+import { SPEED_MAX, SPEED_MIN, TIME_LINE_HELP, defaultStartAgoMinutes, startTsAgo } from "../sim/clock";
 // Only light modules here: `otbridge --help` loads every command to print its summary. The
 // simulator (and node-opcua, which takes seconds to load) is required when the command runs.
 import { writeCatalogs } from "../sim/catalog";
 import type { SensorFormat } from "../sim/mqtt-sensors";
 import { ReplayError, loadReplay, type ReplayData } from "../sim/replay";
 import { FAULT_KINDS, SCENARIOS, findScenario, type FaultKind } from "../sim/scenarios";
-import { SPEED_MAX, SPEED_MIN, TIME_LINE_HELP, defaultStartAgoMinutes, startTsAgo } from "../sim/clock";
 
 const HELP = `Usage: otbridge simulate [options]
 

@@ -52,11 +52,11 @@ export { SCENARIOS, FAULT_KINDS, findScenario, FaultPlan, type FaultKind, type F
 export { OPCUA_TAGS, VIBRATION_TAGS, LINE_NAME, opcuaNodeId, findTag, type TagDef } from "./tags";
 export { MODBUS_MAP, encodeRegisters, decodeRegisters, registerCount, type RegisterDef, type RegisterMap } from "./modbus-map";
 export { SENSORS, SPARKPLUG_GROUP, jsonDataTopic, jsonStatusTopic, edgeNodeId, type SensorFormat } from "./mqtt-sensors";
+export { SPEED_MIN, SPEED_MAX, CATCH_UP_MS, defaultStartTs } from "./clock";
 export { readLabels, type Label } from "./labels";
 export { loadReplay, SKAB_COLUMNS, ReplayError } from "./replay";
 export type { LineSnapshot, Sample } from "./line";
 export { sampleToSignals } from "./signals";
-export { SPEED_MIN, SPEED_MAX, CATCH_UP_MS, defaultStartTs } from "./clock";
 
 export interface SimulatorOptions {
   seed?: number;
