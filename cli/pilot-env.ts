@@ -75,7 +75,7 @@ export interface PilotOptions {
   scenario?: string;
   seed?: number;
   speed?: number;
-  /** Simulated start time (ms); default now. Earlier lets a fast run stay behind the wall clock. */
+  /** Simulated start time (ms); default defaultStartTs(speed) (cli/sim/clock.ts: the one time line). */
   startTs?: number;
   /** Simulator ports; undefined = the simulator's defaults (env or 4840/5020/1883), 0 = any free port. */
   ports?: { opcua?: number; modbus?: number; mqtt?: number };
@@ -118,12 +118,13 @@ export async function startPilot(opts: PilotOptions): Promise<RunningPilot> {
       });
       running.push(sim);
       overrides.OTB_OPCUA_URL = sim.opcuaUrl;
-      overrides.OTB_OPCUA_PINNED = simulatorOpcuaFingerprint(pkiDir) ?? undefined;
+      overrides.OTB_OPCUA_PINNED = sim.opcuaFingerprint?.replace(/:/g, "") ?? simulatorOpcuaFingerprint(pkiDir) ?? undefined;
       overrides.OTB_MODBUS_HOST = "127.0.0.1";
       overrides.OTB_MODBUS_PORT = sim.modbusPort === undefined ? undefined : String(sim.modbusPort);
       overrides.OTB_MQTT_URL = sim.mqttUrl;
       overrides.OTB_CONDUIT_URL = sim.mqttUrl;
-      log(`otbridge: simulator "${sim.scenario}" (seed ${sim.seed}, ${sim.speed}x): OPC UA ${sim.opcuaUrl}, Modbus 127.0.0.1:${sim.modbusPort}, MQTT ${sim.mqttUrl}`);
+      log(`otbridge: simulator "${sim.scenario}" (seed ${sim.seed}, ${sim.speed}x, simulated clock from ${new Date(sim.startTs).toISOString()}): OPC UA ${sim.opcuaUrl}, Modbus 127.0.0.1:${sim.modbusPort}, MQTT ${sim.mqttUrl}`);
+      if (sim.opcuaFingerprint) log(`otbridge: OPC UA server certificate SHA-256 ${sim.opcuaFingerprint} (pinned in OTB_OPCUA_PINNED)`);
     } else if (!base.OTB_MQTT_URL) {
       const { startEmbeddedBroker } = await import("./sim/broker");
       const broker = await startEmbeddedBroker(opts.ports?.mqtt ?? Number(base.OTB_MQTT_PORT ?? 1883));

@@ -4,6 +4,7 @@
  */
 import * as fs from "fs";
 import { CliError, intOption, numberOption, parseArgs, type Command } from "../command";
+import { SPEED_MAX, SPEED_MIN, TIME_LINE_HELP, defaultStartAgoMinutes, startTsAgo } from "../sim/clock";
 // Only light modules here: `otbridge --help` loads every command to print its summary. The
 // simulator (and node-opcua, which takes seconds to load) is required when the command runs.
 import { writeCatalogs } from "../sim/catalog";
@@ -23,7 +24,8 @@ Options:
   --outcomes NAME     add the filling station (fill volume per part, counters, fault codes) with an
                       outcome scenario: ${OUTCOME_SCENARIOS.map((s) => s.name).join(", ")}
   --seed N            seed for noise and the fault schedule (default 1)
-  --speed N           run N times faster than real time, e.g. 3600 (default 1)
+  --speed N           run N times faster than real time, ${SPEED_MIN} to ${SPEED_MAX} (default 1)
+  --start-ago MIN     start the simulated clock MIN minutes in the past (default 60 x (speed - 1))
   --opcua-port P      OPC UA port (env OTB_SIM_OPCUA_PORT, default 4840; 0 = any free port)
   --modbus-port P     Modbus TCP port (env OTB_SIM_MODBUS_PORT, default 5020; 0 = any free port)
   --mqtt-url URL      publish the sensors to this broker instead of the embedded one
@@ -39,6 +41,8 @@ Options:
   --write-catalogs DIR  write the OPC UA tag catalog and Modbus register map JSON, then exit
   -h, --help          this text
 
+${TIME_LINE_HELP}
+
 Example: otbridge simulate --scenario bearing-wear --seed 7 --speed 600 --labels labels.jsonl`;
 
 function listText(): string {
@@ -49,6 +53,11 @@ function listText(): string {
     "",
     `Fault kinds (for --faults and in labels): ${FAULT_KINDS.join(", ")}`,
   ].join("\n");
+}
+
+function formatWall(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  return s >= 3600 ? `${(s / 3600).toFixed(1)} h` : s >= 60 ? `${Math.round(s / 60)} min` : `${s} s`;
 }
 
 function port(value: unknown, name: string): number {
@@ -64,6 +73,7 @@ const command: Command = {
       outcomes: { type: "string" },
       seed: { type: "string", default: "1" },
       speed: { type: "string", default: "1" },
+      "start-ago": { type: "string" },
       "opcua-port": { type: "string" },
       "modbus-port": { type: "string" },
       "mqtt-url": { type: "string" },
@@ -92,6 +102,9 @@ const command: Command = {
       return 0;
     }
     if (positionals.length) throw new CliError(`unexpected argument "${positionals[0]}" (options start with --)`);
+    // The clock options first, in the same order as `otbridge start`: one rule for both.
+    const speed = numberOption(options.speed, "speed", SPEED_MIN, SPEED_MAX);
+    const startAgo = options["start-ago"] === undefined ? defaultStartAgoMinutes(speed) : numberOption(options["start-ago"], "start-ago", 0, 1e9);
 
     const scenarioName = options.scenario as string;
     if (!findScenario(scenarioName)) throw new CliError(`unknown scenario "${scenarioName}"; known: ${SCENARIOS.map((s) => s.name).join(", ")}`);
@@ -102,7 +115,6 @@ const command: Command = {
       if (faults.length === 0 || unknown.length) throw new CliError(`unknown fault kind "${unknown[0] ?? ""}"; known: ${FAULT_KINDS.join(", ")}`);
     }
     const seed = intOption(options.seed, "seed", 0, 2 ** 32 - 1);
-    const speed = numberOption(options.speed, "speed", 0.001, 1_000_000);
     const format = options["sensor-format"] as string;
     if (!["json", "sparkplug", "both"].includes(format)) throw new CliError(`--sensor-format must be json, sparkplug or both, got "${format}"`);
     const protocolList = String(options.protocols).split(",").map((p) => p.trim());
@@ -138,6 +150,7 @@ const command: Command = {
       sim = await startSimulator({
         seed,
         speed,
+        startTs: startTsAgo(startAgo),
         scenario: scenarioName,
         faults,
         opcuaPort,
@@ -158,9 +171,10 @@ const command: Command = {
       throw new CliError(e.message ?? String(err));
     }
     const say = (text: string): void => console.log(`otbridge simulate: ${text}`);
-    say(`line ${sim.line.state}, scenario ${sim.scenario}, seed ${sim.seed}, speed ${sim.speed}x, simulated start ${new Date(sim.startTs).toISOString()}`);
+    say(`line ${sim.line.state}, scenario ${sim.scenario}, seed ${sim.seed}, speed ${sim.speed}x, simulated clock from ${new Date(sim.startTs).toISOString()}${speed > 1 ? `, reaches now in ${formatWall((Date.now() - sim.startTs) / (speed - 1))}` : ""}`);
     if (sim.opcuaUrl) say(`OPC UA      ${sim.opcuaUrl}  (ns=1;s=line1.<asset>.<tag>)`);
-    if (sim.modbusPort !== undefined) say(`Modbus TCP  127.0.0.1:${sim.modbusPort}  (unit 1 meter1, unit 2 legacy1)`);
+    if (sim.opcuaFingerprint) say(`OPC UA certificate SHA-256 ${sim.opcuaFingerprint}  (pin this in the client)`);
+    if (sim.modbusPort !== undefined) say(`Modbus TCP  127.0.0.1:${sim.modbusPort}  (unit 1 meter1, unit 2 legacy1; clock: input 90-91, Unix s)`);
     if (sim.mqttUrl) say(`MQTT        ${sim.mqttUrl}${mqttUrl ? "" : " (embedded broker)"}  (otbridge/line1/sensors/#, spBv1.0/otbridge/#)`);
     if (replay) say(`replaying ${replay.rows.length} rows of ${replay.file}${replay.badRows ? ` (${replay.badRows} unreadable rows skipped)` : ""}`);
     if (labelsFile) say(`labels      ${labelsFile}`);

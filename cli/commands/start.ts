@@ -9,6 +9,7 @@ import * as path from "path";
 import { CliError, intOption, numberOption, parseArgs, type Command } from "../command";
 import { REPO_ROOT, stopChild } from "../node-red-runner";
 import { startPilot } from "../pilot-env";
+import { SPEED_MAX, SPEED_MIN, TIME_LINE_HELP, defaultStartAgoMinutes, startTsAgo } from "../sim/clock";
 
 const HELP = `Usage: otbridge start [options]
 
@@ -22,12 +23,13 @@ Options:
   --reset           replace the user folder's flows with the template
   --scenario NAME   simulator fault scenario (env OTB_SCENARIO, default normal; see otbridge simulate --list)
   --seed N          simulator seed (env OTB_SIM_SEED, default 1)
-  --speed N         simulator speed, N times real time (env OTB_SIM_SPEED, default 1)
-  --start-ago MIN   start the simulated clock MIN minutes in the past (env OTB_SIM_START_AGO; default
-                    60 x (speed - 1), so a fast run stays behind the wall clock for an hour: otb-window
-                    refuses values more than 5 minutes in the future)
+  --speed N         simulator speed, N times real time, ${SPEED_MIN} to ${SPEED_MAX} (env OTB_SIM_SPEED, default 1)
+  --start-ago MIN   start the simulated clock MIN minutes in the past (env OTB_SIM_START_AGO;
+                    default 60 x (speed - 1))
   --no-simulator    do not start the simulator (env OTB_SIMULATOR=off): use real devices from OTB_* variables
-  -h, --help        this text`;
+  -h, --help        this text
+
+${TIME_LINE_HELP}`;
 
 const command: Command = {
   summary: "run the simulator, a broker and Node-RED with the single-line pilot (npm start)",
@@ -48,9 +50,11 @@ const command: Command = {
       console.log(HELP);
       return 0;
     }
+    // The clock options first, in the same order as `otbridge simulate`: one rule for both.
+    const speed = numberOption(options.speed, "speed", SPEED_MIN, SPEED_MAX);
+    const startAgo = options["start-ago"] === undefined ? defaultStartAgoMinutes(speed) : numberOption(options["start-ago"], "start-ago", 0, 1e9);
     const port = intOption(options.port, "port", 0, 65535);
-    const seed = intOption(options.seed, "seed", 0, 2 ** 31 - 1);
-    const speed = numberOption(options.speed, "speed", 0.01, 10_000);
+    const seed = intOption(options.seed, "seed", 0, 2 ** 32 - 1);
     const userDir = path.resolve(options["user-dir"] as string);
     const pilotFlow = path.join(REPO_ROOT, "flows", "single-line-pilot.json");
     const flowTemplate = (options.flow as string | undefined) ?? (fs.existsSync(pilotFlow) ? pilotFlow : undefined);
@@ -61,7 +65,6 @@ const command: Command = {
       const { findScenario } = await import("../sim/scenarios");
       if (!findScenario(options.scenario as string)) throw new CliError(`unknown scenario "${options.scenario}" (see otbridge simulate --list)`);
     }
-    const startAgo = numberOption(options["start-ago"] ?? (speed > 1 ? String(60 * (speed - 1)) : "0"), "start-ago", 0, 1e9);
     const pilot = await startPilot({
       userDir,
       port,
@@ -71,7 +74,7 @@ const command: Command = {
       scenario: options.scenario as string,
       seed,
       speed,
-      startTs: Math.floor((Date.now() - startAgo * 60_000) / 1000) * 1000,
+      startTs: startTsAgo(startAgo),
     });
     const red = pilot.red;
     console.log(`otbridge: editor at ${red.url}/  dashboard at ${red.url}/dashboard  (Ctrl-C stops)`);

@@ -23,7 +23,8 @@ Input (one of):
                           the frame in payload); only complete good frames train
 
 Normal period (one of):
-  --normal-rows N         the first N CSV rows (or the first N frames)
+  --normal-rows N         the first N CSV rows (the windows that end within them), or the
+                          first N frames
   --normal-from T --normal-to T
                           a closed time range, ISO-8601 (UTC if no zone) or epoch s/ms
 
@@ -132,7 +133,7 @@ const command: Command = {
     }
     const minRows = Math.max(set.names.length + 2, 10);
     if (rows.length < minRows) {
-      throw new CliError(`only ${rows.length} complete feature rows in the normal period; ${set.names.length} features need at least ${minRows}`);
+      throw new CliError(`only ${rows.length} complete ${set.unit} in the normal period; ${set.names.length} features need at least ${minRows}`);
     }
     let trained;
     try {
@@ -160,7 +161,9 @@ const command: Command = {
       throw new CliError(`cannot write the model: ${(err as Error).message}`);
     }
     const s = trained.normalScores;
-    console.log(`otbridge train: ${written.card.detector} model "${name}" ${version}, ${set.names.length} features, ${rows.length} normal rows`);
+    const windowText = set.window ? ` of ${fmtS(set.window.lengthMs)} every ${fmtS(set.window.hopMs)}` : "";
+    const periodText = "rows" in period ? ` from the first ${period.rows} ${set.unit === "windows" ? "CSV rows" : "frames"}` : "";
+    console.log(`otbridge train: ${written.card.detector} model "${name}" ${version}, ${set.names.length} features, ${rows.length} normal ${set.unit}${windowText}${periodText}`);
     console.log(`  normal scores p50 ${fmt(quantile(s, 0.5))} p99 ${fmt(quantile(s, 0.99))} max ${fmt(Math.max(...s))}; threshold ${fmt(written.card.threshold)}`);
     for (const [why, n] of Object.entries(set.skipped)) if (n > 0) console.log(`  left out: ${n} ${why}`);
     if (verdictUse) {
@@ -173,6 +176,10 @@ const command: Command = {
     return 0;
   },
 };
+
+function fmtS(ms: number): string {
+  return `${Number((ms / 1000).toPrecision(6))} s`;
+}
 
 function normalPeriod(options: Record<string, unknown>): NormalPeriod {
   const rows = options["normal-rows"];

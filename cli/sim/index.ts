@@ -13,12 +13,12 @@
  *                  // turns it into a DESIGN.md Signal[] batch (source.protocol "sim")
  *   await sim.stop()
  *
- * Options (all optional): seed (1), speed (1: real time; N: N times faster, timestamps stay on
- * the simulated time line), scenario ("normal"; see SCENARIOS / `otbridge simulate --list`),
+ * Options (all optional): seed (1), speed (1: real time; N: N times faster until the simulated
+ * clock reaches the wall clock, then real time; see clock.ts for the one time line), scenario ("normal"; see SCENARIOS / `otbridge simulate --list`),
  * opcuaPort (env OTB_SIM_OPCUA_PORT or 4840), modbusPort (env OTB_SIM_MODBUS_PORT or 5020),
  * mqttUrl (absent: embedded aedes on mqttPort, env OTB_MQTT_PORT or 1883), sensorFormat
  * ("both" | "json" | "sparkplug"), labelsFile, replay (CSV path, SKAB format), replayKeepTimestamps,
- * startTs (ms; default now, whole second), stepMs (1000), schedule (batch/changeover/idle/
+ * startTs (ms; default defaultStartTs(speed): now, or (speed - 1) hours ago; never in the future), stepMs (1000), schedule (batch/changeover/idle/
  * maintenance durations), plan ({warmupMs, gapMs}), protocols ({opcua, modbus, mqtt}: false skips
  * one, e.g. to spare a Modbus test the slow OPC UA start), line ("line1"), pkiDir.
  *
@@ -27,6 +27,7 @@
  * - OPC UA: `ns=1;s=<line>.<asset>.<tag>`, browse path Objects/<line>/<asset>/<tag>, e.g.
  *   ns=1;s=line1.pump1.motor.current. Analog tags are AnalogItemType with EngineeringUnits and
  *   EURange; sensor failures turn a tag BadSensorFailure; values carry simulated source timestamps.
+ * - Modbus: each unit's clock registers (input 90-91, Unix seconds) hold the served sample's time.
  * - MQTT: see mqtt-sensors.ts (JSON on otbridge/<line>/sensors/<sensor>/data, Sparkplug B edge
  *   nodes spBv1.0/otbridge/N*\/<line>-<sensor>).
  * OPC UA and Modbus serve the latest step; at speeds where several steps fall in one 10 ms tick,
@@ -34,7 +35,7 @@
  */
 import { EventEmitter } from "events";
 import { startEmbeddedBroker, type EmbeddedBroker } from "./broker";
-import { SimClock } from "./clock";
+import { SimClock, defaultStartTs } from "./clock";
 import type { ActiveFault } from "./faults";
 import { LabelWriter, type Label } from "./labels";
 import { Line, type LineSnapshot, type Sample } from "./line";
@@ -53,6 +54,7 @@ export { SCENARIOS, FAULT_KINDS, findScenario, FaultPlan, type FaultKind, type F
 export { OPCUA_TAGS, VIBRATION_TAGS, LINE_NAME, opcuaNodeId, findTag, type TagDef } from "./tags";
 export { MODBUS_MAP, encodeRegisters, decodeRegisters, registerCount, type RegisterDef, type RegisterMap } from "./modbus-map";
 export { SENSORS, SPARKPLUG_GROUP, jsonDataTopic, jsonStatusTopic, edgeNodeId, type SensorFormat } from "./mqtt-sensors";
+export { SPEED_MIN, SPEED_MAX, CATCH_UP_MS, defaultStartTs } from "./clock";
 export { readLabels, type Label } from "./labels";
 export { loadReplay, SKAB_COLUMNS, ReplayError } from "./replay";
 export type { LineSnapshot, Sample } from "./line";
@@ -91,6 +93,8 @@ export interface SimulatorOptions {
 
 export interface Simulator extends EventEmitter {
   readonly opcuaUrl?: string;
+  /** SHA-256 fingerprint (AA:BB:...) of the OPC UA server's certificate: what clients pin. */
+  readonly opcuaFingerprint?: string;
   readonly modbusPort?: number;
   readonly mqttUrl?: string;
   readonly seed: number;
@@ -129,6 +133,7 @@ const MAX_STEPS_PER_TICK = 5_000;
 
 class RunningSimulator extends EventEmitter implements Simulator {
   opcuaUrl?: string;
+  opcuaFingerprint?: string;
   modbusPort?: number;
   mqttUrl?: string;
   startTs: number;
@@ -145,6 +150,7 @@ class RunningSimulator extends EventEmitter implements Simulator {
   private stopping: Promise<void> | null = null;
   /** Protocol fault actions run one after another (a restart must finish before the next). */
   private actions: Promise<void> = Promise.resolve();
+  private caughtUpSaid = false;
   readonly seed: number;
   readonly speed: number;
   readonly scenario: string;
@@ -158,7 +164,7 @@ class RunningSimulator extends EventEmitter implements Simulator {
     if (!scenario) throw new Error(`unknown scenario "${opts.scenario}" (known: ${SCENARIOS.map((s) => s.name).join(", ")})`);
     this.scenario = scenario.name;
     const stepMs = opts.stepMs ?? 1000;
-    this.startTs = opts.startTs ?? Math.floor(Date.now() / 1000) * 1000;
+    this.startTs = opts.startTs ?? defaultStartTs(this.speed);
     this.clock = new SimClock({ startTs: this.startTs, speed: this.speed, stepMs });
     const replay = typeof opts.replay === "string" ? loadReplay(opts.replay) : opts.replay;
     this.writer = new LabelWriter(opts.labelsFile);
@@ -210,7 +216,7 @@ class RunningSimulator extends EventEmitter implements Simulator {
           this.broker = await startEmbeddedBroker(ports.mqtt ?? defaults.mqtt);
           this.mqttUrl = this.broker.url;
         } else this.mqttUrl = this.opts.mqttUrl;
-        this.sensors = new MqttSensors(this.mqttUrl, this.opts.sensorFormat ?? "both", this.opts.line ?? LINE_NAME);
+        this.sensors = new MqttSensors(this.mqttUrl, this.opts.sensorFormat ?? "both", this.opts.line ?? LINE_NAME, () => this.clock.now);
         await this.sensors.start();
         if (this.parts) {
           this.filler = new FillerPublisher(this.mqttUrl, this.opts.line ?? LINE_NAME);
@@ -231,6 +237,7 @@ class RunningSimulator extends EventEmitter implements Simulator {
         this.opcua.publish(first);
         await this.opcua.start();
         this.opcuaUrl = this.opcua.url;
+        this.opcuaFingerprint = this.opcua.certificateFingerprint;
         this.lineSim.faults.deferRestartLabels = true;
       }
     } catch (err) {
@@ -263,6 +270,10 @@ class RunningSimulator extends EventEmitter implements Simulator {
       }
     }
     if (wanted > due) this.clock.restart();
+    if (this.clock.caughtUp && !this.caughtUpSaid) {
+      this.caughtUpSaid = true;
+      this.log(`simulated clock reached the wall clock (${new Date(this.clock.now).toISOString()}): continuing in real time (1x)`);
+    }
     if (last) {
       this.opcua?.publish(last);
       this.modbus?.publish(last);

@@ -22,6 +22,13 @@ export interface RegisterDef {
   offset?: number;
   unit?: string;
   pollGroup?: string;
+  /**
+   * "clock": the unit's real-time clock, Unix time in whole seconds (scale 1000 turns it into
+   * epoch ms). The simulator serves the timestamp of the sample the other registers hold, so a
+   * poll stamped with it (otb-modbus-in does, for rows with this role) sits on the simulator's
+   * one time line at any speed.
+   */
+  role?: "clock";
   description: string;
 }
 
@@ -58,6 +65,7 @@ export const MODBUS_MAP: RegisterMap = {
         { tag: "meter1.frequency", area: "input", address: 8, type: "uint16", scale: 0.01, offset: 0, unit: "Hz", pollGroup: "fast", description: "Grid frequency, 0.01 Hz per count" },
         { tag: "meter1.power_factor", area: "input", address: 9, type: "int16", scale: 0.001, offset: 0, pollGroup: "fast", description: "Power factor, 0.001 per count (signed)" },
         { tag: "meter1.ct_ratio", area: "holding", address: 0, type: "uint16", pollGroup: "slow", description: "Current transformer ratio (configuration)" },
+        { tag: "meter1.clock", area: "input", address: 90, type: "uint32", byteOrder: "BE", wordOrder: "BE", scale: 1000, offset: 0, unit: "ms", pollGroup: "fast", role: "clock", description: "Real-time clock, Unix seconds (of the values served); stamps every poll of this unit" },
       ],
     },
     {
@@ -77,6 +85,7 @@ export const MODBUS_MAP: RegisterMap = {
         { tag: "legacy1.run_hours", area: "holding", address: 8, type: "float64", byteOrder: "BE", wordOrder: "BE", unit: "h", pollGroup: "slow", description: "Running hours" },
         { tag: "legacy1.offset_temp", area: "holding", address: 12, type: "int16", scale: 0.1, offset: 0, unit: "°C", pollGroup: "slow", description: "Calibration offset, 0.1 °C per count (negative)" },
         { tag: "legacy1.product", area: "holding", address: 20, type: "string", length: 8, byteOrder: "BE", pollGroup: "slow", description: "Product code, ASCII, 2 chars per register, NUL padded" },
+        { tag: "legacy1.clock", area: "input", address: 90, type: "uint32", byteOrder: "BE", wordOrder: "BE", scale: 1000, offset: 0, unit: "ms", pollGroup: "fast", role: "clock", description: "PLC real-time clock, Unix seconds (of the values served); stamps every poll of this unit" },
       ],
     },
   ],

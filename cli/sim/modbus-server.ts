@@ -100,7 +100,7 @@ export class SimModbusServer {
   publish(sample: Sample): void {
     for (const { device, image } of this.units.values()) {
       for (const def of device.registers) {
-        const value = sample.values[def.tag];
+        const value = def.role === "clock" ? sample.ts : sample.values[def.tag];
         if (value === undefined) continue;
         const words = def.type === "bool" ? [value ? 1 : 0] : encodeRegisters(def, value);
         const target = image[def.area];

@@ -45,6 +45,8 @@ class Sensor {
   online = false;
   published = 0;
   errors = 0;
+  /** The last reading, repeated in a (re)birth so that a birth never reports a made-up value. */
+  private last: { ts: number; value: number } | null = null;
 
   constructor(
     readonly name: string,
@@ -52,6 +54,8 @@ class Sensor {
     private readonly url: string,
     private readonly format: SensorFormat,
     private readonly line: string,
+    /** The simulator's clock: births and deaths are stamped on the same time line as the data. */
+    private readonly now: () => number = () => Date.now(),
   ) {}
 
   private get sparkplug(): boolean {
@@ -68,7 +72,7 @@ class Sensor {
     // Sparkplug allows one will per connection; when both formats run, the JSON status gets an
     // explicit "offline" on a clean stop and the Sparkplug NDEATH is the will.
     return this.sparkplug
-      ? { topic: this.topic("NDEATH"), payload: Buffer.from(encodePayload({ timestamp: Date.now(), metrics: [{ name: "bdSeq", datatype: DataType.UInt64, value: this.bdSeq }] })), qos: 1, retain: false }
+      ? { topic: this.topic("NDEATH"), payload: Buffer.from(encodePayload({ timestamp: this.now(), metrics: [{ name: "bdSeq", datatype: DataType.UInt64, value: this.bdSeq }] })), qos: 1, retain: false }
       : { topic: jsonStatusTopic(this.name, this.line), payload: Buffer.from("offline"), qos: 1, retain: true };
   }
 
@@ -117,9 +121,11 @@ class Sensor {
     const metrics: SparkplugMetric[] = [
       { name: "bdSeq", datatype: DataType.UInt64, value: this.bdSeq },
       { name: "Node Control/Rebirth", datatype: DataType.Boolean, value: false },
-      { name: "rms", alias: RMS_ALIAS, datatype: DataType.Double, value: 0 },
+      this.last && Number.isFinite(this.last.value)
+        ? { name: "rms", alias: RMS_ALIAS, datatype: DataType.Double, value: this.last.value, timestamp: this.last.ts }
+        : { name: "rms", alias: RMS_ALIAS, datatype: DataType.Double, isNull: true },
     ];
-    c.publish(this.topic("NBIRTH"), Buffer.from(encodePayload({ timestamp: Date.now(), seq: this.seq, metrics })), { qos: 0 });
+    c.publish(this.topic("NBIRTH"), Buffer.from(encodePayload({ timestamp: this.now(), seq: this.seq, metrics })), { qos: 0 });
   }
 
   private onCommand(topic: string, payload: Buffer): void {
@@ -133,6 +139,7 @@ class Sensor {
   }
 
   publish(ts: number, value: number): void {
+    this.last = { ts, value };
     const c = this.client;
     if (!c || !this.online) return;
     if (this.json) {
@@ -173,7 +180,7 @@ class Sensor {
     if (c.connected) {
       if (this.json) await c.publishAsync(jsonStatusTopic(this.name, this.line), "offline", { qos: 1, retain: true }).catch(() => undefined);
       if (this.sparkplug)
-        await c.publishAsync(this.topic("NDEATH"), Buffer.from(encodePayload({ timestamp: Date.now(), metrics: [{ name: "bdSeq", datatype: DataType.UInt64, value: this.bdSeq }] }))).catch(() => undefined);
+        await c.publishAsync(this.topic("NDEATH"), Buffer.from(encodePayload({ timestamp: this.now(), metrics: [{ name: "bdSeq", datatype: DataType.UInt64, value: this.bdSeq }] }))).catch(() => undefined);
     }
     await c.endAsync(!c.connected).catch(() => undefined);
   }
@@ -182,8 +189,8 @@ class Sensor {
 export class MqttSensors {
   readonly sensors: Sensor[];
 
-  constructor(url: string, format: SensorFormat, line = LINE_NAME) {
-    this.sensors = SENSORS.map((s) => new Sensor(s.name, s.tag, url, format, line));
+  constructor(url: string, format: SensorFormat, line = LINE_NAME, now?: () => number) {
+    this.sensors = SENSORS.map((s) => new Sensor(s.name, s.tag, url, format, line, now));
   }
 
   async start(): Promise<void> {

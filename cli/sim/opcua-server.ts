@@ -4,7 +4,13 @@
  * analog tags, source timestamps on the simulated time line, and status codes that turn Bad
  * (BadSensorFailure) while a sensor fails. Discovery registration is off; the PKI folder lives
  * under os.tmpdir() and is reused between runs, because generating the certificate is slow.
+ *
+ * The server certificate names the otbridge line simulator (not node-opcua's default
+ * "NodeOPCUA-Server ... O=Sterfive"), and its SHA-256 fingerprint is `certificateFingerprint`,
+ * which `otbridge simulate` and `otbridge start` print: clients must pin it, not trust any server.
  */
+import { X509Certificate } from "crypto";
+import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import {
@@ -50,6 +56,15 @@ const DATA_TYPES: Record<TagDef["type"], DataType> = {
   Boolean: DataType.Boolean,
 };
 
+/** The certificate's subject; CN is what certificate lists and trust dialogs show. */
+export const SIM_CERT_SUBJECT = "/CN=otbridge line simulator/O=otbridge/OU=simulator";
+const SIM_CERT_CN = "otbridge line simulator";
+
+/** SHA-256 fingerprint of a PEM certificate file as AA:BB:... (the form openssl and UaExpert show). */
+export function certificateFingerprint(pemFile: string): string {
+  return new X509Certificate(fs.readFileSync(pemFile)).fingerprint256;
+}
+
 export interface OpcuaServerOptions {
   port: number;
   line?: string;
@@ -79,8 +94,44 @@ export class SimOpcuaServer {
     return this.server !== null;
   }
 
+  /** The served certificate (PEM file). */
+  get certificateFile(): string {
+    return path.join(this.pkiDir, "server", "own", "certs", "certificate.pem");
+  }
+
+  /** SHA-256 fingerprint (AA:BB:...) of the served certificate; set once started. */
+  certificateFingerprint?: string;
+
+  /**
+   * Creates the simulator's own certificate before node-opcua would create its default one
+   * (which it only does when the file is missing). A certificate left in a reused PKI folder by
+   * an older version, with the library's default subject, is replaced.
+   */
+  private async ensureCertificate(cm: OPCUACertificateManager): Promise<void> {
+    await cm.initialize();
+    const file = this.certificateFile;
+    if (fs.existsSync(file)) {
+      try {
+        if (new X509Certificate(fs.readFileSync(file)).subject.includes(`CN=${SIM_CERT_CN}`)) return;
+      } catch {
+        // unreadable: made again below
+      }
+      fs.rmSync(file, { force: true });
+    }
+    await cm.createSelfSignedCertificate({
+      applicationUri: OPCUA_NAMESPACE_URI,
+      dns: [...new Set(["localhost", os.hostname()])],
+      ip: ["127.0.0.1"],
+      outputFile: file,
+      subject: SIM_CERT_SUBJECT,
+      startDate: new Date(),
+      validity: 365 * 10,
+    });
+  }
+
   async start(): Promise<void> {
     const serverCertificateManager = new OPCUACertificateManager({ rootFolder: path.join(this.pkiDir, "server"), automaticallyAcceptUnknownCertificate: true });
+    await this.ensureCertificate(serverCertificateManager);
     const userCertificateManager = new OPCUACertificateManager({ rootFolder: path.join(this.pkiDir, "user"), automaticallyAcceptUnknownCertificate: true });
     const server = new OPCUAServer({
       port: this.port,
@@ -91,9 +142,11 @@ export class SimOpcuaServer {
       userCertificateManager,
       allowAnonymous: true,
       buildInfo: { productName: "otbridge line simulator", manufacturerName: "otbridge", softwareVersion: "0.1.0" },
-      serverInfo: { applicationUri: OPCUA_NAMESPACE_URI, productUri: OPCUA_NAMESPACE_URI },
+      serverInfo: { applicationUri: OPCUA_NAMESPACE_URI, productUri: OPCUA_NAMESPACE_URI, applicationName: { text: SIM_CERT_CN } },
     });
     await server.initialize();
+    // The certificate the server hands to clients (GetEndpoints, OpenSecureChannel), not the file.
+    this.certificateFingerprint = new X509Certificate(server.getCertificate()).fingerprint256;
     this.buildAddressSpace(server);
     await server.start();
     this.port = server.endpoints[0].port;

@@ -16,6 +16,8 @@ export interface FeatureSpec {
 
 export interface Frames {
   names: string[];
+  /** Windows left out because a feature had no value in them (no partial feature rows). */
+  incomplete?: number;
   /** Frame end times (ms). */
   ts: number[];
   values: number[][];
@@ -102,7 +104,10 @@ export function windowFrames(table: Table, features: FeatureSpec[], lengthMs: nu
       if (v === undefined || !Number.isFinite(v)) break;
       values.push(v);
     }
-    if (values.length !== features.length) continue;
+    if (values.length !== features.length) {
+      frames.incomplete = (frames.incomplete ?? 0) + 1;
+      continue;
+    }
     frames.ts.push(end);
     frames.values.push(values);
     frames.row.push(hi - 1);

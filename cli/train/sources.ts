@@ -15,10 +15,14 @@ export interface TrainingSet {
   ts: number[];
   /** Position of the row in its source (CSV row index or frame line index). */
   position: number[];
-  /** What was left out and why, said to the user. */
+  /** What was left out and why, said to the user ("<n> <why>"). */
   skipped: Record<string, number>;
+  /** What a training row is, in the user's words: CSV windows or recorded frames. */
+  unit: "windows" | "frames";
   window?: { lengthMs: number; hopMs: number };
 }
+
+const NOT_GOOD = "frames not complete and good";
 
 /** The normal period: the first N source rows, or a closed time range. */
 export type NormalPeriod = { rows: number } | { from: number; to: number };
@@ -32,7 +36,8 @@ export function fromCsv(file: string, featureSpec: string, lengthMs: number, hop
     values: frames.values,
     ts: frames.row.map((r) => table.ts[r]),
     position: frames.row,
-    skipped: { incompleteWindows: table.ts.length - frames.row.length },
+    skipped: { "incomplete windows (a feature without a value)": frames.incomplete ?? 0, "cells that are not numbers (read as missing)": table.notNumbers ?? 0 },
+    unit: "windows",
     window: { lengthMs, hopMs },
   };
 }
@@ -44,7 +49,7 @@ export function fromCsv(file: string, featureSpec: string, lengthMs: number, hop
  */
 export function fromFrames(file: string, select?: string[]): TrainingSet {
   const lines = fs.readFileSync(file, "utf8").split(/\r?\n/);
-  const set: TrainingSet = { names: [], values: [], ts: [], position: [], skipped: { notGood: 0 } };
+  const set: TrainingSet = { names: [], values: [], ts: [], position: [], skipped: { [NOT_GOOD]: 0 }, unit: "frames" };
   let names: string[] | undefined;
   let frameIndex = -1;
   lines.forEach((line, i) => {
@@ -65,7 +70,7 @@ export function fromFrames(file: string, select?: string[]): TrainingSet {
       throw new Error(`${file}:${i + 1}: feature names differ from the first frame's (${names.join(", ")})`);
     }
     if (f.quality !== "good" || f.missing.length > 0 || f.values.length !== names.length) {
-      set.skipped.notGood++;
+      set.skipped[NOT_GOOD]++;
       return;
     }
     set.values.push(f.values);

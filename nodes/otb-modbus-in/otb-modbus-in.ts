@@ -8,8 +8,10 @@ import type { Node, NodeAPI, NodeDef, NodeMessage, NodeSend } from "../shared/re
 import { getConfigNode } from "../shared/red";
 import { describeDevice, type OtbModbusDeviceNode } from "../otb-modbus-device/device-config";
 import { PROTOCOL_LIMITS } from "./coalesce";
+import { stampWithDeviceClock, withClockInEveryGroup } from "./device-clock";
 import { resolveMap, type MapSourceDef } from "./map-source";
 import { GroupPoller, groupTags } from "./poller";
+import type { TagDef } from "./register-map";
 
 interface OtbModbusInDef extends NodeDef, MapSourceDef {
   device: string;
@@ -27,6 +29,7 @@ export = function (RED: NodeAPI): void {
     const pollers = new Map<string, GroupPoller>();
     const config = getConfigNode<OtbModbusDeviceNode>(RED, def.device);
     let closed = false;
+    let mapTags: TagDef[] = [];
 
     const refuse = (message: string): void => {
       status.error(`config: ${message}`.slice(0, 60));
@@ -44,6 +47,7 @@ export = function (RED: NodeAPI): void {
       } catch (err) {
         return refuse((err as Error).message);
       }
+      map = { ...map, tags: (mapTags = withClockInEveryGroup(map.tags)) };
       const limits = { ...PROTOCOL_LIMITS, maxRegisters: device.options.maxRegisters, maxGap: device.options.maxGap };
       const deviceName = config.name || describeDevice(device.options);
       for (const [group, tags] of groupTags(map.tags)) pollers.set(group, new GroupPoller(group, tags, limits, device, deviceName));
@@ -87,6 +91,7 @@ export = function (RED: NodeAPI): void {
         }
         return;
       }
+      batch = stampWithDeviceClock(batch, mapTags);
       const out: NodeMessage = {
         ...(msg ?? {}),
         topic: poller.group,

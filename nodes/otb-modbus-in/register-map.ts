@@ -35,6 +35,8 @@ export interface TagDef {
   group: string;
   /** Overrides the device's unit id (several slaves on one RS-485 wire). */
   unitId?: number;
+  /** "clock": the unit's real-time clock (epoch ms after scale/offset) stamps its polls (device-clock.ts). */
+  role?: "clock";
 }
 
 export const DEFAULT_GROUP = "default";
@@ -172,6 +174,12 @@ export function parseTagRow(raw: unknown, index: number, defaults: { group?: str
   if (unit !== undefined) def.unit = String(unit);
   if (bit !== undefined) def.bit = bit;
   if (unitId !== undefined) def.unitId = unitId;
+  const role = pick(row, "role");
+  if (role !== undefined) {
+    if (String(role).trim().toLowerCase() !== "clock") throw new ConfigError(`${where}: role "${String(role)}" must be clock (or absent)`);
+    if (type === "bool" || type === "string") throw new ConfigError(`${where}: a clock must be a number (Unix time), not ${type}`);
+    def.role = "clock";
+  }
   if (def.address + tagWidth(def) - 1 > 65535) throw new ConfigError(`${where}: runs past address 65535`);
   return def;
 }

@@ -178,7 +178,8 @@ describe("otb-modbus-in (Node-RED, real ServerTCP)", () => {
           else notGood.set(s.tag, String(s.reasons));
         }
       }) as never);
-      await waitFor(() => seen.size === 18, 15_000, "all 18 simulator tags good").catch((err: Error) => {
+      // 18 process tags and the two units' clocks (role "clock")
+      await waitFor(() => seen.size === 20, 15_000, "all 20 simulator tags good").catch((err: Error) => {
         throw new Error(`${err.message}: good ${[...seen.keys()].join(",")}; not good ${JSON.stringify([...notGood])}`);
       });
       assert.strictEqual(typeof seen.get("legacy1.running")!.value, "boolean");

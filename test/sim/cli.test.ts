@@ -10,6 +10,9 @@ import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import ModbusRTU from "modbus-serial";
+import { X509Certificate } from "crypto";
+import { OPCUAClient } from "node-opcua";
+import { SPEED_MAX, SPEED_MIN } from "../../cli/sim/clock";
 import { SCENARIOS } from "../../cli/sim/scenarios";
 import { canConnect, waitFor } from "../helpers/peers";
 
@@ -125,5 +128,68 @@ describe("sim: otbridge simulate (CLI)", function () {
     assert.strictEqual(r.code, 0, r.stderr);
     assert.match(r.stdout, /replaying 3 rows/);
     assert.match(r.stdout, /replay finished/);
+  });
+
+  it("prints the OPC UA certificate's SHA-256 fingerprint: that of the certificate it serves, which names the otbridge simulator", async () => {
+    const child = spawn(process.execPath, [CLI, "simulate", "--protocols", "opcua", "--opcua-port", "0"], { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    child.stdout.on("data", (d) => (out += String(d)));
+    const client = OPCUAClient.create({ endpointMustExist: false, connectionStrategy: { maxRetry: 0, initialDelay: 100, maxDelay: 200 } });
+    try {
+      await waitFor(() => out.includes("ready"), 25_000, "the simulator to be ready");
+      const printed = /OPC UA certificate SHA-256 ([0-9A-F:]+)/.exec(out)?.[1];
+      assert.match(printed ?? "", /^([0-9A-F]{2}:){31}[0-9A-F]{2}$/, out);
+      const url = /opc\.tcp:\/\/127\.0\.0\.1:\d+/.exec(out)![0];
+      // What a client receives (GetEndpoints), hashed here independently of the simulator's code.
+      await client.connect(url);
+      const endpoints = await client.getEndpoints();
+      const served = endpoints.map((e) => e.serverCertificate).find((c) => c && c.length > 0)!;
+      const cert = new X509Certificate(served);
+      const hex = cert.fingerprint256;
+      assert.strictEqual(printed, hex);
+      assert.match(cert.subject, /CN=otbridge line simulator/);
+      assert.doesNotMatch(cert.subject + cert.issuer, /NodeOPCUA|Sterfive/, "no library default in the certificate");
+    } finally {
+      await client.disconnect().catch(() => undefined);
+      child.kill("SIGINT");
+      await new Promise((r) => child.once("exit", r));
+    }
+  });
+
+  describe("one --speed rule for `otbridge simulate` and `otbridge start`", () => {
+    // Speed and --start-ago are checked before anything else in both commands, so an accepted
+    // value shows as the next option's error (a bad --seed) and nothing starts.
+    const runBoth = (args: string[]): Array<{ code: number | null; stderr: string }> =>
+      ["simulate", "start"].map((cmd) => {
+        const r = spawnSync(process.execPath, [CLI, cmd, ...args, "--seed", "-1"], { encoding: "utf8", timeout: 15_000 });
+        return { code: r.status, stderr: r.stderr.trim() };
+      });
+    for (const speed of [String(SPEED_MIN), "0.5", "1", "10", "3600", String(SPEED_MAX)]) {
+      it(`--speed ${speed}: accepted by both`, () => {
+        for (const r of runBoth(["--speed", speed])) assert.match(r.stderr, /^otbridge: --seed must be a whole number from 0 to 4294967295, got "-1"$/);
+      });
+    }
+    for (const speed of ["0", "-1", "0.001", String(SPEED_MAX + 1), "1e6", "abc", "Infinity"]) {
+      it(`--speed ${speed}: refused by both with the same message`, () => {
+        const [sim, start] = runBoth(["--speed", speed]);
+        assert.strictEqual(sim.code, 2);
+        assert.deepStrictEqual(start, sim);
+        assert.match(sim.stderr, new RegExp(`^otbridge: --speed must be a number from ${SPEED_MIN} to ${SPEED_MAX}, got`));
+      });
+    }
+    it("--start-ago: the same rule in both", () => {
+      const [sim, start] = runBoth(["--start-ago", "-5"]);
+      assert.strictEqual(sim.code, 2);
+      assert.deepStrictEqual(start, sim);
+      assert.match(sim.stderr, /--start-ago must be a number/);
+      for (const r of runBoth(["--speed", "10", "--start-ago", "30"])) assert.match(r.stderr, /--seed must be/);
+    });
+    it("both helps state the time-line rule", () => {
+      for (const cmd of ["simulate", "start"]) {
+        const r = spawnSync(process.execPath, [CLI, cmd, "--help"], { encoding: "utf8", timeout: 15_000 });
+        assert.match(r.stdout.replace(/\s+/g, " "), /never ahead of it/, cmd);
+        assert.match(r.stdout, new RegExp(`${SPEED_MIN} to ${SPEED_MAX}`), cmd);
+      }
+    });
   });
 });

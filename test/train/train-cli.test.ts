@@ -65,7 +65,8 @@ describe("otbridge train (CLI)", function () {
       "--out", out, "--name", "pump-anomaly", "--version", "2.0.1", "--seed", "3",
     ]);
     assert.equal(code, 0);
-    assert.match(text, /mset model "pump-anomaly" 2.0.1, 6 features, \d+ normal rows/);
+    // 400 rows at 1 Hz, 5 s windows every 1 s: the windows ending within them (the first starts at row 0).
+    assert.match(text, /mset model "pump-anomaly" 2\.0\.1, 6 features, 396 normal windows of 5 s every 1 s from the first 400 CSV rows/);
     const bytes = fs.readFileSync(path.join(out, "pump-anomaly.onnx"));
     const card = parseModelCard(fs.readFileSync(path.join(out, "pump-anomaly.card.json"), "utf8"));
     assert.equal(card.sha256, sha256Of(bytes));
@@ -102,7 +103,8 @@ describe("otbridge train (CLI)", function () {
     fs.writeFileSync(frames, lines.join("\n") + "\n");
     const { code, out } = await run(["--frames", frames, "--normal-rows", "50", "--out", dir, "--name", "from-frames", "--features", "a:mean,b:mean"]);
     assert.equal(code, 0);
-    assert.match(out, /left out: 6 notGood/);
+    assert.match(out, /left out: 6 frames not complete and good/);
+    assert.match(out, /, 45 normal frames from the first 50 frames/);
     const card = parseModelCard(fs.readFileSync(path.join(dir, "from-frames.card.json"), "utf8"));
     assert.deepEqual(card.features, ["a:mean", "b:mean"]);
     assert.equal(card.baseline?.n, 45);
@@ -116,7 +118,7 @@ describe("otbridge train (CLI)", function () {
       [["--csv", csv, "--out", dir], /state the normal period/],
       [["--csv", csv, "--out", dir, "--normal-rows", "400", "--detector", "lstm"], /--detector must be one of pca, mset, zscore/],
       [["--csv", csv, "--out", dir, "--normal-rows", "400", "--features", "Flow:mean"], /unknown tag "Flow"/],
-      [["--csv", csv, "--out", dir, "--normal-rows", "5"], /only 0 complete feature rows in the normal period/],
+      [["--csv", csv, "--out", dir, "--normal-rows", "5"], /only 0 complete windows in the normal period/],
       [["--csv", csv, "--out", dir, "--normal-rows", "400", "--param", "bandwidth"], /--param must be KEY=NUMBER/],
       [["--csv", csv, "--out", dir, "--normal-rows", "400", "--version", "one"], /--version must be semver/],
       [["--csv", csv, "--out", dir, "--normal-from", "2024-01-02", "--normal-to", "2024-01-01"], /--normal-to is before --normal-from/],
@@ -135,5 +137,71 @@ describe("otbridge train (CLI)", function () {
     assert.equal(bad.code, 2);
     assert.equal(bad.stderr.trim().split("\n").length, 1, bad.stderr);
     assert.match(bad.stderr, /^otbridge: --window must be a number from/);
+  });
+});
+
+describe("otbridge train: CSV as spreadsheets and historians write it (RFC 4180, decimal commas)", function () {
+  this.timeout(20_000);
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { parseCsv, CsvError } = require("../../cli/train/csv") as typeof import("../../cli/train/csv");
+  let dir: string;
+  beforeEach(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), "otb-train-csv-"))));
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  /** The same 1 Hz data, written by a German Excel: BOM, ';', quoted headers, decimal commas, CRLF. */
+  function excelCsv(rows: number): { text: string; current: number[] } {
+    const rand = seededRandom(11);
+    const current: number[] = [];
+    const lines = ['"Zeitstempel";"datetime";"Motor current; phase L1 [A]";"Pressure ""PT-101"" [bar]";"anomaly"'];
+    for (let i = 0; i < rows; i++) {
+      const f = rand() - 0.5;
+      const c = Number((1 + 0.2 * f + 0.01 * rand()).toFixed(4));
+      current.push(c);
+      const iso = new Date(Date.UTC(2024, 0, 1) + i * 1000).toISOString().replace("T", " ").slice(0, 19);
+      lines.push(`"${i}";${iso};${String(c).replace(".", ",")};"${(0.4 + 0.1 * f).toFixed(3).replace(".", ",")}";0`);
+    }
+    return { text: "\uFEFF" + lines.join("\r\n") + "\r\n", current };
+  }
+
+  it("reads quoted headers (with the separator and quotes inside) and decimal commas exactly", () => {
+    const { text, current } = excelCsv(5);
+    const t = parseCsv(text, "excel.csv");
+    assert.deepEqual(t.tags, ["Zeitstempel", "Motor current; phase L1 [A]", 'Pressure "PT-101" [bar]']);
+    assert.deepEqual(t.rows.map((r) => r[1]), current);
+    assert.ok(t.rows.every((r) => r[2] > 0.3 && r[2] < 0.5), JSON.stringify(t.rows));
+    assert.deepEqual(t.labels.anomaly, [0, 0, 0, 0, 0]);
+    assert.equal(t.notNumbers, 0);
+  });
+
+  it("RFC 4180: quoted fields with separators, doubled quotes and line breaks; CRLF; ',' files keep '1,500' out of the numbers", () => {
+    const t = parseCsv('timestamp,"note, free text",value\r\n1700000000,"line one\r\nline ""two""",1.5\r\n1700000001,"a,b","2.5"\r\n1700000002,x,"1,500"\r\n', "c.csv");
+    assert.deepEqual(t.tags, ["note, free text", "value"]);
+    assert.deepEqual(t.ts, [1700000000000, 1700000001000, 1700000002000]);
+    assert.deepEqual(t.rows.map((r) => r[1]), [1.5, 2.5, NaN]);
+    assert.equal(t.notNumbers, 4, "three notes and the ambiguous 1,500");
+    // Tab separated, decimal comma.
+    assert.deepEqual(parseCsv("time\tflow\n2024-01-01T00:00:00Z\t3,25\n", "t.tsv").rows, [[3.25]]);
+    // ';' with decimal points (SKAB) still reads.
+    assert.deepEqual(parseCsv("datetime;a\n2024-01-01 00:00:00;0.125\n").rows, [[0.125]]);
+  });
+
+  it("refuses a broken file with the line it breaks on", () => {
+    assert.throws(() => parseCsv('datetime;a\n2024-01-01 00:00:00;"1,5\n2024-01-01 00:00:01;2\n', "u.csv"), (e: Error) => e instanceof CsvError && /u\.csv: line 2: a quoted field is never closed/.test(e.message));
+    assert.throws(() => parseCsv("datetime;a;b\n2024-01-01 00:00:00;1\n", "f.csv"), /f\.csv: line 2 has 2 fields, header has 3/);
+    assert.throws(() => parseCsv('datetime;a\n2024-01-01 00:00:00;"1"x\n', "q.csv"), /line 2: text after a closing quote/);
+  });
+
+  it("trains from the Excel-style file as from the plain one, and says what it counts: windows", async () => {
+    const { text } = excelCsv(300);
+    const file = path.join(dir, "excel.csv");
+    fs.writeFileSync(file, text);
+    const { code, out } = await run(["--csv", file, "--normal-rows", "200", "--features", "Motor current; phase L1 [A]:mean,Pressure \"PT-101\" [bar]:std", "--window", "10", "--hop", "0.5", "--out", dir, "--name", "excel"]);
+    assert.equal(code, 0);
+    // 10 s windows every 0.5 s over rows 0..199: more windows than rows, so they are called windows.
+    const m = /, 2 features, (\d+) normal windows of 10 s every 0\.5 s from the first 200 CSV rows/.exec(out);
+    assert.ok(m, out);
+    assert.ok(Number(m[1]) > 200, `${m[1]} windows`);
+    const card = parseModelCard(fs.readFileSync(path.join(dir, "excel.card.json"), "utf8"));
+    assert.deepEqual(card.features, ["Motor current; phase L1 [A]:mean", 'Pressure "PT-101" [bar]:std']);
   });
 });
