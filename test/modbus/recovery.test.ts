@@ -134,12 +134,12 @@ describe("modbus recovery after device faults (real servers)", function () {
     const rows = [0, 100, 200].map((a) => ({ tag: `t${a}`, address: a }));
     const poller = new GroupPoller("g", parseRegisterMap(rows).tags, PROTOCOL_LIMITS, dev, "dev", dev.options.pollTimeoutMs);
     for (let i = 0; i < 5; i++) {
-      const sent = raw.requests.holding;
+      const sent: number = raw!.requests.holding;
       const t0 = Date.now();
       const batch = (await poller.poll())!;
       const took = Date.now() - t0;
       assert.deepStrictEqual(batch.map((s) => s.reasons), [["comm_lost"], ["comm_lost"], ["comm_lost"]]);
-      assert.strictEqual(raw.requests.holding - sent, 1, "one request reached the device in this poll");
+      assert.strictEqual(raw!.requests.holding - sent, 1, "one request reached the device in this poll");
       // The old code took 1200 ms here; the slack is for a loaded machine.
       assert.ok(took < 200 + 800, `poll took ${took} ms for a 200 ms poll timeout`);
     }
