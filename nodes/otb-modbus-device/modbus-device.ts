@@ -26,7 +26,7 @@ import ModbusRTU from "modbus-serial";
 import { SerialPort } from "serialport";
 import { SharedConnection, toError, type ConnectionState } from "../shared";
 import type { DeviceOptions } from "./device-config";
-import { RtuLink, type ByteStream } from "./rtu-link";
+import { RtuLink, type ByteStream, type Doubt } from "./rtu-link";
 
 /** A read that finds the link down may start a reconnect attempt, at most this often. */
 export const POLL_RECONNECT_INTERVAL_MS = 1000;
@@ -80,8 +80,8 @@ type Client = TcpClient | RtuLink;
 export class ModbusDevice extends EventEmitter {
   readonly conn: SharedConnection<Client>;
   readonly counters: DeviceCounters = { requests: 0, responses: 0, timeouts: 0, exceptions: 0, retries: 0, lateReplies: 0, badReplies: 0, queueFull: 0, reconnects: 0, deadlines: 0, strayBytes: 0, probes: 0, resyncByQuiet: 0 };
-  /** RTU: unit id -> function codes whose reply may still arrive; kept across reopened ports. */
-  private readonly rtuDoubt = new Map<number, Set<number>>();
+  /** RTU: reply shapes per unit that may still arrive (rtu-link.ts); kept across reopened ports. */
+  private readonly rtuDoubt: Doubt = new Map();
   private readonly queue: Job[] = [];
   private pumping = false;
   private consecutiveTimeouts = 0;
@@ -321,16 +321,19 @@ export class ModbusDevice extends EventEmitter {
   private async openRtu(): Promise<RtuLink> {
     const o = this.options;
     const where = o.transport === "rtu" ? o.serialPath : `${o.host}:${o.port}`;
-    let stream: ByteStream & { destroy(): void };
+    let stream: ByteStream;
+    let release: () => void = () => undefined;
     const opened = new Promise<void>((resolve, reject) => {
       if (o.transport === "rtu") {
         const port = new SerialPort({ path: o.serialPath, baudRate: o.baudRate, parity: o.parity, dataBits: o.dataBits, stopBits: o.stopBits, autoOpen: false });
-        stream = Object.assign(port, { destroy: () => port.isOpen && port.close(() => undefined) }) as never;
+        stream = port;
+        release = () => port.isOpen && port.close(() => undefined);
         port.open((err) => (err ? reject(err) : resolve()));
       } else {
         const sock = net.connect({ host: o.host, port: o.port });
         sock.setNoDelay(true);
-        stream = sock as never;
+        stream = sock;
+        release = () => sock.destroy();
         sock.once("connect", () => resolve());
         sock.once("error", reject);
       }
@@ -343,7 +346,8 @@ export class ModbusDevice extends EventEmitter {
     try {
       await withTimeout(opened, o.connectTimeoutMs, `connect to ${where} timed out`);
     } catch (err) {
-      stream!.destroy();
+      link.abort("open failed");
+      release();
       throw err;
     }
     stream!.on("close", () => {
@@ -437,28 +441,27 @@ function closeClient(client: Client): Promise<void> {
   });
 }
 
-/** Ends the outstanding request and releases the port or socket; never throws. */
+/** Ends the outstanding request and releases the port or socket; never throws, never hangs past one second. */
 function closeRtu(link: RtuLink): Promise<void> {
   link.abort("closing");
+  const s = link.stream;
   return new Promise((resolve) => {
     const t = setTimeout(resolve, 1000);
-    const s = link.stream as ByteStream & { close?: (cb: () => void) => void; isOpen?: boolean; destroy?: () => void };
-    try {
-      s.removeAllListeners("close");
-      if (s instanceof SerialPort) {
-        if (!s.isOpen) throw new Error("not open");
-        s.close(() => {
-          clearTimeout(t);
-          resolve();
-        });
-      } else {
-        s.destroy?.();
-        clearTimeout(t);
-        resolve();
-      }
-    } catch {
+    const done = (): void => {
       clearTimeout(t);
       resolve();
+    };
+    try {
+      // The port's own 'close' handler sees that the link is no longer the connection's client.
+      if (s instanceof SerialPort) {
+        if (s.isOpen) s.close(done);
+        else done();
+      } else {
+        (s as net.Socket).destroy();
+        done();
+      }
+    } catch {
+      done();
     }
   });
 }

@@ -5,29 +5,33 @@
  * Why not modbus-serial: its RTU buffered port keeps whatever bytes are in its buffer across
  * requests, all RTU transactions share one id, and a late reply whose unit, function and
  * length match the next request is handed to that request. RTU has no transaction id, so a
- * late reply can only be told from the right one by design, not by looking at it:
+ * late reply can only be kept from the wrong request by design, not by looking at it:
  *
  * 1. Strict matching. A reply is accepted only if it is for the outstanding request: its unit
  *    id and function code (or the exception form, code | 0x80), its byte count (2 x quantity
- *    for registers, ceil(quantity / 8) for bits) and its CRC. Everything else, and any byte
- *    that arrives while no request is outstanding, is discarded and counted (strayBytes).
+ *    for registers, ceil(quantity / 8) for bits) and its CRC. Other bytes, and any byte that
+ *    arrives while no request is outstanding, are discarded and counted (strayBytes).
  * 2. Flush and quiet time. Before each request the receive buffer is dropped, after the line
- *    has been silent for 3.5 character times (the spec's t3.5, Modbus over serial line V1.02
- *    section 2.5.1.1); after a failed request, for twice the slowest turnaround measured on
- *    this line as well, so that a straggler usually lands, and is dropped, before the next
- *    request goes out.
- * 3. Resynchronisation. Timing alone cannot rule out a straggler: a loaded gateway or slave can
- *    answer any time later. So a request that ends without its reply puts (unit, function) "in
- *    doubt", and no request with a function in doubt is sent to that unit until the unit has
- *    answered a request whose reply cannot be confused with the doubtful ones: a 1-item read
- *    with another function code (a probe; any answer, data or exception, will do). A Modbus
- *    slave serves one request at a time and answers in order, so once the probe's reply is in,
- *    every earlier reply from that unit has been sent and dropped by rule 1. A straggler can
- *    therefore never match the request it lands in, however late it is.
+ *    has been silent for 3.5 character times (t3.5, Modbus over serial line V1.02, 2.5.1.1);
+ *    after a failed request for twice the slowest turnaround measured on this line as well, so
+ *    that a straggler usually lands, and is dropped, before the next request goes out.
+ * 3. Doubt, by reply shape. Timing alone cannot rule out a straggler: a loaded gateway or slave
+ *    can answer any time later. A request that ends without its reply leaves its reply shape
+ *    (function, byte count) "in doubt" for its unit. A request is only sent when its own data
+ *    shape is not in doubt, so a straggler can never pass for its data reply; an exception
+ *    reply (which has no byte count) is only believed when no request of that function is in
+ *    doubt. A straggler with a doubtful shape seen while waiting removes one doubt of that
+ *    shape (each request gets at most one reply).
+ * 4. Resynchronisation. When the next request's shape is in doubt, the unit is first sent a
+ *    probe: a short read whose reply cannot be confused with the doubtful ones (another
+ *    function code, or the same with another byte count). A Modbus slave serves one request at
+ *    a time and answers in order, so a believed reply to any later request, the probe
+ *    included, proves that every earlier reply from that unit has gone by or never will come:
+ *    the unit's doubt is cleared then.
  *
- * Residual: when a unit leaves all four read functions in doubt (four unanswered requests of
- * four different functions in a row) no probe is left; the unit's doubt is then cleared after a
- * quiet time of max(timeout, 4 x slowest turnaround), counted as `resyncByQuiet`.
+ * Residual: a unit that leaves every probe shape in doubt (36 shapes: more unanswered requests
+ * in a row than a poll timeout allows in practice) has its doubt cleared only after the line
+ * has been silent for max(10 x timeout, 10 s); counted as `resyncByQuiet`.
  */
 import type { EventEmitter } from "events";
 import type { Area } from "./modbus-device";
@@ -40,19 +44,30 @@ export interface ByteStream extends EventEmitter {
 export interface RtuCounters {
   /** Bytes dropped: outside a transaction, before or around the accepted reply, bad CRC. */
   strayBytes: number;
+  /** Late replies recognised by their doubtful shape and dropped. */
+  lateReplies: number;
   /** Probes sent to resynchronise a unit. */
   probes: number;
   /** Units whose doubt was cleared by quiet time alone (the residual case above). */
   resyncByQuiet: number;
 }
 
+/** Unit id -> reply shape `${fc}:${bytes}` -> how many unanswered requests had it. */
+export type Doubt = Map<number, Map<string, number>>;
+
 const FUNCTION: Record<Area, number> = { coil: 1, discrete: 2, holding: 3, input: 4 };
 const READ_FUNCTIONS = [3, 4, 1, 2];
+/** Probe quantities tried per function when every function is in doubt. */
+const PROBE_COUNTS = [1, 2, 3, 4, 5, 6, 7, 8, 9];
+/** Bytes kept while waiting for a reply: two maximum RTU frames (256 bytes each). */
+const MAX_RX = 512;
 
 interface Pending {
   unit: number;
   fc: number;
   count: number;
+  /** Data bytes of the reply: 2 x count for registers, ceil(count / 8) for bits. */
+  bytes: number;
   sentAt: number;
   timer: NodeJS.Timeout;
   resolve(frame: Buffer): void;
@@ -69,14 +84,14 @@ export class RtuLink {
   private readonly turnarounds: number[] = [];
 
   /**
-   * @param doubt unit id -> function codes whose reply may still be on its way; owned by the
-   *   device so that it survives a reopened port (the slave does not know we reopened).
+   * @param doubt owned by the device so that it survives a reopened port (the slave does not
+   *   know we reopened).
    * @param counters owned by the device too, so they add up across reopened ports.
    */
   constructor(
     readonly stream: ByteStream,
     private readonly baudRate: number,
-    private readonly doubt: Map<number, Set<number>>,
+    private readonly doubt: Doubt,
     private readonly counters: RtuCounters,
   ) {
     stream.on("data", (chunk: Buffer) => this.onData(chunk));
@@ -98,7 +113,7 @@ export class RtuLink {
    */
   async read(unit: number, area: Area, start: number, count: number, timeoutMs: number, deadline: number): Promise<number[] | boolean[]> {
     const fc = FUNCTION[area];
-    if (this.doubt.get(unit)?.has(fc)) await this.resync(unit, start, timeoutMs, deadline);
+    if (this.inDoubt(unit, fc, replyBytes(fc, count))) await this.resync(unit, start, timeoutMs, deadline);
     const frame = await this.transact(unit, fc, start, count, timeoutMs, deadline);
     return decode(frame, fc, count);
   }
@@ -112,21 +127,31 @@ export class RtuLink {
     p.reject(named("ConnectionAborted", reason));
   }
 
+  private inDoubt(unit: number, fc: number, bytes: number): boolean {
+    return (this.doubt.get(unit)?.get(`${fc}:${bytes}`) ?? 0) > 0;
+  }
+
+  private functionInDoubt(unit: number, fc: number): boolean {
+    for (const key of this.doubt.get(unit)?.keys() ?? []) if (key.startsWith(`${fc}:`)) return true;
+    return false;
+  }
+
   private async resync(unit: number, start: number, timeoutMs: number, deadline: number): Promise<void> {
-    const inDoubt = this.doubt.get(unit)!;
-    const probeFc = READ_FUNCTIONS.find((f) => !inDoubt.has(f));
-    if (probeFc === undefined) {
-      const quietMs = Math.max(timeoutMs, 4 * this.slowestTurnaroundMs);
-      await this.quiet(quietMs, deadline);
-      if (Date.now() - this.lastRxAt < quietMs) throw timedOut(0, "the line was not quiet long enough after unanswered requests");
+    // Best: a function with nothing in doubt (any reply, data or exception, is believed);
+    // else the same function with a byte count nothing in doubt has (only data is believed).
+    const fc = READ_FUNCTIONS.find((f) => !this.functionInDoubt(unit, f));
+    let probe: { fc: number; count: number } | undefined = fc === undefined ? undefined : { fc, count: 1 };
+    for (const f of READ_FUNCTIONS) for (const n of PROBE_COUNTS) if (!probe && !this.inDoubt(unit, f, replyBytes(f, n))) probe = { fc: f, count: n };
+    if (!probe) {
+      const quietMs = Math.max(10 * timeoutMs, 10_000);
+      if (Date.now() - this.lastRxAt < quietMs) throw timedOut(0, `unit ${unit} is out of step: waiting for ${quietMs} ms of silence`);
       this.doubt.delete(unit);
       this.counters.resyncByQuiet++;
       return;
     }
     this.counters.probes++;
-    // Any complete reply to the probe, data or exception, proves the unit is done with the
-    // doubtful requests; transact() clears the doubt when it accepts it.
-    await this.transact(unit, probeFc, start, 1, timeoutMs, deadline).catch((err: Error & { modbusCode?: number }) => {
+    // transact() clears the unit's doubt when it believes the probe's reply.
+    await this.transact(unit, probe.fc, start, probe.count, timeoutMs, deadline).catch((err: Error & { modbusCode?: number }) => {
       if (typeof err.modbusCode !== "number") throw err;
     });
   }
@@ -147,7 +172,7 @@ export class RtuLink {
     req.writeUInt16LE(crc16(req.subarray(0, 6)), 6);
     return new Promise<Buffer>((resolve, reject) => {
       const p: Pending = {
-        unit, fc, count, sentAt: Date.now(), resolve, reject,
+        unit, fc, count, bytes: replyBytes(fc, count), sentAt: Date.now(), resolve, reject,
         timer: setTimeout(() => {
           if (this.pending !== p) return;
           this.fail(p);
@@ -159,14 +184,15 @@ export class RtuLink {
     });
   }
 
-  /** The request ended without its reply: whatever it provoked may still arrive. */
+  /** The request ended without its reply: a reply of its shape may still arrive. */
   private fail(p: Pending): void {
     clearTimeout(p.timer);
     this.pending = null;
     this.lastFailed = true;
-    let set = this.doubt.get(p.unit);
-    if (!set) this.doubt.set(p.unit, (set = new Set()));
-    set.add(p.fc);
+    let shapes = this.doubt.get(p.unit);
+    if (!shapes) this.doubt.set(p.unit, (shapes = new Map()));
+    const key = `${p.fc}:${p.bytes}`;
+    shapes.set(key, (shapes.get(key) ?? 0) + 1);
   }
 
   /** Waits until no byte has arrived for `ms` (never past the deadline). */
@@ -186,17 +212,62 @@ export class RtuLink {
       return;
     }
     this.rx = this.rx.length ? Buffer.concat([this.rx, chunk]) : chunk;
-    for (let i = 0; i + 5 <= this.rx.length; i++) {
-      const len = frameLength(this.rx, i, p);
-      if (len === 0) continue; // not the start of a reply to this request
-      if (len < 0) return; // a reply to it may be arriving: wait for more bytes
-      const frame = this.rx.subarray(i, i + len);
-      if (crc16(frame.subarray(0, len - 2)) !== frame.readUInt16LE(len - 2)) continue;
-      this.counters.strayBytes += this.rx.length - len;
-      this.rx = Buffer.alloc(0);
-      this.accept(p, Buffer.from(frame));
-      return;
+    if (this.rx.length > MAX_RX) {
+      // A reply is at most 256 bytes: older bytes of a longer run cannot belong to it.
+      this.counters.strayBytes += this.rx.length - MAX_RX;
+      this.rx = this.rx.subarray(this.rx.length - MAX_RX);
     }
+    // Rescan from the start on every chunk (at most MAX_RX bytes): a frame may begin anywhere.
+    for (let i = 0; i + 5 <= this.rx.length; ) {
+      const found = this.frameAt(i, p);
+      if (found === null) {
+        i++;
+        continue;
+      }
+      const frame = this.rx.subarray(i, i + found.len);
+      if (found.mine) {
+        this.counters.strayBytes += this.rx.length - found.len;
+        this.rx = Buffer.alloc(0);
+        this.accept(p, Buffer.from(frame));
+        return;
+      }
+      // A late reply of a doubtful shape: drop it, and for data (whose shape is exact) forget
+      // one doubt of that shape. The bytes before it stay for the next scan.
+      if (found.shape) this.forget(p.unit, found.shape);
+      this.counters.lateReplies++;
+      this.rx = Buffer.concat([this.rx.subarray(0, i), this.rx.subarray(i + found.len)]);
+    }
+  }
+
+  /**
+   * A complete, CRC-checked frame from the pending request's unit at `i`: `mine` when it is
+   * believed as the reply to `p`, else a late reply of a doubtful shape (`shape` for data).
+   */
+  private frameAt(i: number, p: Pending): { len: number; mine: boolean; shape?: string } | null {
+    const b = this.rx;
+    if (b[i] !== p.unit) return null;
+    const f = b[i + 1];
+    if (f & 0x80) {
+      const fc = f & 0x7f;
+      if (!checks(b, i, 5)) return null;
+      if (fc === p.fc && !this.functionInDoubt(p.unit, fc)) return { len: 5, mine: true };
+      return this.functionInDoubt(p.unit, fc) ? { len: 5, mine: false } : null;
+    }
+    const bytes = b[i + 2];
+    const shape = `${f}:${bytes}`;
+    const isMine = f === p.fc && bytes === p.bytes;
+    if (!isMine && !this.inDoubt(p.unit, f, bytes)) return null;
+    if (!checks(b, i, 5 + bytes)) return null;
+    // A request is never sent while its own shape is in doubt, so its shape is believed.
+    return isMine ? { len: 5 + bytes, mine: true } : { len: 5 + bytes, mine: false, shape };
+  }
+
+  private forget(unit: number, shape: string): void {
+    const shapes = this.doubt.get(unit);
+    const n = shapes?.get(shape) ?? 0;
+    if (n > 1) shapes!.set(shape, n - 1);
+    else shapes?.delete(shape);
+    if (shapes && shapes.size === 0) this.doubt.delete(unit);
   }
 
   private accept(p: Pending, frame: Buffer): void {
@@ -212,18 +283,13 @@ export class RtuLink {
   }
 }
 
-/**
- * Length of the reply to `p` starting at `i`: 0 when the bytes there cannot start it (wrong
- * unit, function or byte count), -1 when they may but are not all in yet.
- */
-function frameLength(b: Buffer, i: number, p: Pending): number {
-  if (b[i] !== p.unit) return 0;
-  if (b[i + 1] === (p.fc | 0x80)) return 5;
-  if (b[i + 1] !== p.fc) return 0;
-  const bytes = p.fc <= 2 ? Math.ceil(p.count / 8) : 2 * p.count;
-  if (b[i + 2] !== bytes) return 0;
-  const len = 5 + bytes;
-  return i + len <= b.length ? len : -1;
+function replyBytes(fc: number, count: number): number {
+  return fc <= 2 ? Math.ceil(count / 8) : 2 * count;
+}
+
+/** Whether `len` bytes from `i` are all in and end in a good CRC. */
+function checks(b: Buffer, i: number, len: number): boolean {
+  return i + len <= b.length && crc16(b.subarray(i, i + len - 2)) === b.readUInt16LE(i + len - 2);
 }
 
 function decode(frame: Buffer, fc: number, count: number): number[] | boolean[] {

@@ -135,9 +135,12 @@ describeRtu("modbus RTU over a socat virtual serial pair", function () {
           if (s.value !== ((address * 31 + 7) & 0xffff)) wrong++;
         }
       }
-      assert.strictEqual(wrong, 0, "no value attributed to the wrong register");
+      const c = dev.counters;
+      const seen = `good ${good}/${polls * 8}; late injected ${late}; timeouts ${c.timeouts}, probes ${c.probes}, late replies dropped ${c.lateReplies}, stray bytes ${c.strayBytes}, resync by quiet ${c.resyncByQuiet}`;
+      console.log(`      ${seen}`);
+      assert.strictEqual(wrong, 0, `no value attributed to the wrong register (${seen})`);
       assert.ok(late >= 10, `late replies injected: ${late}`);
-      assert.ok(dev.counters.strayBytes > 0, "late replies were dropped and counted");
+      assert.ok(c.lateReplies + c.strayBytes > 0, "late replies were dropped and counted");
       assert.ok(dev.counters.probes > 0, "units in doubt were resynchronised by probes");
       // Generous: under two hogs timeouts also fire on replies that were not held back.
       assert.ok(good >= 0.4 * polls * 8, `good values ${good} of ${polls * 8}`);
