@@ -97,9 +97,12 @@ export class RtuLink {
     stream.on("data", (chunk: Buffer) => this.onData(chunk));
   }
 
-  /** 3.5 character times of 11 bits (start, 8 data, parity or 2nd stop, stop), at least 2 ms for timer granularity. */
+  /**
+   * t3.5: 3.5 character times of 11 bits (start, 8 data, parity or 2nd stop, stop); above
+   * 19200 baud the spec fixes it at 1.75 ms (Modbus over serial line V1.02, 2.5.1.1).
+   */
   get t35Ms(): number {
-    return Math.max(2, (3.5 * 11 * 1000) / this.baudRate);
+    return this.baudRate > 19200 ? 1.75 : (3.5 * 11 * 1000) / this.baudRate;
   }
 
   get slowestTurnaroundMs(): number {
