@@ -165,6 +165,12 @@ export class RtuLink {
     const remaining = Math.min(timeoutMs, deadline - Date.now());
     if (remaining <= 0) throw timedOut(0, "the poll timeout ran out before the request could be sent");
     if (this.closed) throw named("ConnectionAborted", "port closed");
+    const earlier = this.pending;
+    if (earlier) {
+      // Only if a caller gave up on a request before its own timer did: it stays in doubt.
+      this.fail(earlier);
+      earlier.reject(timedOut(0, "superseded by a later request"));
+    }
     this.counters.strayBytes += this.rx.length;
     this.rx = Buffer.alloc(0);
     const req = Buffer.alloc(8);
