@@ -33,7 +33,8 @@ function flow(port: number, periodMs: number, deviceOver: Record<string, unknown
 }
 
 function device(port: number, over: Record<string, unknown> = {}): ModbusDevice {
-  const d = new ModbusDevice(parseDeviceConfig({ transport: "tcp", host: "127.0.0.1", port, unitId: 1, timeoutMs: 200, retries: 0, ...over } as never));
+  // A generous poll timeout unless a test is about it (queueing on a loaded machine is slow).
+  const d = new ModbusDevice(parseDeviceConfig({ transport: "tcp", host: "127.0.0.1", port, unitId: 1, timeoutMs: 200, retries: 0, pollTimeoutMs: 5000, ...over } as never));
   d.conn.register({ id: `user${Math.random()}`, status: () => undefined, warn: () => undefined } as never, { onState: () => undefined });
   return d;
 }
@@ -129,7 +130,8 @@ describe("modbus recovery after device faults (real servers)", function () {
     raw = await startRawModbusServer();
     raw.delayFor = () => -1;
     // Three blocks, one retry allowed: before, each poll cost 3 x 2 timeouts.
-    dev = device(raw.port, { timeoutMs: 200, retries: 1, timeoutsBeforeReconnect: 100 });
+    // The poll timeout left at its default: the request timeout.
+    dev = device(raw.port, { timeoutMs: 200, retries: 1, timeoutsBeforeReconnect: 100, pollTimeoutMs: "" });
     await waitFor(() => dev!.connected, 5000, "connected");
     const rows = [0, 100, 200].map((a) => ({ tag: `t${a}`, address: a }));
     const poller = new GroupPoller("g", parseRegisterMap(rows).tags, PROTOCOL_LIMITS, dev, "dev", dev.options.pollTimeoutMs);

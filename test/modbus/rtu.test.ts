@@ -73,7 +73,7 @@ describeRtu("modbus RTU over a socat virtual serial pair", function () {
   });
 
   function open(over: Record<string, unknown>): ModbusDevice {
-    const d = new ModbusDevice(parseDeviceConfig({ unitId: 1, timeoutMs: 200, retries: 0, baudRate: BAUD, ...over } as never));
+    const d = new ModbusDevice(parseDeviceConfig({ unitId: 1, timeoutMs: 200, retries: 0, pollTimeoutMs: 5000, baudRate: BAUD, ...over } as never));
     d.conn.register({ id: "u", status: () => undefined, warn: () => undefined } as never, { onState: () => undefined });
     return d;
   }
