@@ -29,7 +29,7 @@
  *    included, proves that every earlier reply from that unit has gone by or never will come:
  *    the unit's doubt is cleared then.
  *
- * Residual: a unit that leaves every probe shape in doubt (36 shapes: more unanswered requests
+ * Residual: a unit that leaves every probe shape in doubt (22 shapes: more unanswered requests
  * in a row than a poll timeout allows in practice) has its doubt cleared only after the line
  * has been silent for max(10 x timeout, 10 s); counted as `resyncByQuiet`.
  */
