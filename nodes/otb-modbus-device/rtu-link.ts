@@ -76,7 +76,8 @@ interface Pending {
 
 export class RtuLink {
   private rx: Buffer = Buffer.alloc(0);
-  private lastRxAt = 0;
+  /** performance.now() of the last byte received: t3.5 is 1.75 ms, finer than Date.now(). */
+  private lastRxAt = -Infinity;
   private pending: Pending | null = null;
   private lastFailed = false;
   private closed = false;
@@ -147,7 +148,7 @@ export class RtuLink {
     for (const f of READ_FUNCTIONS) for (const n of PROBE_COUNTS) if (!probe && !this.inDoubt(unit, f, replyBytes(f, n))) probe = { fc: f, count: n };
     if (!probe) {
       const quietMs = Math.max(10 * timeoutMs, 10_000);
-      if (Date.now() - this.lastRxAt < quietMs) throw timedOut(0, `unit ${unit} is out of step: waiting for ${quietMs} ms of silence`);
+      if (performance.now() - this.lastRxAt < quietMs) throw timedOut(0, `unit ${unit} is out of step: waiting for ${quietMs} ms of silence`);
       this.doubt.delete(unit);
       this.counters.resyncByQuiet++;
       return;
@@ -181,7 +182,7 @@ export class RtuLink {
     req.writeUInt16LE(crc16(req.subarray(0, 6)), 6);
     return new Promise<Buffer>((resolve, reject) => {
       const p: Pending = {
-        unit, fc, count, bytes: replyBytes(fc, count), sentAt: Date.now(), resolve, reject,
+        unit, fc, count, bytes: replyBytes(fc, count), sentAt: performance.now(), resolve, reject,
         timer: setTimeout(() => {
           if (this.pending !== p) return;
           this.fail(p);
@@ -207,14 +208,14 @@ export class RtuLink {
   /** Waits until no byte has arrived for `ms` (never past the deadline). */
   private async quiet(ms: number, deadline: number): Promise<void> {
     for (;;) {
-      const wait = Math.min(this.lastRxAt + ms - Date.now(), deadline - Date.now());
+      const wait = Math.min(this.lastRxAt + ms - performance.now(), deadline - Date.now());
       if (wait <= 0) return;
-      await new Promise((r) => setTimeout(r, Math.ceil(wait)));
+      await new Promise((r) => setTimeout(r, wait));
     }
   }
 
   private onData(chunk: Buffer): void {
-    this.lastRxAt = Date.now();
+    this.lastRxAt = performance.now();
     const p = this.pending;
     if (!p) {
       this.counters.strayBytes += chunk.length;
@@ -285,7 +286,7 @@ export class RtuLink {
     this.lastFailed = false;
     // In-order slave: this reply came after every reply to the requests in doubt.
     this.doubt.delete(p.unit);
-    this.turnarounds.push(Date.now() - p.sentAt);
+    this.turnarounds.push(performance.now() - p.sentAt);
     if (this.turnarounds.length > 16) this.turnarounds.shift();
     if (frame[1] & 0x80) p.reject(Object.assign(new Error(`Modbus exception ${frame[2]}`), { modbusCode: frame[2] }));
     else p.resolve(frame);
