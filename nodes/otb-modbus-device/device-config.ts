@@ -21,8 +21,14 @@ export interface DeviceOptions {
   wordOrder: Order;
   /** Per request; modbus-serial has none unless set, so a silent device would hang a poll forever. */
   timeoutMs: number;
-  /** Extra attempts after a timeout or a busy (code 5/6) reply. */
+  /** Extra attempts after a timeout or a busy (code 5/6) reply, within the poll timeout. */
   retries: number;
+  /**
+   * The longest one poll of a reader may take, queueing, retries and reconnecting included;
+   * requests still unanswered then end as comm_lost. Default: the request timeout, so a
+   * device that accepts TCP but never answers costs a poll one timeout, not timeout x attempts.
+   */
+  pollTimeoutMs: number;
   maxRegisters: number;
   maxGap: number;
   /** Silence between requests; slow RS-485 devices and gateways need it. */
@@ -55,6 +61,20 @@ export interface OtbModbusDeviceDef extends NodeDef {
   interRequestDelayMs: string | number;
   timeoutsBeforeReconnect?: string | number;
   maxQueue?: string | number;
+  pollTimeoutMs?: string | number;
+  reconnectInitialMs?: string | number;
+  reconnectMaxMs?: string | number;
+}
+
+/**
+ * An integer setting: empty means the default, anything else must be an integer in range. A
+ * bad value is refused with its name rather than clamped, so a typo is not silently replaced.
+ */
+function intSetting(value: unknown, name: string, fallback: number, min: number, max: number): number {
+  if (value === undefined || value === null || String(value).trim() === "") return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(`${name} "${String(value)}" must be an integer ${min}..${max}`);
+  return n;
 }
 
 export function parseDeviceConfig(def: Partial<OtbModbusDeviceDef>): DeviceOptions {
@@ -70,6 +90,10 @@ export function parseDeviceConfig(def: Partial<OtbModbusDeviceDef>): DeviceOptio
   if (!Number.isInteger(unitId) || unitId < 0 || unitId > 255) throw new ConfigError(`unit id "${String(def.unitId)}" must be 0..255`);
   const port = num(def.port, 502);
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new ConfigError(`port "${String(def.port)}" must be 1..65535`);
+  const timeoutMs = num(def.timeoutMs, 1000, 10, 60_000);
+  const reconnectInitialMs = intSetting(def.reconnectInitialMs, "first reconnect delay", 1_000, 100, 60_000);
+  const reconnectMaxMs = intSetting(def.reconnectMaxMs, "reconnect backoff cap", 30_000, 1_000, 3_600_000);
+  if (reconnectMaxMs < reconnectInitialMs) throw new ConfigError(`reconnect backoff cap ${reconnectMaxMs} ms is below the first delay ${reconnectInitialMs} ms`);
   return {
     transport,
     host,
@@ -82,16 +106,17 @@ export function parseDeviceConfig(def: Partial<OtbModbusDeviceDef>): DeviceOptio
     unitId,
     byteOrder: def.byteOrder === "little" ? "little" : "big",
     wordOrder: def.wordOrder === "little" ? "little" : "big",
-    timeoutMs: num(def.timeoutMs, 1000, 10, 60_000),
-    retries: Math.round(num(def.retries, 1, 0, 10)),
+    timeoutMs,
+    retries: intSetting(def.retries, "retries", 1, 0, 10),
+    pollTimeoutMs: intSetting(def.pollTimeoutMs, "poll timeout", timeoutMs, 10, 600_000),
     maxRegisters: Math.round(num(def.maxRegisters, 125, 1, 125)),
     maxGap: Math.round(num(def.maxGap, 10, 0, 124)),
     interRequestDelayMs: num(def.interRequestDelayMs, 0, 0, 10_000),
     timeoutsBeforeReconnect: Math.round(num(def.timeoutsBeforeReconnect, 3, 1, 100)),
     connectTimeoutMs: 5_000,
     maxQueue: Math.round(num(def.maxQueue, 1000, 1, 100_000)),
-    reconnectInitialMs: 1_000,
-    reconnectMaxMs: 30_000,
+    reconnectInitialMs,
+    reconnectMaxMs,
   };
 }
 

@@ -3,22 +3,52 @@
  * single bounded request queue that every reader shares, with one request on the wire at a time.
  *
  * The rules that keep a plant's data honest:
- * - every request has a timeout (modbus-serial has none by default) and a watchdog above it;
+ * - every request has a timeout (modbus-serial has none by default) and a watchdog above it,
+ *   and every read a deadline (the poll timeout): queueing, retries and reconnecting included,
+ *   a read ends by then, so a device that accepts TCP but never answers costs a poll one
+ *   poll timeout, not timeout x attempts;
  * - a reply that arrives after its request timed out is discarded, never given to the next
  *   request: on TCP modbus-serial matches replies by MBAP transaction id and drops those whose
  *   transaction already timed out; we count them (lateReplies) and also check that each reply
- *   carries exactly the items asked for. RTU has no transaction id, so after a timeout the
- *   line stays silent for another timeout period so a straggler lands before the next request
- *   (a reply later than twice the timeout cannot be told apart on RTU; see drainMs);
- * - busy (5, 6) and timeouts are retried `retries` times; other exceptions are data, returned;
- * - N consecutive timeouts mean the link is dead: it is reopened with backoff and jitter;
+ *   carries exactly the items asked for. RTU has no transaction id: RTU and RTU over TCP go
+ *   through RtuLink (rtu-link.ts), whose framing makes a late reply unattributable by design;
+ * - busy (5, 6) and timeouts are retried `retries` times while the deadline allows; other
+ *   exceptions are data, returned;
+ * - N consecutive timeouts mean the link is dead: it is reopened with backoff and jitter, and
+ *   a read that finds the link down starts a reconnect attempt at once (at most one a second)
+ *   instead of waiting out the backoff;
  * - a full queue refuses with a reason instead of growing (landscape.md, complaint 4).
  * read() never rejects: it resolves with the data or with the reason a Signal should carry.
  */
 import { EventEmitter } from "events";
+import * as net from "net";
 import ModbusRTU from "modbus-serial";
+import type { SerialPort as SerialPortType } from "serialport";
 import { SharedConnection, toError, type ConnectionState } from "../shared";
 import type { DeviceOptions } from "./device-config";
+import { RtuLink, type ByteStream, type Doubt } from "./rtu-link";
+
+/**
+ * serialport is loaded on first use, not at import: its native bindings are an optional
+ * dependency (no prebuilt binary on some platforms), and a pack whose Modbus TCP, OPC UA and
+ * MQTT nodes all fail to load because a serial library did not build would be worse than an
+ * RTU device that says why it cannot open its port.
+ */
+let serialPortClass: typeof SerialPortType | null = null;
+function loadSerialPort(): typeof SerialPortType {
+  if (!serialPortClass) {
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      serialPortClass = (require("serialport") as { SerialPort: typeof SerialPortType }).SerialPort;
+    } catch (err) {
+      throw new Error(`Modbus RTU needs the serialport package, which did not load on ${process.platform}-${process.arch}: ${toError(err).message}`);
+    }
+  }
+  return serialPortClass;
+}
+
+/** A read that finds the link down may start a reconnect attempt, at most this often. */
+export const POLL_RECONNECT_INTERVAL_MS = 1000;
 
 export type Area = "coil" | "discrete" | "holding" | "input";
 
@@ -28,6 +58,8 @@ export interface ReadRequest {
   count: number;
   /** Defaults to the device's unit id. */
   unitId?: number;
+  /** Epoch ms by which the read ends, answered or not; default: now + the poll timeout. */
+  deadline?: number;
 }
 
 export type ReadOutcome =
@@ -44,18 +76,31 @@ export interface DeviceCounters {
   badReplies: number;
   queueFull: number;
   reconnects: number;
+  /** Reads that ended at their deadline (poll timeout). */
+  deadlines: number;
+  /** RTU only: bytes dropped because they were not the reply to the outstanding request. */
+  strayBytes: number;
+  /** RTU only: probes sent to resynchronise a unit after an unanswered request. */
+  probes: number;
+  /** RTU only: units resynchronised by quiet time alone (see rtu-link.ts, Residual). */
+  resyncByQuiet: number;
 }
 
 interface Job {
   req: ReadRequest;
+  deadline: number;
   resolve(outcome: ReadOutcome): void;
 }
 
-type Client = InstanceType<typeof ModbusRTU>;
+type TcpClient = InstanceType<typeof ModbusRTU>;
+/** Modbus TCP goes through modbus-serial; RTU and RTU over TCP through RtuLink. */
+type Client = TcpClient | RtuLink;
 
 export class ModbusDevice extends EventEmitter {
   readonly conn: SharedConnection<Client>;
-  readonly counters: DeviceCounters = { requests: 0, responses: 0, timeouts: 0, exceptions: 0, retries: 0, lateReplies: 0, badReplies: 0, queueFull: 0, reconnects: 0 };
+  readonly counters: DeviceCounters = { requests: 0, responses: 0, timeouts: 0, exceptions: 0, retries: 0, lateReplies: 0, badReplies: 0, queueFull: 0, reconnects: 0, deadlines: 0, strayBytes: 0, probes: 0, resyncByQuiet: 0 };
+  /** RTU: reply shapes per unit that may still arrive (rtu-link.ts); kept across reopened ports. */
+  private readonly rtuDoubt: Doubt = new Map();
   private readonly queue: Job[] = [];
   private pumping = false;
   private consecutiveTimeouts = 0;
@@ -95,8 +140,23 @@ export class ModbusDevice extends EventEmitter {
       this.counters.queueFull++;
       return Promise.resolve(fail("queue_full", `request queue full (${this.options.maxQueue})`));
     }
+    const deadline = req.deadline ?? Date.now() + this.options.pollTimeoutMs;
     return new Promise((resolve) => {
-      this.queue.push({ req, resolve });
+      const job: Job = { req, deadline, resolve };
+      this.queue.push(job);
+      // A read still queued at its deadline (another reader's request is on the wire, or the
+      // link is being reopened) ends then, so a poll never outlives its timeout.
+      const t = setTimeout(() => {
+        const i = this.queue.indexOf(job);
+        if (i < 0) return;
+        this.queue.splice(i, 1);
+        this.counters.deadlines++;
+        resolve(fail("comm_lost", `poll timeout: not sent within ${this.options.pollTimeoutMs} ms`));
+      }, Math.max(0, deadline - Date.now()));
+      job.resolve = (outcome) => {
+        clearTimeout(t);
+        resolve(outcome);
+      };
       void this.pump();
     });
   }
@@ -116,7 +176,7 @@ export class ModbusDevice extends EventEmitter {
         const job = this.queue.shift()!;
         let outcome: ReadOutcome;
         try {
-          outcome = await this.execute(job.req);
+          outcome = await this.execute(job.req, job.deadline);
         } catch (err) {
           outcome = fail("comm_lost", toError(err).message);
         }
@@ -128,22 +188,28 @@ export class ModbusDevice extends EventEmitter {
     }
   }
 
-  private async execute(req: ReadRequest): Promise<ReadOutcome> {
+  private async execute(req: ReadRequest, deadline: number): Promise<ReadOutcome> {
     for (let attempt = 0; ; attempt++) {
-      const client = this.conn.client;
+      const client = this.conn.client ?? (await this.reconnectForRead(deadline));
       if (!client) return fail("comm_lost", `not connected (${this.conn.state})`);
+      const attemptMs = Math.min(this.options.timeoutMs, deadline - Date.now());
+      if (attemptMs <= 0) {
+        this.counters.deadlines++;
+        return fail("comm_lost", `poll timeout: no answer within ${this.options.pollTimeoutMs} ms`);
+      }
+      const retry = (): boolean => attempt < this.options.retries && deadline - Date.now() > 0;
       this.counters.requests++;
       let data: number[] | boolean[];
       try {
-        data = await this.call(client, req);
+        data = await this.call(client, req, attemptMs, deadline);
       } catch (err) {
         const e = err as Error & { modbusCode?: number; errno?: string };
         if (typeof e.modbusCode === "number") {
           this.consecutiveTimeouts = 0;
           this.counters.exceptions++;
-          if ((e.modbusCode === 5 || e.modbusCode === 6) && attempt < this.options.retries) {
+          if ((e.modbusCode === 5 || e.modbusCode === 6) && retry()) {
             this.counters.retries++;
-            await sleep(Math.min(1000, 50 * 2 ** attempt));
+            await sleep(Math.min(1000, 50 * 2 ** attempt, Math.max(0, deadline - Date.now())));
             continue;
           }
           return fail(`modbus:exception_${e.modbusCode}`, e.message, e.modbusCode);
@@ -151,16 +217,15 @@ export class ModbusDevice extends EventEmitter {
         if (e.name === "TransactionTimedOutError" || e.errno === "ETIMEDOUT" || e.name === "WatchdogTimeout") {
           this.counters.timeouts++;
           this.consecutiveTimeouts++;
-          if (this.options.transport !== "tcp") await sleep(this.drainMs());
           if (this.consecutiveTimeouts >= this.options.timeoutsBeforeReconnect) {
             this.conn.lost(new Error(`${this.consecutiveTimeouts} requests in a row timed out`));
-            return fail("comm_lost", `timed out after ${this.options.timeoutMs} ms; reconnecting`);
+            return fail("comm_lost", `timed out after ${attemptMs} ms; reconnecting`);
           }
-          if (attempt < this.options.retries) {
+          if (retry()) {
             this.counters.retries++;
             continue;
           }
-          return fail("comm_lost", `timed out after ${this.options.timeoutMs} ms`);
+          return fail("comm_lost", `timed out after ${attemptMs} ms`);
         }
         if (e.name === "ConnectionAborted" || e.name === "PortNotOpenError" || this.conn.state !== "connected") {
           if (this.conn.state === "connected") this.conn.lost(e);
@@ -173,7 +238,7 @@ export class ModbusDevice extends EventEmitter {
           this.conn.lost(new Error(`${this.consecutiveTimeouts} requests in a row failed (${e.message})`));
           return fail("comm_lost", `bad reply: ${e.message}; reconnecting`);
         }
-        if (attempt < this.options.retries) {
+        if (retry()) {
           this.counters.retries++;
           continue;
         }
@@ -190,19 +255,48 @@ export class ModbusDevice extends EventEmitter {
     }
   }
 
-  /** One library call, bounded by a watchdog and by the connection staying up. */
-  private call(client: Client, req: ReadRequest): Promise<number[] | boolean[]> {
-    client.setID(req.unitId ?? this.options.unitId);
-    const p: Promise<{ data: number[] | boolean[] }> =
-      req.area === "holding" ? client.readHoldingRegisters(req.start, req.count)
-      : req.area === "input" ? client.readInputRegisters(req.start, req.count)
-      : req.area === "coil" ? client.readCoils(req.start, req.count)
-      : client.readDiscreteInputs(req.start, req.count);
+  /**
+   * A read that finds the link down: start a reconnect attempt now rather than at the end of
+   * the backoff (at most one a second, however fast the polls), and wait for it until the
+   * read's deadline. Resumes data one poll after the device is back, not one backoff delay.
+   */
+  private async reconnectForRead(deadline: number): Promise<Client | null> {
+    if (this.closed) return null;
+    this.conn.retrySoon(POLL_RECONNECT_INTERVAL_MS);
+    while (this.conn.state === "connecting" && Date.now() < deadline) {
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(done, Math.max(0, deadline - Date.now()));
+        const conn = this.conn;
+        function done(): void {
+          clearTimeout(t);
+          conn.off("state", done);
+          resolve();
+        }
+        conn.on("state", done);
+      });
+    }
+    return this.conn.client;
+  }
+
+  /** One request, bounded by the attempt's timeout, a watchdog and the connection staying up. */
+  private call(client: Client, req: ReadRequest, attemptMs: number, deadline: number): Promise<number[] | boolean[]> {
+    const unit = req.unitId ?? this.options.unitId;
+    let p: Promise<{ data: number[] | boolean[] }>;
+    if (client instanceof RtuLink) {
+      p = client.read(unit, req.area, req.start, req.count, attemptMs, deadline).then((data) => ({ data }));
+    } else {
+      client.setID(unit);
+      client.setTimeout(attemptMs);
+      p = req.area === "holding" ? client.readHoldingRegisters(req.start, req.count)
+        : req.area === "input" ? client.readInputRegisters(req.start, req.count)
+        : req.area === "coil" ? client.readCoils(req.start, req.count)
+        : client.readDiscreteInputs(req.start, req.count);
+    }
     return new Promise((resolve, reject) => {
       // `settled` is per call: a library callback that comes after an abort must not reach
       // whichever request is in flight by then.
       let settled = false;
-      const watchdog = setTimeout(() => finish(named("WatchdogTimeout", "no answer and no library timeout")), this.options.timeoutMs + 1000);
+      const watchdog = setTimeout(() => finish(named("WatchdogTimeout", "no answer and no library timeout")), Math.max(0, deadline - Date.now()) + 1000);
       const finish = (err: Error | null, data?: number[] | boolean[]): void => {
         if (settled) return;
         settled = true;
@@ -211,36 +305,25 @@ export class ModbusDevice extends EventEmitter {
         if (err) reject(err);
         else resolve(data!);
       };
-      const abort = (reason: string): void => finish(named("ConnectionAborted", reason));
+      const abort = (reason: string): void => {
+        if (client instanceof RtuLink) client.abort(reason);
+        finish(named("ConnectionAborted", reason));
+      };
       this.abortInFlight = abort;
       p.then((r) => finish(null, r.data), (err: unknown) => finish(libraryError(err)));
     });
   }
 
-  /**
-   * Quiet time after an RTU timeout. RTU has no transaction id: a late frame that lands while
-   * the next request waits is indistinguishable from its answer when unit, function and length
-   * match. So the line stays silent for another full timeout (and at least the time a 256-byte
-   * frame takes), and the straggler lands with no request pending, where it is discarded.
-   */
-  private drainMs(): number {
-    const charMs = 11_000 / this.options.baudRate;
-    return Math.max(this.options.interRequestDelayMs, this.options.timeoutMs, Math.ceil(256 * charMs), 20);
-  }
-
   private async open(): Promise<Client> {
     const o = this.options;
+    if (o.transport !== "tcp") return this.openRtu();
     const client = new ModbusRTU();
     // An 'error' event without a listener would throw and take Node-RED down.
     client.on("error", (err: unknown) => {
       if (this.conn.client === client) this.conn.lost(err);
     });
-    const connecting =
-      o.transport === "tcp" ? client.connectTCP(o.host, { port: o.port })
-      : o.transport === "rtu-tcp" ? client.connectTelnet(o.host, { port: o.port })
-      : client.connectRTUBuffered(o.serialPath, { baudRate: o.baudRate, parity: o.parity, dataBits: o.dataBits, stopBits: o.stopBits });
     try {
-      await withTimeout(connecting, o.connectTimeoutMs, `connect to ${o.transport === "rtu" ? o.serialPath : `${o.host}:${o.port}`} timed out`);
+      await withTimeout(client.connectTCP(o.host, { port: o.port }), o.connectTimeoutMs, `connect to ${o.host}:${o.port} timed out`);
     } catch (err) {
       await closeClient(client);
       throw err;
@@ -251,6 +334,47 @@ export class ModbusDevice extends EventEmitter {
     });
     this.countLateReplies(client);
     return client;
+  }
+
+  /** A serial port, or a raw socket to a serial device server, framed by RtuLink. */
+  private async openRtu(): Promise<RtuLink> {
+    const o = this.options;
+    const where = o.transport === "rtu" ? o.serialPath : `${o.host}:${o.port}`;
+    let stream: ByteStream;
+    let release: () => void = () => undefined;
+    const opened = new Promise<void>((resolve, reject) => {
+      if (o.transport === "rtu") {
+        const SerialPort = loadSerialPort();
+        const port = new SerialPort({ path: o.serialPath, baudRate: o.baudRate, parity: o.parity, dataBits: o.dataBits, stopBits: o.stopBits, autoOpen: false });
+        stream = port;
+        release = () => port.isOpen && port.close(() => undefined);
+        port.open((err) => (err ? reject(err) : resolve()));
+      } else {
+        const sock = net.connect({ host: o.host, port: o.port });
+        sock.setNoDelay(true);
+        stream = sock;
+        release = () => sock.destroy();
+        sock.once("connect", () => resolve());
+        sock.once("error", reject);
+      }
+    });
+    // An 'error' event without a listener would throw and take Node-RED down.
+    stream!.on("error", (err: unknown) => {
+      if (this.conn.client === link) this.conn.lost(err);
+    });
+    const link = new RtuLink(stream!, o.baudRate, this.rtuDoubt, this.counters);
+    try {
+      await withTimeout(opened, o.connectTimeoutMs, `connect to ${where} timed out`);
+    } catch (err) {
+      link.abort("open failed");
+      release();
+      throw err;
+    }
+    stream!.on("close", () => {
+      link.abort("port closed");
+      if (this.conn.client === link) this.conn.lost(new Error(o.transport === "rtu" ? "serial port closed" : "connection closed by peer"));
+    });
+    return link;
   }
 
   /**
@@ -313,6 +437,7 @@ function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> 
 
 /** Closes whatever state the client is in; never throws, never hangs past one second. */
 function closeClient(client: Client): Promise<void> {
+  if (client instanceof RtuLink) return closeRtu(client);
   return new Promise((resolve) => {
     const t = setTimeout(resolve, 1000);
     const done = (): void => {
@@ -330,6 +455,31 @@ function closeClient(client: Client): Promise<void> {
         done();
       } else if (client.isOpen) client.close(done);
       else done();
+    } catch {
+      done();
+    }
+  });
+}
+
+/** Ends the outstanding request and releases the port or socket; never throws, never hangs past one second. */
+function closeRtu(link: RtuLink): Promise<void> {
+  link.abort("closing");
+  const s = link.stream;
+  return new Promise((resolve) => {
+    const t = setTimeout(resolve, 1000);
+    const done = (): void => {
+      clearTimeout(t);
+      resolve();
+    };
+    try {
+      // The port's own 'close' handler sees that the link is no longer the connection's client.
+      if (serialPortClass && s instanceof serialPortClass) {
+        if (s.isOpen) s.close(done);
+        else done();
+      } else {
+        (s as net.Socket).destroy();
+        done();
+      }
     } catch {
       done();
     }

@@ -50,7 +50,7 @@ export = function (RED: NodeAPI): void {
       map = { ...map, tags: (mapTags = withClockInEveryGroup(map.tags)) };
       const limits = { ...PROTOCOL_LIMITS, maxRegisters: device.options.maxRegisters, maxGap: device.options.maxGap };
       const deviceName = config.name || describeDevice(device.options);
-      for (const [group, tags] of groupTags(map.tags)) pollers.set(group, new GroupPoller(group, tags, limits, device, deviceName));
+      for (const [group, tags] of groupTags(map.tags)) pollers.set(group, new GroupPoller(group, tags, limits, device, deviceName, device.options.pollTimeoutMs));
 
       device.conn.register(node, {
         onState(state: ConnectionState, detail?: string) {

@@ -50,6 +50,7 @@ export class SharedConnection<C> extends EventEmitter {
   private retryTimer: NodeJS.Timeout | null = null;
   private opening: Promise<void> | null = null;
   private lastError = "";
+  private lastAttemptAt = -Infinity;
 
   constructor(
     private readonly adapter: ConnectionAdapter<C>,
@@ -119,6 +120,7 @@ export class SharedConnection<C> extends EventEmitter {
   connect(): void {
     if (this.opening || this._state === "connected" || this._state === "closing") return;
     this.cancelRetry();
+    this.lastAttemptAt = Date.now();
     this.setState("connecting", this.attempt > 0 ? `retry ${this.attempt}` : undefined);
     this.opening = this.adapter.open().then(
       (client) => {
@@ -139,6 +141,19 @@ export class SharedConnection<C> extends EventEmitter {
         this.scheduleRetry();
       },
     );
+  }
+
+  /**
+   * Attempts a reconnect now instead of at the end of the backoff delay, when the link is down
+   * and the last attempt started at least `minIntervalMs` ago: a user with work to do (a due
+   * poll) does not wait out a long backoff, and a fast poller still cannot hammer the peer.
+   * Returns whether an attempt was started.
+   */
+  retrySoon(minIntervalMs: number): boolean {
+    if (this._state !== "disconnected" || this.opening || this.userCount === 0) return false;
+    if (Date.now() - this.lastAttemptAt < minIntervalMs) return false;
+    this.connect();
+    return true;
   }
 
   private scheduleRetry(): void {

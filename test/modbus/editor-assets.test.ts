@@ -52,3 +52,31 @@ describe("ingestion nodes in a real Node-RED editor", function () {
     assert.ok(!flowsFile.includes("s3cret-pw"), "no password in flows.json");
   });
 });
+
+describe("otb-modbus-device editor form validation", () => {
+  /** The form's own script, run against a stub RED: the validators an engineer's input meets. */
+  function defaults(): Record<string, { value: unknown; validate?: (this: unknown, v: unknown) => true | string }> {
+    const html = fs.readFileSync(path.join(__dirname, "../../../nodes/otb-modbus-device/otb-modbus-device.html"), "utf8");
+    const script = /<script type="text\/javascript">([\s\S]*?)<\/script>/.exec(html)![1];
+    let registered: { defaults: Record<string, never> } | null = null;
+    const RED = { _: (k: string) => `msg:${k}`, validators: { number: () => () => true }, nodes: { registerType: (_t: string, def: never) => (registered = def) } };
+    // eslint-disable-next-line @typescript-eslint/no-implied-eval
+    new Function("RED", "$", script)(RED, () => ({ length: 0 }));
+    return registered!.defaults;
+  }
+
+  it("accepts ${ENV} references and empty optional fields, refuses out-of-range values with a message", () => {
+    const d = defaults();
+    const ctx = { transport: "tcp" };
+    for (const field of ["reconnectInitialMs", "reconnectMaxMs", "pollTimeoutMs", "retries", "timeoutMs", "unitId", "port", "maxQueue"]) {
+      assert.ok(d[field], `${field} is a form field`);
+      assert.strictEqual(d[field].validate!.call(ctx, "${OTB_SETTING}"), true, `${field} keeps \${ENV}`);
+    }
+    for (const field of ["reconnectInitialMs", "reconnectMaxMs", "pollTimeoutMs"]) assert.strictEqual(d[field].validate!.call(ctx, ""), true, `${field} may be empty (default)`);
+    assert.match(String(d.reconnectMaxMs.validate!.call(ctx, "500")), /errors\.reconnectMax/);
+    assert.match(String(d.reconnectInitialMs.validate!.call(ctx, "abc")), /errors\.reconnectInitial/);
+    assert.match(String(d.pollTimeoutMs.validate!.call(ctx, "5")), /errors\.pollTimeout/);
+    assert.match(String(d.retries.validate!.call(ctx, "")), /errors\.retries/);
+    assert.deepStrictEqual([d.reconnectInitialMs.value, d.reconnectMaxMs.value, d.pollTimeoutMs.value], [1000, 30000, ""]);
+  });
+});

@@ -18,7 +18,7 @@ const nodes = withCoreNodes([deviceNode, modbusInNode]);
 
 function flow(port: number, inNode: Record<string, unknown>, deviceOver: Record<string, unknown> = {}): Array<Record<string, unknown>> {
   return tab([
-    { id: "dev", type: "otb-modbus-device", name: "plc", transport: "tcp", host: "127.0.0.1", port: String(port), unitId: "1", timeoutMs: "300", retries: "0", maxRegisters: "125", maxGap: "10", interRequestDelayMs: "0", ...deviceOver },
+    { id: "dev", type: "otb-modbus-device", name: "plc", transport: "tcp", host: "127.0.0.1", port: String(port), unitId: "1", timeoutMs: "300", pollTimeoutMs: "3000", retries: "0", maxRegisters: "125", maxGap: "10", interRequestDelayMs: "0", ...deviceOver },
     { id: "in", type: "otb-modbus-in", device: "dev", mapSource: "table", periodMs: "100", groups: [], wires: [["out"]], ...inNode },
     { id: "out", type: "helper" },
     { id: "catcher", type: "catch", scope: ["in"], uncaught: false, wires: [["caught"]] },

@@ -21,6 +21,8 @@ export interface ModbusPeer {
   delayFor: (area: Area, address: number, count: number) => number;
   /** Read requests seen, per area. */
   requests: Record<Area, number>;
+  /** Raw server only: TCP connections accepted so far. */
+  connections?: number;
   /** Raw server only: rewrite (or drop, with null) each reply frame before it is sent. */
   mutate?: (frame: Buffer) => Buffer | null;
   close(): Promise<void>;
@@ -114,6 +116,7 @@ export async function startRawModbusServer(opts: { staleTid?: (tid: number) => b
     exceptions: new Map<string, number>(),
     delayFor: () => 0,
     requests: { coil: 0, discrete: 0, holding: 0, input: 0 },
+    connections: 0,
   } as unknown as ModbusPeer;
   const sockets = new Set<import("net").Socket>();
   const areas: Area[] = ["coil", "discrete", "holding", "input"];
@@ -163,6 +166,7 @@ export async function startRawModbusServer(opts: { staleTid?: (tid: number) => b
   peer.start = () =>
     new Promise<void>((resolve, reject) => {
       server = net.createServer((sock) => {
+        peer.connections!++;
         sockets.add(sock);
         sock.setNoDelay(true);
         let buf = Buffer.alloc(0);
