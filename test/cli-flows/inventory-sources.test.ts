@@ -1,6 +1,6 @@
 /**
  * `otbridge inventory` counts every tag source and resolves env defaults (issue 15 item 7):
- * the pilot's 33 tags against what the simulator it reads really serves, catalog and map
+ * the pilot's 35 tags (2 of them the Modbus units' clocks) against what the simulator it reads really serves, catalog and map
  * files, inline tables, otb-mqtt-in mappings, group/tab/global env with JSONata defaults, and
  * an "incomplete: ..." line for everything that cannot be known from the file.
  */
@@ -15,10 +15,10 @@ import { OPCUA_TAGS, VIBRATION_TAGS } from "../../cli/sim/tags";
 import { otbridge, REPO, tempDir } from "./cli-run";
 
 describe("otbridge inventory: every tag source, env defaults, incomplete", () => {
-  it("lists the pilot's 33 tags, the ones the simulator it reads serves over OPC UA, Modbus and MQTT", () => {
+  it("lists the pilot's 35 tags, the ones the simulator it reads serves over OPC UA, Modbus and MQTT", () => {
     const inv = inventory(readFlow(path.join(REPO, "flows", "single-line-pilot.json")));
     const served = [...OPCUA_TAGS.map((t) => t.tag), ...MODBUS_MAP.devices.flatMap((d) => d.registers.map((r) => r.tag)), ...VIBRATION_TAGS.map((t) => t.tag)].sort();
-    assert.equal(served.length, 33);
+    assert.equal(served.length, 35);
     assert.equal(inv.routes.length, 4);
     for (const r of inv.routes) {
       assert.deepEqual(r.tags, served, r.publisher);
@@ -27,7 +27,7 @@ describe("otbridge inventory: every tag source, env defaults, incomplete", () =>
       assert.equal(r.protection, "mqtt, no TLS, MQTT 3.1.1 (with the flow's env defaults)");
       assert.deepEqual(r.allowlist, ["acme/plant1/pumps/line1/#"]);
       assert.ok(r.envDefaults.includes('${OTB_CONDUIT_URL} = "mqtt://127.0.0.1:1883" (global env default)'), r.envDefaults.join("; "));
-      assert.ok(r.tagOrigins.some((o) => /register map flows\/catalog\/simulator-modbus-map\.json \(18 tags\)/.test(o)), r.tagOrigins.join("; "));
+      assert.ok(r.tagOrigins.some((o) => /register map flows\/catalog\/simulator-modbus-map\.json \(20 tags\)/.test(o)), r.tagOrigins.join("; "));
     }
   });
 

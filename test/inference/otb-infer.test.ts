@@ -151,7 +151,7 @@ describe("otb-infer node", function () {
     assert.match((err.error as { message: string }).message, /sha256 mismatch: model.onnx is 93be162abdb1…, its card pins ffffffffffff…; refused before loading/);
     const next = nextMessage(f.errors);
     f.infer.receive({ payload: frame(KNOWN[0].input) });
-    assert.match(((await next).error as { message: string }).message, /no model loaded/);
+    assert.match(((await next).error as { message: string }).message, /not scored: sha256 mismatch: model.onnx is 93be162abdb1…/);
   });
 
   it("hot-reloads a good model and keeps it running when a bad file replaces it", async () => {
