@@ -13,9 +13,20 @@ import { isValidFilter } from "./topic-policy";
 export const ZONES = ["L0", "L1", "L2", "L3", "DMZ", "L4", "L5"] as const;
 export type Zone = (typeof ZONES)[number];
 export type MessageKindName = MessageKind;
-export const MESSAGE_KINDS: readonly MessageKindName[] = ["signals", "features", "inference", "events"];
+/**
+ * The message kinds a conduit can carry: one row each, with the byte stored in queue records
+ * (never reuse a code: queued records outlive a software update) and the editor flag that
+ * allows it (default on). A new kind is one row here, one checkbox in otb-conduit.html.
+ */
+export const KIND_TABLE: ReadonlyArray<{ name: MessageKindName; code: number; flag: keyof ConduitDef }> = [
+  { name: "signals", code: 0, flag: "allowSignals" },
+  { name: "features", code: 1, flag: "allowFeatures" },
+  { name: "inference", code: 2, flag: "allowInference" },
+  { name: "events", code: 3, flag: "allowEvents" },
+];
+export const MESSAGE_KINDS: readonly MessageKindName[] = KIND_TABLE.map((k) => k.name);
 /** Record kind codes stored in the queue (one byte per record). */
-export const KIND_CODES: Record<MessageKindName, number> = { signals: 0, features: 1, inference: 2, events: 3 };
+export const KIND_CODES = Object.fromEntries(KIND_TABLE.map((k) => [k.name, k.code])) as Record<MessageKindName, number>;
 
 export interface ConduitDef {
   id: string;
@@ -110,11 +121,7 @@ export function parseConduitConfig(def: ConduitDef, creds: ConduitCredentials, u
   if (allowTopics.length === 0) throw new ConfigError("the topic allowlist is empty: nothing could be published");
   const badFilter = allowTopics.find((t) => !isValidFilter(t));
   if (badFilter !== undefined) throw new ConfigError(`allowlist entry "${badFilter}" is not a valid MQTT topic filter`);
-  const kinds = new Set<MessageKindName>();
-  if (bool(def.allowSignals, true)) kinds.add("signals");
-  if (bool(def.allowFeatures, true)) kinds.add("features");
-  if (bool(def.allowInference, true)) kinds.add("inference");
-  if (bool(def.allowEvents, true)) kinds.add("events");
+  const kinds = new Set<MessageKindName>(KIND_TABLE.filter((k) => bool(def[k.flag], true)).map((k) => k.name));
   if (kinds.size === 0) throw new ConfigError("no message kind is allowed: nothing could be published");
 
   const mode = def.mode === "sparkplug" ? "sparkplug" : "plain";
