@@ -11,7 +11,11 @@ import { onClose, reportError } from "../shared";
 import type { Node, NodeAPI, NodeDef } from "../shared/red";
 import { Conduit, type OtbConduitNode } from "./conduit";
 import { parseConduitConfig, type ConduitDef } from "./conduit-config";
+import type { LinkFailure } from "./link-failure";
 import type { QueueRecord } from "./queue/record";
+
+/** How long a closing conduit waits for its closing users (otb-publish drains in well under this). */
+const USERS_GONE_MS = 3000;
 
 export = function (RED: NodeAPI): void {
   function OtbConduit(this: OtbConduitNode, def: ConduitDef & NodeDef): void {
@@ -30,13 +34,29 @@ export = function (RED: NodeAPI): void {
         });
       });
       conduit.on("fault", (err: Error) => reportError(this, err));
+      // Once per outage, with the reason: Catch on every flow that uses the conduit, and the log.
+      conduit.on("link-down", (failure: LinkFailure) => {
+        const s = conduit.stats();
+        reportError(this, new Error(`conduit ${def.name || conduit.cfg.url}: ${failure.message}`), {
+          payload: { conduit: def.name || def.id, broker: conduit.cfg.url, failure: failure.failure, reason: failure.summary, queued: s.queued },
+        });
+      });
+      conduit.on("link-restored", (downMs: number, first: LinkFailure) => {
+        this.log(`connection to ${conduit.cfg.url} restored after ${(downMs / 1000).toFixed(1)} s (${first.summary}); ${conduit.stats().queued} queued`);
+      });
     } catch (err) {
       this.configError = (err as Error).message;
       reportError(this, err, { payload: null, conduit: def.name || def.id });
     }
-    // The queue is crash-consistent, so close only has to stop cleanly, well inside 15 s.
+    // Node-RED closes a config node alongside its users, not after them (flows.stop). Records a
+    // closing otb-publish still receives must find the queue open, so wait (bounded) for the
+    // users to finish; the queue's last commit then writes them. Well inside Node-RED's 15 s.
     onClose(this, async () => {
-      await this.conduit?.close();
+      const conduit = this.conduit;
+      if (!conduit) return;
+      const end = Date.now() + USERS_GONE_MS;
+      while (conduit.connection.userCount > 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
+      await conduit.close();
     }, 10_000);
   }
   RED.nodes.registerType("otb-conduit", OtbConduit as unknown as (this: Node, def: NodeDef) => void, {

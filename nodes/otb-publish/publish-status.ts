@@ -12,9 +12,12 @@ export function statusView(s: ConduitStats, delivering: boolean, newDrops: boole
     refused > 0 ? `${refused} refused` : "",
     s.quarantined > 0 ? `${s.quarantined} quarantined` : "",
     s.dropped + s.corrupt > 0 ? `${s.dropped + s.corrupt} dropped` : "",
+    s.expired > 0 ? `${s.expired} expired` : "",
   ].filter(Boolean);
   const tail = extras.length ? ` · ${extras.join(" · ")}` : "";
   if (s.state !== "connected") {
+    // During an outage every retry passes through "connecting": the reason stays on the status.
+    if (s.reason) return { kind: "down", text: `${s.state === "connecting" ? "retrying" : "disconnected"}: ${s.reason} · ${s.queued} queued${tail}` };
     const text = `${s.state === "connecting" ? "connecting" : "disconnected"} · ${s.queued} queued${tail}`;
     return { kind: s.state === "connecting" ? "waiting" : "down", text };
   }
