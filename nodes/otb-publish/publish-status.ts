@@ -25,6 +25,6 @@ export function statusView(s: ConduitStats, delivering: boolean, newDrops: boole
   if (newDrops) return { kind: "warning", text: `queue full · ${s.queued} queued${tail}` };
   if (s.replaying) return { kind: "warning", text: `replaying · ${s.queued} left${tail}` };
   if (delivering) return { kind: "flowing", text: `${s.delivered} sent · ${s.queued} queued${tail}` };
-  if (s.delivered === 0 && s.queued === 0) return { kind: "waiting", text: `connected${tail}` };
+  if (s.delivered === 0 && s.queued === 0) return { kind: "waiting", text: `connected · 0 queued${tail}` };
   return { kind: "keep", text: "" };
 }
