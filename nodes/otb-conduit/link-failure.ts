@@ -87,6 +87,7 @@ export function classify(raw: unknown): LinkFailure {
     return new LinkFailure("tls-key", detail);
   }
   if (/^ERR_SSL|^ERR_TLS|^ERR_OSSL/.test(c) || /ssl|tls|handshake|alert/i.test(msg)) return new LinkFailure("tls", detail);
+  if (/connack timeout/i.test(msg)) return new LinkFailure("timeout", `no CONNACK within the connect timeout (${msg})`);
   switch (c) {
     case "ECONNREFUSED": return new LinkFailure("refused", detail);
     case "ENOTFOUND": case "EAI_AGAIN": case "EAI_FAIL": case "EAI_NONAME": return new LinkFailure("dns", detail);
