@@ -87,6 +87,7 @@ export function classify(raw: unknown): LinkFailure {
     return new LinkFailure("tls-key", detail);
   }
   if (/^ERR_SSL|^ERR_TLS|^ERR_OSSL/.test(c) || /ssl|tls|handshake|alert/i.test(msg)) return new LinkFailure("tls", detail);
+  if (/keepalive timeout/i.test(msg)) return new LinkFailure("timeout", `no answer to PINGREQ within 1.5 x keepalive, a half-open link? (${msg})`);
   if (/connack timeout/i.test(msg)) return new LinkFailure("timeout", `no CONNACK within the connect timeout (${msg})`);
   switch (c) {
     case "ECONNREFUSED": return new LinkFailure("refused", detail);
