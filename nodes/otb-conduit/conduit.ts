@@ -4,7 +4,8 @@
  * forwarder that moves records from the queue to the broker (plain QoS 1, or Sparkplug B).
  *
  * Counters (stats()) keep the invariant recovered + produced = delivered + quarantined +
- * dropped + queued; refusals happen before the queue and are counted separately.
+ * dropped + expired + queued; refusals happen before the queue and are counted separately.
+ * Connection failures are classified (link-failure.ts) and announced once per outage (outage.ts).
  */
 import { EventEmitter } from "events";
 import type { MqttClient } from "mqtt";
@@ -82,18 +83,19 @@ export class Conduit extends EventEmitter {
       : new PlainForwarder(this.queue, { window: cfg.inflight, rateLimit: cfg.rateLimit, onQuarantine, recheck: (r) => this.recheck(r) });
     const sparkplug = this.forwarder instanceof SparkplugForwarder ? this.forwarder : null;
     const adapter = mqttAdapter(cfg, {
-        connectOptions: sparkplug ? () => sparkplug.connectOptions() : undefined,
-        onLost: (client, err) => {
-          if (client !== this.current) return;
-          if (!this.closing) this.outage.failed(classify(err));
-          this.connection.lost(err);
-        },
-        onProtocolError: (client, err) => {
-          if (client !== this.current) return;
-          if (this.forwarder instanceof PlainForwarder) this.forwarder.protocolError(err);
-          this.connection.lost(err);
-        },
-      });
+      connectOptions: sparkplug ? () => sparkplug.connectOptions() : undefined,
+      onLost: (client, err) => {
+        if (client !== this.current) return;
+        if (!this.closing) this.outage.failed(classify(err));
+        this.connection.lost(err);
+      },
+      onProtocolError: (client, err) => {
+        // The conduit drops the link itself to find the culprit record: not an outage.
+        if (client !== this.current) return;
+        if (this.forwarder instanceof PlainForwarder) this.forwarder.protocolError(err);
+        this.connection.lost(err);
+      },
+    });
     const open = adapter.open;
     // Every failed attempt carries its reason; the tracker decides whether it starts an outage.
     adapter.open = () => open().catch((err: unknown) => {
