@@ -186,7 +186,7 @@ const bench: Benchmark = {
         higherIsBetter: true, note: "goal: >= 0.8 of raw; raw = mean of raw mqtt.js just before and after" });
       const strict = await packRate(broker.url, path.join(dir, "strict"), live, 1);
       figures.push({ name: "live rate with the strict setting (commit interval 1 ms) vs the default (20 ms)", unit: "msg/s", pack: strict.rate,
-        raw: pack.rate, higherIsBetter: true, note: "the cost of bounding kill -9 loss to the batch being written; raw = the default's live rate" });
+        raw: pack.rate, higherIsBetter: true, note: "the cost of bounding kill -9 loss to what arrives during one fsync; raw = the default's live rate" });
       figures.push({ name: "submit to on-disk (otb-publish completes the message), strict 1 ms vs default 20 ms", unit: "ms", pack: strict.commitLatencyMs,
         raw: pack.commitLatencyMs, higherIsBetter: false, note: "mean per 100-record batch, 20 batches outstanding; raw = the default's" });
       const backlog = opts.quick ? 30_000 : 300_000;
