@@ -8,10 +8,12 @@ export type StatusKind = "flowing" | "waiting" | "warning" | "down" | "error" | 
 
 export function statusView(s: ConduitStats, delivering: boolean, newDrops: boolean): { kind: StatusKind; text: string } {
   const refused = Object.values(s.refused).reduce((a, b) => a + b, 0);
+  // corruptLive: damage found while running, a counter the queue may report (queue branch).
+  const lost = s.dropped + s.corrupt + ((s as { corruptLive?: number }).corruptLive ?? 0);
   const extras = [
     refused > 0 ? `${refused} refused` : "",
     s.quarantined > 0 ? `${s.quarantined} quarantined` : "",
-    s.dropped + s.corrupt > 0 ? `${s.dropped + s.corrupt} dropped` : "",
+    lost > 0 ? `${lost} dropped` : "",
     s.expired > 0 ? `${s.expired} expired` : "",
   ].filter(Boolean);
   const tail = extras.length ? ` · ${extras.join(" · ")}` : "";
