@@ -23,7 +23,6 @@ const conduitNode = require("../../nodes/otb-conduit/otb-conduit");
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const publishNode = require("../../nodes/otb-publish/otb-publish");
 
-const persistent = (clientId: string): Record<string, unknown> => ({ clean: false, clientId, properties: { sessionExpiryInterval: 600 } });
 const ctx = { enterprise: "acme", site: "s1", area: "a1", line: "l1" };
 const batch = (from: number, n: number): unknown[] => Array.from({ length: n }, (_, k) => ({
   tag: `tag${(from + k) % 3}`, value: from + k, ts: Date.now(), quality: "good", source: { protocol: "sim", address: "x" }, context: ctx,
@@ -70,28 +69,24 @@ describe("otb-conduit connection failures: one report per outage, with its reaso
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  /** A plain listener for the verifying subscriber, and a TLS one whose cert/key files a test can swap. */
-  async function tlsBroker(extra: string[] = []): Promise<Mosquitto & { tlsUrl: string; serve(cert: string, key: string): Promise<void> }> {
+  /**
+   * One mosquitto with a plain listener (for the verifying subscriber, never restarted) and a TLS
+   * listener per server certificate; the conduit reaches them through a loopback proxy, so that
+   * "the operator fixes the broker's certificate" is a switch of listener, not a broker restart.
+   */
+  async function tlsBroker(extra: string[] = []): Promise<Mosquitto & { tlsUrl: string; serve(cert: "good" | "selfSigned" | "wrongName"): void }> {
     const plain = await freePort();
-    const tls = await freePort();
-    const cert = path.join(dir, "server.pem");
-    const key = path.join(dir, "server.key");
-    fs.copyFileSync(pki.serverCert, cert);
-    fs.copyFileSync(pki.serverKey, key);
-    for (const f of [cert, key]) fs.chmodSync(f, 0o644);
-    // Persistence keeps the verifying subscriber's session across the restarts that "fix" the broker.
-    const m = await startMosquitto([`listener ${plain} 127.0.0.1`, "allow_anonymous true", `listener ${tls} 127.0.0.1`,
-      `cafile ${pki.ca}`, `certfile ${cert}`, `keyfile ${key}`, "persistence true", `persistence_location ${dir}/`, ...extra], { port: plain });
+    const ports = { good: await freePort(), selfSigned: await freePort(), wrongName: await freePort() };
+    const certs = { good: { cert: pki.serverCert, key: pki.serverKey }, selfSigned: pki.selfSigned, wrongName: pki.wrongName };
+    const listeners = (Object.keys(ports) as Array<keyof typeof ports>).flatMap((k) =>
+      [`listener ${ports[k]} 127.0.0.1`, `cafile ${pki.ca}`, `certfile ${certs[k].cert}`, `keyfile ${certs[k].key}`, ...extra]);
+    const m = await startMosquitto([`listener ${plain} 127.0.0.1`, "allow_anonymous true", ...listeners], { port: plain });
     cleanup.push(() => m.close());
+    const proxy = await SwitchProxy.start(ports.good);
+    cleanup.push(() => proxy.close());
     return Object.assign(m, {
-      tlsUrl: `mqtts://127.0.0.1:${tls}`,
-      /** The broker now presents this certificate (after a restart, as an operator would fix it). */
-      serve: async (c: string, k: string) => {
-        await m.stop();
-        fs.copyFileSync(c, cert);
-        fs.copyFileSync(k, key);
-        await m.restart();
-      },
+      tlsUrl: `mqtts://127.0.0.1:${proxy.port}`,
+      serve: (which: keyof typeof ports) => proxy.switchTo(ports[which]),
     });
   }
 
@@ -161,13 +156,13 @@ describe("otb-conduit connection failures: one report per outage, with its reaso
 
   itWithMosquitto("self-signed broker certificate: reported once as untrusted, recovers when the broker presents one the configured CA signed", async () => {
     const broker = await tlsBroker();
-    await broker.serve(pki.selfSigned.cert, pki.selfSigned.key);
-    const counter = await Counter.start(broker.url, "acme/#", persistent("v-untrusted"), (b) => b.value as number);
+    broker.serve("selfSigned");
+    const counter = await Counter.start(broker.url, "acme/#", {}, (b) => b.value as number);
     cleanup.push(() => counter.stop());
     const run = await load({ broker: broker.tlsUrl, caFile: pki.ca });
     submit();
     await assertReportedOnce(run, /untrusted certificate.*(self.signed|SELF_SIGNED)/i, /untrusted certificate · 30 queued/);
-    await broker.serve(pki.serverCert, pki.serverKey);
+    broker.serve("good");
     await sendAndExpectRecovery(run, counter);
   });
 
@@ -181,38 +176,35 @@ describe("otb-conduit connection failures: one report per outage, with its reaso
 
   itWithMosquitto("host-name mismatch: reported once, recovers when the broker's certificate names the host", async () => {
     const broker = await tlsBroker();
-    await broker.serve(pki.wrongName.cert, pki.wrongName.key);
-    const counter = await Counter.start(broker.url, "acme/#", persistent("v-name"), (b) => b.value as number);
+    broker.serve("wrongName");
+    const counter = await Counter.start(broker.url, "acme/#", {}, (b) => b.value as number);
     cleanup.push(() => counter.stop());
     const run = await load({ broker: broker.tlsUrl, caFile: pki.ca });
     submit();
     await assertReportedOnce(run, /host name mismatch.*altnames/i, /host name mismatch/);
-    await broker.serve(pki.serverCert, pki.serverKey);
+    broker.serve("good");
     await sendAndExpectRecovery(run, counter);
   });
 
   itWithMosquitto("wrong credentials (mosquitto password file): reported once as not authorised, recovers when the broker accepts them", async () => {
     const pw = path.join(dir, "passwd");
-    fs.writeFileSync(pw, "edge:other-secret\n");
+    fs.writeFileSync(pw, "edge:other-secret\nverifier:v-secret\n");
     execFileSync("mosquitto_passwd", ["-U", pw]);
     fs.chmodSync(pw, 0o644);
     const plain = await freePort();
     const broker = await startMosquitto([`listener ${plain} 127.0.0.1`, "allow_anonymous false", `password_file ${pw}`], { port: plain });
     cleanup.push(() => broker.close());
-    const counter = await Counter.start(broker.url, "acme/#", { username: "edge", password: "other-secret" }, (b) => b.value as number);
+    const counter = await Counter.start(broker.url, "acme/#", { username: "verifier", password: "v-secret" }, (b) => b.value as number);
     cleanup.push(() => counter.stop());
     const run = await load({ broker: broker.url, targetZone: "DMZ" }, { user: "edge", password: "secret" });
     submit();
     await assertReportedOnce(run, /not authorised.*(CONNACK 13[45])/i, /not authorised · 30 queued/);
-    // The operator sets the password the conduit uses; the subscriber's session survives the restart.
-    fs.writeFileSync(pw, "edge:secret\n");
+    // The operator sets the password the conduit uses; mosquitto rereads its password file on
+    // SIGHUP, so the verifying subscriber stays connected throughout.
+    fs.writeFileSync(pw, "edge:secret\nverifier:v-secret\n");
     execFileSync("mosquitto_passwd", ["-U", pw]);
-    await counter.stop();
-    await broker.stop();
-    await broker.restart();
-    const counter2 = await Counter.start(broker.url, "acme/#", { username: "edge", password: "secret" }, (b) => b.value as number);
-    cleanup.push(() => counter2.stop());
-    await sendAndExpectRecovery(run, counter2);
+    broker.child.kill("SIGHUP");
+    await sendAndExpectRecovery(run, counter);
   });
 
   itWithMosquitto("wrong key passphrase: reported once, and a redeploy with the right one delivers what was queued", async () => {
@@ -230,22 +222,26 @@ describe("otb-conduit connection failures: one report per outage, with its reaso
   });
 
   itWithMosquitto("endless reconnect against a stopped broker: one report for the outage, none per retry; a second outage is reported again", async () => {
-    const plain = await freePort();
-    const broker = await startMosquitto([], { port: plain });
+    // The conduit's port refuses until a forwarder to the real broker listens on it; the
+    // verifying subscriber is connected to the real broker all along.
+    const broker = await startMosquitto();
     cleanup.push(() => broker.close());
-    const counter = await Counter.start(broker.url, "acme/#", { clean: false, clientId: "verifier-endless", properties: { sessionExpiryInterval: 600 } },
-      (b) => b.value as number);
+    const counter = await Counter.start(broker.url, "acme/#", {}, (b) => b.value as number);
     cleanup.push(() => counter.stop());
-    await broker.stop();
-    const run = await load({ broker: broker.url, targetZone: "DMZ" });
+    const port = await freePort();
+    const run = await load({ broker: `mqtt://127.0.0.1:${port}`, targetZone: "DMZ" });
     submit();
     await assertReportedOnce(run, /connection refused.*ECONNREFUSED/, /(disconnected|retrying): connection refused · 30 queued/);
-    await broker.restart();
+    let forwarder = await SwitchProxy.start(broker.port, port);
+    cleanup.push(() => forwarder.close());
     await sendAndExpectRecovery(run, counter);
     await delay(5500); // the link has been stable: the outage is over
-    await broker.stop();
+    await forwarder.close();
     submit(30, 30);
     await waitFor(() => run.caught.length === 2, 15_000, "the second outage reported");
+    assert.match((run.caught[1].error as { message: string }).message, /connection (refused|closed|reset)/);
+    forwarder = await SwitchProxy.start(broker.port, port);
+    await waitFor(() => counter.unique === 60 && run.conduit.stats().queued === 0, 20_000, "the second outage's records");
     assert.equal(run.errorLines().length, 2);
   });
 
@@ -324,6 +320,42 @@ class DisconnectingBroker {
 
   get url(): string {
     return `mqtt://127.0.0.1:${this.port}`;
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+}
+
+/** A loopback TCP proxy whose target can be switched; switching drops the current connections. */
+class SwitchProxy {
+  private readonly sockets = new Set<net.Socket>();
+  private constructor(private readonly server: net.Server, readonly port: number, private target: number) {}
+
+  static async start(target: number, port = 0): Promise<SwitchProxy> {
+    let self: SwitchProxy | null = null;
+    const server = net.createServer((client) => {
+      const upstream = net.connect(self!.target, "127.0.0.1");
+      for (const s of [client, upstream]) {
+        self!.sockets.add(s);
+        s.on("error", () => undefined);
+        s.on("close", () => {
+          self!.sockets.delete(s);
+          client.destroy();
+          upstream.destroy();
+        });
+      }
+      client.pipe(upstream).pipe(client);
+    });
+    await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", () => resolve()));
+    self = new SwitchProxy(server, (server.address() as net.AddressInfo).port, target);
+    return self;
+  }
+
+  switchTo(target: number): void {
+    this.target = target;
+    for (const s of this.sockets) s.destroy();
   }
 
   async close(): Promise<void> {
