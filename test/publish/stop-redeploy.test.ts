@@ -46,6 +46,12 @@ function flow(dir: string, brokerPort: number, withProducer: boolean, conduit: R
   ];
 }
 
+/**
+ * mosquitto drops QoS 1 messages for a subscriber more than 1,000 behind (max_queued_messages):
+ * a replay outruns the test's subscriber, so the broker must queue for it without limit.
+ */
+const VERIFIER_BROKER = ["max_queued_messages 1000000", "max_inflight_messages 0"];
+
 /** What a lossy stop would log: Node-RED's close timeout, or otb-publish refusing records. */
 const CLOSE_FAULT = /Close timed out|did not finish|queue is closed|refused \d+ of/;
 
@@ -136,14 +142,14 @@ describe("otb-publish + otb-conduit across stop, deploy and kill -9 (real Node-R
     assert.ok(produced >= 3000, `the producer logged its count (${produced})`);
     assert.ok(!log.lines.some((l) => CLOSE_FAULT.test(l)), log.lines.filter((l) => CLOSE_FAULT.test(l)).join("\n"));
     assert.ok(stopMs < 10_000, `stopped in ${stopMs} ms`);
-    broker = await startMosquitto([], { port: brokerPort });
+    broker = await startMosquitto(VERIFIER_BROKER, { port: brokerPort });
     counter = await Counter.start(broker.url, "acme/#", {}, (body) => body.value as number);
     await drainAndCheck(brokerPort, produced);
   });
 
   itWithMosquitto("full deploy, then SIGTERM, while producing to a live broker: nothing lost across either", async () => {
     const brokerPort = await freePort();
-    broker = await startMosquitto([], { port: brokerPort });
+    broker = await startMosquitto(VERIFIER_BROKER, { port: brokerPort });
     counter = await Counter.start(broker.url, "acme/#", {}, (body) => body.value as number);
     const log = new Log();
     red = await start(brokerPort, true, log);
@@ -170,7 +176,7 @@ describe("otb-publish + otb-conduit across stop, deploy and kill -9 (real Node-R
     await signal(red.child, "SIGKILL");
     red = null;
     const last = log.lastProgress(); // at most 20 ms before the kill
-    broker = await startMosquitto([], { port: brokerPort });
+    broker = await startMosquitto(VERIFIER_BROKER, { port: brokerPort });
     counter = await Counter.start(broker.url, "acme/#", {}, (body) => body.value as number);
     const log2 = new Log();
     red = await start(brokerPort, false, log2);
@@ -197,7 +203,7 @@ describe("otb-publish + otb-conduit across stop, deploy and kill -9 (real Node-R
       assert.equal((await filler.submit(records)).accepted, 2000);
     }
     await filler.close();
-    broker = await startMosquitto(["max_queued_messages 1000000", "max_inflight_messages 0"], { port: brokerPort });
+    broker = await startMosquitto(VERIFIER_BROKER, { port: brokerPort });
     counter = await Counter.start(broker.url, "acme/#", {}, (body) => body.value as number);
     const conduit = { inflight: String(WINDOW), rateLimit: "20000" };
     const log = new Log();
