@@ -75,16 +75,29 @@ describe("otb-conduit connection failures: one report per outage, with its reaso
    * "the operator fixes the broker's certificate" is a switch of listener, not a broker restart.
    */
   async function tlsBroker(extra: string[] = []): Promise<Mosquitto & { tlsUrl: string; serve(cert: "good" | "selfSigned" | "wrongName"): void }> {
-    const plain = await freePort();
-    const ports = { good: await freePort(), selfSigned: await freePort(), wrongName: await freePort() };
     const certs = { good: { cert: pki.serverCert, key: pki.serverKey }, selfSigned: pki.selfSigned, wrongName: pki.wrongName };
-    const listeners = (Object.keys(ports) as Array<keyof typeof ports>).flatMap((k) =>
-      [`listener ${ports[k]} 127.0.0.1`, `cafile ${pki.ca}`, `certfile ${certs[k].cert}`, `keyfile ${certs[k].key}`, ...extra]);
-    const m = await startMosquitto([`listener ${plain} 127.0.0.1`, "allow_anonymous true", ...listeners], { port: plain });
-    cleanup.push(() => m.close());
+    let ports = { good: 0, selfSigned: 0, wrongName: 0 };
+    let m: Mosquitto | null = null;
+    // Four free ports picked before mosquitto binds them: on a busy machine another process may
+    // take one in between, so pick again (distinct ports) when mosquitto says so.
+    for (let attempt = 0; !m; attempt++) {
+      const picked = new Set<number>();
+      while (picked.size < 4) picked.add(await freePort());
+      const [plain, good, selfSigned, wrongName] = [...picked];
+      ports = { good, selfSigned, wrongName };
+      const listeners = (Object.keys(ports) as Array<keyof typeof ports>).flatMap((k) =>
+        [`listener ${ports[k]} 127.0.0.1`, `cafile ${pki.ca}`, `certfile ${certs[k].cert}`, `keyfile ${certs[k].key}`, ...extra]);
+      try {
+        m = await startMosquitto([`listener ${plain} 127.0.0.1`, "allow_anonymous true", ...listeners], { port: plain });
+      } catch (err) {
+        if (attempt >= 3 || !/in use/i.test((err as Error).message)) throw err;
+      }
+    }
+    const broker = m;
+    cleanup.push(() => broker.close());
     const proxy = await SwitchProxy.start(ports.good);
     cleanup.push(() => proxy.close());
-    return Object.assign(m, {
+    return Object.assign(broker, {
       tlsUrl: `mqtts://127.0.0.1:${proxy.port}`,
       serve: (which: keyof typeof ports) => proxy.switchTo(ports[which]),
     });
