@@ -13,9 +13,24 @@ import { isValidFilter } from "./topic-policy";
 export const ZONES = ["L0", "L1", "L2", "L3", "DMZ", "L4", "L5"] as const;
 export type Zone = (typeof ZONES)[number];
 export type MessageKindName = MessageKind;
-export const MESSAGE_KINDS: readonly MessageKindName[] = ["signals", "features", "inference", "events", "alarms", "kpi"];
-/** Record kind codes stored in the queue (one byte per record): never renumber, queue folders on disk carry them. */
-export const KIND_CODES: Record<MessageKindName, number> = { signals: 0, features: 1, inference: 2, events: 3, alarms: 4, kpi: 5 };
+/**
+ * The message kinds a conduit can carry: one row each, with the byte stored in queue records
+ * (never reuse or renumber a code: queued records outlive a software update) and the editor
+ * flag that allows it. An absent flag is on, except for kinds added after conduits were first
+ * saved (alarms, kpi): absent, they follow `allowEvents`, so an old flow does not silently widen
+ * what leaves the plant. A new kind is one row here, one checkbox in otb-conduit.html.
+ */
+export const KIND_TABLE: ReadonlyArray<{ name: MessageKindName; code: number; flag: keyof ConduitDef; absentFollows?: keyof ConduitDef }> = [
+  { name: "signals", code: 0, flag: "allowSignals" },
+  { name: "features", code: 1, flag: "allowFeatures" },
+  { name: "inference", code: 2, flag: "allowInference" },
+  { name: "events", code: 3, flag: "allowEvents" },
+  { name: "alarms", code: 4, flag: "allowAlarms", absentFollows: "allowEvents" },
+  { name: "kpi", code: 5, flag: "allowKpi", absentFollows: "allowEvents" },
+];
+export const MESSAGE_KINDS: readonly MessageKindName[] = KIND_TABLE.map((k) => k.name);
+/** Record kind codes stored in the queue (one byte per record). */
+export const KIND_CODES = Object.fromEntries(KIND_TABLE.map((k) => [k.name, k.code])) as Record<MessageKindName, number>;
 
 export interface ConduitDef {
   id: string;
@@ -116,13 +131,8 @@ export function parseConduitConfig(def: ConduitDef, creds: ConduitCredentials, u
   if (allowTopics.length === 0) throw new ConfigError("the topic allowlist is empty: nothing could be published");
   const badFilter = allowTopics.find((t) => !isValidFilter(t));
   if (badFilter !== undefined) throw new ConfigError(`allowlist entry "${badFilter}" is not a valid MQTT topic filter`);
-  const kinds = new Set<MessageKindName>();
-  if (bool(def.allowSignals, true)) kinds.add("signals");
-  if (bool(def.allowFeatures, true)) kinds.add("features");
-  if (bool(def.allowInference, true)) kinds.add("inference");
-  if (bool(def.allowEvents, true)) kinds.add("events");
-  if (bool(def.allowAlarms, bool(def.allowEvents, true))) kinds.add("alarms");
-  if (bool(def.allowKpi, bool(def.allowEvents, true))) kinds.add("kpi");
+  const allowed = (k: (typeof KIND_TABLE)[number]): boolean => bool(def[k.flag], k.absentFollows ? bool(def[k.absentFollows], true) : true);
+  const kinds = new Set<MessageKindName>(KIND_TABLE.filter(allowed).map((k) => k.name));
   if (kinds.size === 0) throw new ConfigError("no message kind is allowed: nothing could be published");
 
   const mode = def.mode === "sparkplug" ? "sparkplug" : "plain";

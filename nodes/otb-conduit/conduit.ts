@@ -4,14 +4,17 @@
  * forwarder that moves records from the queue to the broker (plain QoS 1, or Sparkplug B).
  *
  * Counters (stats()) keep the invariant recovered + produced = delivered + quarantined +
- * dropped + queued; refusals happen before the queue and are counted separately.
+ * dropped + expired + queued; refusals happen before the queue and are counted separately.
+ * Connection failures are classified (link-failure.ts) and announced once per outage (outage.ts).
  */
 import { EventEmitter } from "events";
 import type { MqttClient } from "mqtt";
 import { SharedConnection } from "../shared/shared-connection";
 import type { Node } from "../shared/red";
 import { KIND_CODES, type ConduitConfig, type ConduitCredentials, type MessageKindName } from "./conduit-config";
+import { classify, type LinkFailure } from "./link-failure";
 import { mqttAdapter } from "./mqtt-link";
+import { OutageTracker } from "./outage";
 import { PlainForwarder } from "./plain-forwarder";
 import { DurableQueue, type AppendResult, type QueueCounters } from "./queue/durable-queue";
 import { QuarantineLog } from "./queue/quarantine-log";
@@ -31,6 +34,10 @@ export interface Forwarder {
 
 export interface ConduitStats extends QueueCounters {
   state: string;
+  /** Why the link is down (a short summary), while it is. */
+  reason?: string;
+  /** Records older than the queue's max age, dropped unsent (0 until the queue reports them). */
+  expired: number;
   refused: Record<Refusal, number>;
   /** Connected with a backlog older than the live stream still draining. */
   replaying: boolean;
@@ -45,6 +52,15 @@ export class Conduit extends EventEmitter {
   readonly refused = Object.fromEntries(REFUSALS.map((r) => [r, 0])) as Record<Refusal, number>;
   private readonly forwarder: PlainForwarder | SparkplugForwarder;
   private current: MqttClient | null = null;
+  private closing: Promise<void> | null = null;
+  /**
+   * Connection failures, one "link-down" event per outage (not per retry) and "link-restored"
+   * once it is over; the current reason is in stats().reason for the status line.
+   */
+  readonly outage = new OutageTracker(5000, {
+    down: (failure) => this.emit("link-down", failure),
+    restored: (downMs, first) => this.emit("link-restored", downMs, first),
+  });
 
   constructor(readonly cfg: ConduitConfig) {
     super();
@@ -66,22 +82,30 @@ export class Conduit extends EventEmitter {
         })
       : new PlainForwarder(this.queue, { window: cfg.inflight, rateLimit: cfg.rateLimit, onQuarantine, recheck: (r) => this.recheck(r) });
     const sparkplug = this.forwarder instanceof SparkplugForwarder ? this.forwarder : null;
-    this.connection = new SharedConnection<MqttClient>(
-      mqttAdapter(cfg, {
-        connectOptions: sparkplug ? () => sparkplug.connectOptions() : undefined,
-        onLost: (client, err) => {
-          if (client === this.current) this.connection.lost(err);
-        },
-        onProtocolError: (client, err) => {
-          if (client !== this.current) return;
-          if (this.forwarder instanceof PlainForwarder) this.forwarder.protocolError(err);
-          this.connection.lost(err);
-        },
-      }),
-      { initialMs: 250, maxMs: cfg.reconnectMaxMs, factor: 2, jitter: 0.2 },
-    );
+    const adapter = mqttAdapter(cfg, {
+      connectOptions: sparkplug ? () => sparkplug.connectOptions() : undefined,
+      onLost: (client, err) => {
+        if (client !== this.current) return;
+        if (!this.closing) this.outage.failed(classify(err));
+        this.connection.lost(err);
+      },
+      onProtocolError: (client, err) => {
+        // The conduit drops the link itself to find the culprit record: not an outage.
+        if (client !== this.current) return;
+        if (this.forwarder instanceof PlainForwarder) this.forwarder.protocolError(err);
+        this.connection.lost(err);
+      },
+    });
+    const open = adapter.open;
+    // Every failed attempt carries its reason; the tracker decides whether it starts an outage.
+    adapter.open = () => open().catch((err: unknown) => {
+      if (!this.closing) this.outage.failed(classify(err));
+      throw err;
+    });
+    this.connection = new SharedConnection<MqttClient>(adapter, { initialMs: 250, maxMs: cfg.reconnectMaxMs, factor: 2, jitter: 0.2 });
     this.connection.on("state", (state: string) => {
       if (state === "connected" && this.connection.client) {
+        this.outage.connected();
         this.current = this.connection.client;
         this.forwarder.attach(this.current);
       } else if (this.current) {
@@ -103,19 +127,39 @@ export class Conduit extends EventEmitter {
 
   stats(): ConduitStats {
     const q = this.queue.snapshot();
+    const state = this.connection.state;
     return {
       ...q,
-      state: this.connection.state,
+      expired: (q as { expired?: number }).expired ?? 0,
+      state,
+      reason: state !== "connected" ? this.outage.current?.summary : undefined,
       refused: { ...this.refused },
       replaying: this.forwarder.connected && q.queued > Math.max(q.inFlight, 1) * 2,
       sparkplug: this.forwarder instanceof SparkplugForwarder ? this.forwarder.counters() : undefined,
     };
   }
 
-  async close(): Promise<void> {
-    await this.forwarder.close();
-    await this.connection.close();
-    await this.queue.close();
+  /**
+   * Stops sending, waits up to `settleMs` for the acknowledgements of what is in flight (fewer
+   * duplicates after a restart), then closes the link and the queue: the queue's last group
+   * commit writes whatever was appended until now, and the resolved mark is persisted, so the
+   * next start resumes from there (anything in flight unacknowledged replays: duplicates at
+   * most one window).
+   */
+  close(settleMs = 1000): Promise<void> {
+    this.closing ??= (async () => {
+      this.outage.close();
+      if (this.forwarder instanceof PlainForwarder) await this.forwarder.quiesce(settleMs);
+      await this.forwarder.close();
+      await this.connection.close();
+      await this.queue.close();
+    })();
+    return this.closing;
+  }
+
+  /** The reason of the current outage, if any. */
+  get linkFailure(): LinkFailure | null {
+    return this.outage.current;
   }
 
   /** Sparkplug: the primary host went offline; NDEATH, disconnect and start over (spec 5.x). */

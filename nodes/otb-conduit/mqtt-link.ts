@@ -7,9 +7,9 @@
  * into a black hole, so data is back within connectTimeout + backoff of a heal.
  */
 import { connect, type IClientOptions, type MqttClient } from "mqtt";
-import { ConnectionError, toError } from "../shared";
 import type { ConnectionAdapter } from "../shared/shared-connection";
 import type { ConduitConfig } from "./conduit-config";
+import { LinkFailure, brokerDisconnect, classify } from "./link-failure";
 
 export interface LinkHooks {
   /** Extra CONNECT options for this attempt (the Sparkplug will carries a fresh bdSeq). */
@@ -59,30 +59,48 @@ export function mqttAdapter(cfg: ConduitConfig, hooks: LinkHooks): ConnectionAda
   return {
     open: () =>
       new Promise<MqttClient>((resolve, reject) => {
-        const client = connect(cfg.url, { ...clientOptions(cfg), ...hooks.connectOptions?.() });
+        let client: MqttClient;
+        try {
+          // A wrong key passphrase makes the TLS context fail here, synchronously.
+          client = connect(cfg.url, { ...clientOptions(cfg), ...hooks.connectOptions?.() });
+        } catch (err) {
+          reject(classify(err));
+          return;
+        }
         let settled = false;
         let lastError: Error | null = null;
+        const began = Date.now();
         // mqtt.js emits "error" for socket and protocol faults: always listened to, never thrown.
         client.on("error", (err) => {
           lastError = err;
           if (settled && isProtocolError(err)) hooks.onProtocolError(client, err);
         });
-        const timer = setTimeout(() => fail(new ConnectionError(`no CONNACK within ${cfg.connectTimeoutMs} ms`)), cfg.connectTimeoutMs + 500);
+        // An MQTT 5 broker says why it drops us (0x8E session taken over, 0x87 not authorised...).
+        client.on("disconnect", (packet: { reasonCode?: number; properties?: { reasonString?: string } }) => {
+          lastError = brokerDisconnect(packet.reasonCode ?? 0, packet.properties?.reasonString);
+        });
+        const timer = setTimeout(() => fail(new LinkFailure("timeout", `no CONNACK within ${cfg.connectTimeoutMs} ms`)), cfg.connectTimeoutMs + 500);
         const fail = (err: Error): void => {
           if (settled) return;
           settled = true;
           clearTimeout(timer);
           client.end(true);
-          reject(err);
+          reject(classify(err));
         };
         client.once("connect", () => {
           if (settled) return;
           settled = true;
           clearTimeout(timer);
-          client.on("close", () => hooks.onLost(client, lastError ?? new ConnectionError("connection closed")));
+          client.on("close", () => hooks.onLost(client, lastError ? classify(lastError) : new LinkFailure("closed", "connection closed by the broker or the network")));
           resolve(client);
         });
-        client.once("close", () => fail(lastError ? new ConnectionError(describe(lastError)) : new ConnectionError("connection refused or closed")));
+        client.once("close", () => {
+          if (lastError) return fail(lastError);
+          // mqtt.js closes without an error when its own connectTimeout passes without a CONNACK.
+          fail(Date.now() - began >= cfg.connectTimeoutMs - 50
+            ? new LinkFailure("timeout", `no CONNACK within ${cfg.connectTimeoutMs} ms`)
+            : new LinkFailure("closed", "connection closed before CONNACK"));
+        });
       }),
     close: (client) =>
       new Promise<void>((resolve) => {
@@ -94,9 +112,4 @@ export function mqttAdapter(cfg: ConduitConfig, hooks: LinkHooks): ConnectionAda
         setTimeout(resolve, 1000).unref?.();
       }),
   };
-}
-
-function describe(err: Error): string {
-  const code = (err as { code?: string | number }).code;
-  return code !== undefined && !String(err.message).includes(String(code)) ? `${err.message} (${code})` : toError(err).message;
 }

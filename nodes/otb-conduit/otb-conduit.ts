@@ -11,11 +11,27 @@ import { onClose, reportError } from "../shared";
 import type { Node, NodeAPI, NodeDef } from "../shared/red";
 import { Conduit, type OtbConduitNode } from "./conduit";
 import { parseConduitConfig, type ConduitDef } from "./conduit-config";
+import type { LinkFailure } from "./link-failure";
 import type { QueueRecord } from "./queue/record";
+
+/** How long a closing conduit waits for its closing users (otb-publish drains in well under this). */
+const USERS_GONE_MS = 3000;
 
 export = function (RED: NodeAPI): void {
   function OtbConduit(this: OtbConduitNode, def: ConduitDef & NodeDef): void {
     RED.nodes.createNode(this, def);
+    // A failure found while the flows are still starting would reach no Catch node (they and the
+    // users may not exist yet): such a report waits for "flows:started" (or 2 s at most).
+    let started = false;
+    const deferred: Array<() => void> = [];
+    const start = (): void => {
+      started = true;
+      clearTimeout(fallback);
+      for (const f of deferred.splice(0)) f();
+    };
+    const whenStarted = (f: () => void): void => void (started ? f() : deferred.push(f));
+    const fallback = setTimeout(start, 2000);
+    RED.events.once("flows:started", start);
     this.users = {};
     this.conduit = null;
     this.configError = null;
@@ -30,15 +46,45 @@ export = function (RED: NodeAPI): void {
         });
       });
       conduit.on("fault", (err: Error) => reportError(this, err));
+      // Once per outage, with the reason: Catch on every flow that uses the conduit, and the log.
+      conduit.on("link-down", (failure: LinkFailure) => whenStarted(() => {
+        const s = conduit.stats();
+        reportAndLog(this, new Error(`conduit ${def.name || conduit.cfg.url}: ${failure.message}`), {
+          payload: { conduit: def.name || def.id, broker: conduit.cfg.url, failure: failure.failure, reason: failure.summary, queued: s.queued },
+        });
+      }));
+      conduit.on("link-restored", (downMs: number, first: LinkFailure) => {
+        this.log(`connection to ${conduit.cfg.url} restored after ${(downMs / 1000).toFixed(1)} s (${first.summary}); ${conduit.stats().queued} queued`);
+      });
     } catch (err) {
       this.configError = (err as Error).message;
       reportError(this, err, { payload: null, conduit: def.name || def.id });
     }
-    // The queue is crash-consistent, so close only has to stop cleanly, well inside 15 s.
+    // Node-RED closes a config node alongside its users, not after them (flows.stop). Records a
+    // closing otb-publish still receives must find the queue open, so wait (bounded) for the
+    // users to finish; the queue's last commit then writes them. Well inside Node-RED's 15 s.
     onClose(this, async () => {
-      await this.conduit?.close();
+      RED.events.removeListener("flows:started", start);
+      clearTimeout(fallback);
+      const conduit = this.conduit;
+      if (!conduit) return;
+      const end = Date.now() + USERS_GONE_MS;
+      while (conduit.connection.userCount > 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
+      await conduit.close();
     }, 10_000);
   }
+  /**
+   * Catch nodes, and one error line in the log whether or not a Catch took it: Node-RED's
+   * node.error(err, msg) logs only when no Catch node handled the error (Node.prototype.error),
+   * and an outage must always be in the log.
+   */
+  function reportAndLog(node: OtbConduitNode, err: Error, msg: Record<string, unknown>): void {
+    const flow = (node as unknown as { _flow?: { handleError?(n: Node, e: Error, m: unknown): boolean } })._flow;
+    if (typeof flow?.handleError !== "function") return reportError(node, err, msg);
+    flow.handleError(node, err, msg);
+    node.error(err);
+  }
+
   RED.nodes.registerType("otb-conduit", OtbConduit as unknown as (this: Node, def: NodeDef) => void, {
     credentials: { user: { type: "text" }, password: { type: "password" }, passphrase: { type: "password" } },
   } as never);

@@ -27,7 +27,13 @@ export function isValidFilter(filter: string): boolean {
 
 export { matchesFilter };
 
+/** Distinct topics whose verdict is remembered; a plant has thousands of tags, not millions. */
+const VERDICT_CACHE = 20_000;
+
 export class TopicPolicy {
+  /** Topic -> its refusal (injection, allowlist) and byte length: checked per record twice (queue and send). */
+  private readonly verdicts = new Map<string, { refusal: Refusal | null; bytes: number }>();
+
   constructor(
     private readonly allow: readonly string[],
     private readonly kinds: ReadonlySet<MessageKindName>,
@@ -36,11 +42,23 @@ export class TopicPolicy {
 
   /** Why this publish must not leave, or null when it may. */
   check(topic: string, kind: MessageKindName, payloadBytes: number): Refusal | null {
-    if (!isSafePublishTopic(topic)) return "topic_injection";
+    const v = this.verdict(topic);
+    if (v.refusal === "topic_injection") return v.refusal;
     if (!this.kinds.has(kind)) return "kind_not_allowed";
-    if (!this.allow.some((f) => matchesFilter(f, topic))) return "not_allowlisted";
+    if (v.refusal) return v.refusal;
     // Topic plus payload plus a fixed header allowance, as the broker counts a PUBLISH packet.
-    if (payloadBytes + Buffer.byteLength(topic) + 16 > this.maxMessageBytes) return "too_large";
+    if (payloadBytes + v.bytes + 16 > this.maxMessageBytes) return "too_large";
     return null;
+  }
+
+  private verdict(topic: string): { refusal: Refusal | null; bytes: number } {
+    let v = typeof topic === "string" ? this.verdicts.get(topic) : undefined;
+    if (v) return v;
+    const refusal = !isSafePublishTopic(topic) ? "topic_injection" : !this.allow.some((f) => matchesFilter(f, topic)) ? "not_allowlisted" : null;
+    v = { refusal, bytes: typeof topic === "string" ? Buffer.byteLength(topic) : 0 };
+    if (typeof topic !== "string") return v;
+    if (this.verdicts.size >= VERDICT_CACHE) this.verdicts.clear();
+    this.verdicts.set(topic, v);
+    return v;
   }
 }

@@ -13,6 +13,9 @@ import { buildTopic } from "../shared/sparkplug";
 import { isValidTemplate, Publisher, type Refused } from "./publish-logic";
 import { statusView } from "./publish-status";
 
+/** The longest a stop waits for messages still arriving and their group commit. */
+const DRAIN_MS = 2500;
+
 interface PublishDef extends NodeDef {
   conduit?: string;
   line?: string;
@@ -66,7 +69,10 @@ export = function (RED: NodeAPI): void {
     conduit.connection.register(node, { onState: () => render() });
     const timer = setInterval(render, 1000);
 
-    onInput(node, async (msg) => {
+    // Every message handed to the conduit until it is on disk (or refused): a stop waits for them.
+    const pending = new Set<Promise<void>>();
+    let received = 0;
+    const handle = async (msg: Record<string, unknown>): Promise<void> => {
       const line = lineNode && !lineNode.configError ? lineNode.identity() : null;
       const prepared = publisher.prepare(msg.payload, { line, topic: typeof msg.topic === "string" ? msg.topic : undefined });
       for (const r of prepared.refused) conduit.refuse(r.reason);
@@ -77,12 +83,31 @@ export = function (RED: NodeAPI): void {
         if (result.refusedAt) publisher.forget(prepared, result.refusedAt);
       }
       if (prepared.refused.length === 0 && rejected === 0) return;
-      (msg as Record<string, unknown>).refused = prepared.refused;
+      msg.refused = prepared.refused;
       throw new ValidationError(summarise(prepared.refused, rejected, prepared.records.length + prepared.refused.length, conduit.cfg.queue.fullPolicy));
+    };
+    onInput(node, (msg) => {
+      received++;
+      const p = handle(msg as Record<string, unknown>);
+      pending.add(p);
+      void p.finally(() => pending.delete(p)).catch(() => undefined);
+      return p;
     });
 
     onClose(node, async (removed) => {
       clearInterval(timer);
+      // Node-RED delivers a message on a later turn of the event loop than its send(): what an
+      // upstream node sent just before a stop or deploy still arrives here after close began
+      // (node-red removes the input listener only once close is done). Wait until a turn brings
+      // no new message and everything received is on disk; only then let the conduit close.
+      const end = Date.now() + DRAIN_MS;
+      let seen = -1;
+      while ((seen !== received || pending.size > 0) && Date.now() < end) {
+        seen = received;
+        await Promise.allSettled([...pending]);
+        await new Promise((r) => setImmediate(r));
+        await new Promise((r) => setTimeout(r, 1));
+      }
       status.close();
       await conduit.connection.deregister(node, removed);
     });

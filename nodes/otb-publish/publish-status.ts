@@ -8,13 +8,18 @@ export type StatusKind = "flowing" | "waiting" | "warning" | "down" | "error" | 
 
 export function statusView(s: ConduitStats, delivering: boolean, newDrops: boolean): { kind: StatusKind; text: string } {
   const refused = Object.values(s.refused).reduce((a, b) => a + b, 0);
+  // corruptLive: damage found while running, a counter the queue may report (queue branch).
+  const lost = s.dropped + s.corrupt + ((s as { corruptLive?: number }).corruptLive ?? 0);
   const extras = [
     refused > 0 ? `${refused} refused` : "",
     s.quarantined > 0 ? `${s.quarantined} quarantined` : "",
-    s.dropped + s.corrupt > 0 ? `${s.dropped + s.corrupt} dropped` : "",
+    lost > 0 ? `${lost} dropped` : "",
+    s.expired > 0 ? `${s.expired} expired` : "",
   ].filter(Boolean);
   const tail = extras.length ? ` · ${extras.join(" · ")}` : "";
   if (s.state !== "connected") {
+    // During an outage every retry passes through "connecting": the reason stays on the status.
+    if (s.reason) return { kind: "down", text: `${s.state === "connecting" ? "retrying" : "disconnected"}: ${s.reason} · ${s.queued} queued${tail}` };
     const text = `${s.state === "connecting" ? "connecting" : "disconnected"} · ${s.queued} queued${tail}`;
     return { kind: s.state === "connecting" ? "waiting" : "down", text };
   }
@@ -22,6 +27,6 @@ export function statusView(s: ConduitStats, delivering: boolean, newDrops: boole
   if (newDrops) return { kind: "warning", text: `queue full · ${s.queued} queued${tail}` };
   if (s.replaying) return { kind: "warning", text: `replaying · ${s.queued} left${tail}` };
   if (delivering) return { kind: "flowing", text: `${s.delivered} sent · ${s.queued} queued${tail}` };
-  if (s.delivered === 0 && s.queued === 0) return { kind: "waiting", text: `connected${tail}` };
+  if (s.delivered === 0 && s.queued === 0) return { kind: "waiting", text: `connected · 0 queued${tail}` };
   return { kind: "keep", text: "" };
 }

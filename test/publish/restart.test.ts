@@ -82,7 +82,8 @@ describe("store and forward across a Node-RED restart (real Node-RED child proce
         });
       }
       red = null;
-      broker = await startMosquitto([], { port: brokerPort });
+      // No limit on what mosquitto queues for the subscriber (default 1,000): the replay outruns it.
+      broker = await startMosquitto(["max_queued_messages 1000000", "max_inflight_messages 0"], { port: brokerPort });
       counter = await Counter.start(broker.url, "acme/#", {}, (body) => body.value as number);
       red = await startNodeRed(opts);
       await waitFor(() => counter!.unique === committed, 30_000, `${committed} records at the subscriber`).catch((err: Error) => {
