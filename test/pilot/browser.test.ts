@@ -143,24 +143,7 @@ describeWithChromium("single-line pilot in the browser (headless Chromium)", fun
   it("the data path tab has no dashboard node and fits a 1600x1000 editor, stages left to right", async () => {
     const onDataTab = pilotFlow.filter((n) => n.z === dataTab.id);
     assert.deepEqual(onDataTab.filter((n) => n.type.startsWith("ui-")).map((n) => n.name), [], "dashboard widgets live on the dashboard tab");
-    const fit = await page.evaluate((tabId) => {
-      type N = { x: number; y: number; w: number; h: number };
-      const RED = (window as unknown as { RED: { workspaces: { show(id: string): void }; nodes: { filterNodes(f: { z: string }): N[] }; view: { scale(): number }; actions: { invoke(a: string): void } } }).RED;
-      RED.workspaces.show(tabId);
-      const nodes = RED.nodes.filterNodes({ z: tabId });
-      const right = Math.max(...nodes.map((n) => n.x + (n.w || 100) / 2)) + 20;
-      const bottom = Math.max(...nodes.map((n) => n.y + (n.h || 30) / 2)) + 20;
-      const chart = document.getElementById("red-ui-workspace-chart")!;
-      // The editor's own zoom steps, out until the whole tab is visible.
-      let steps = 0;
-      while (steps < 8 && (right * RED.view.scale() > chart.clientWidth || bottom * RED.view.scale() > chart.clientHeight)) {
-        RED.actions.invoke("core:zoom-out");
-        steps++;
-      }
-      chart.scrollLeft = 0;
-      chart.scrollTop = 0;
-      return { scale: RED.view.scale(), right, bottom, width: chart.clientWidth, height: chart.clientHeight };
-    }, dataTab.id);
+    const fit = await zoomToFit(page, dataTab.id);
     console.log(`      data path ${Math.round(fit.right)}x${Math.round(fit.bottom)} px in a ${fit.width}x${fit.height} workspace: fits at zoom ${fit.scale.toFixed(2)}`);
     assert.ok(fit.right * fit.scale <= fit.width && fit.bottom * fit.scale <= fit.height, `the data path fits the 1600x1000 editor at zoom ${fit.scale}`);
     assert.ok(fit.scale >= 0.6, `readable zoom (${fit.scale.toFixed(2)} >= 0.6)`);
@@ -182,10 +165,8 @@ describeWithChromium("single-line pilot in the browser (headless Chromium)", fun
     }, dashTab.id);
     await page.screenshot({ path: path.join(SHOTS, "02-editor-dashboard-tab-1600x1000.png") });
     await page.setViewportSize({ width: 1280, height: 800 });
-    await page.evaluate((tabId) => {
-      const RED = (window as unknown as { RED: { workspaces: { show(id: string): void } } }).RED;
-      RED.workspaces.show(tabId);
-    }, dataTab.id);
+    const small = await zoomToFit(page, dataTab.id);
+    console.log(`      at 1280x800 the data path fits at zoom ${small.scale.toFixed(2)}`);
     await page.screenshot({ path: path.join(SHOTS, "03-editor-data-path-1280x800.png") });
     await page.setViewportSize({ width: 1600, height: 1000 });
   });
@@ -316,6 +297,27 @@ describeWithChromium("single-line pilot in the browser (headless Chromium)", fun
     assert.deepEqual(pageErrors, []);
   });
 });
+
+/** The editor's own zoom-out steps until the tab's nodes are all visible (at most 8 steps). */
+async function zoomToFit(page: Page, tabId: string): Promise<{ scale: number; right: number; bottom: number; width: number; height: number }> {
+  return page.evaluate((id) => {
+    type N = { x: number; y: number; w: number; h: number };
+    const RED = (window as unknown as { RED: { workspaces: { show(id: string): void }; nodes: { filterNodes(f: { z: string }): N[] }; view: { scale(): number }; actions: { invoke(a: string): void } } }).RED;
+    RED.workspaces.show(id);
+    const nodes = RED.nodes.filterNodes({ z: id });
+    const right = Math.max(...nodes.map((n) => n.x + (n.w || 100) / 2)) + 20;
+    const bottom = Math.max(...nodes.map((n) => n.y + (n.h || 30) / 2)) + 20;
+    const chart = document.getElementById("red-ui-workspace-chart")!;
+    let steps = 0;
+    while (steps < 8 && (right * RED.view.scale() > chart.clientWidth || bottom * RED.view.scale() > chart.clientHeight)) {
+      RED.actions.invoke("core:zoom-out");
+      steps++;
+    }
+    chart.scrollLeft = 0;
+    chart.scrollTop = 0;
+    return { scale: RED.view.scale(), right, bottom, width: chart.clientWidth, height: chart.clientHeight };
+  }, tabId);
+}
 
 async function waitForChart(dash: Page, id: string, ok: (v: ChartView) => boolean, what: string): Promise<void> {
   await waitFor(async () => ok(await chartView(dash, id).catch(() => ({ series: [], yAxisName: "", gridTop: 0, gridBottom: 0 }))), 60_000, what, 300);
