@@ -189,7 +189,7 @@ describeWithChromium("single-line pilot in the browser (headless Chromium)", fun
     const dash = await openDashboard(1280, 800);
     try {
       // The context texts fill in once the PLC's product and batch arrive.
-      await dash.waitForFunction(() => /B\d{3,}/.test(document.body.innerText), undefined, { timeout: 30_000 });
+      await dash.waitForFunction(() => /B\d{3,}/.test(document.body.innerText), undefined, { timeout: 60_000 });
       await waitForChart(dash, scoreChart.id, (v) => (v.series.find((s) => s.name === "score")?.ys.length ?? 0) >= 5, "five scores on the chart");
       for (const id of [scoreChart.id, alarmTable.id]) {
         const box = await dash.locator(`[id="nrdb-ui-widget-${id}"]`).boundingBox();
