@@ -25,7 +25,7 @@ const otbTypes = Object.keys((JSON.parse(fs.readFileSync(path.join(REPO_ROOT, "p
 const pilotFlow = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, "flows", "single-line-pilot.json"), "utf8")) as FlowNode[];
 const tabs = pilotFlow.filter((n) => n.type === "tab");
 const dataTab = tabs.find((t) => t.label === "Line pilot")!;
-const dashTab = tabs.find((t) => t.label === "Line pilot dashboard")!;
+const dashTab = tabs.find((t) => t.label === "Dashboard")!;
 const named = (type: string, name: string): FlowNode => {
   const n = pilotFlow.find((x) => x.type === type && x.name === name);
   if (!n) throw new Error(`no ${type} "${name}" in the pilot`);
@@ -122,7 +122,7 @@ describeWithChromium("single-line pilot in the browser (headless Chromium)", fun
     }
     await page.locator(`#red-ui-tab-${dataTab.id}`).waitFor({ timeout: 10_000 });
     assert.match(await page.locator(`#red-ui-tab-${dataTab.id}`).innerText(), /Line pilot/);
-    assert.match(await page.locator(`#red-ui-tab-${dashTab.id}`).innerText(), /Line pilot dashboard/);
+    assert.match(await page.locator(`#red-ui-tab-${dashTab.id}`).innerText(), /Dashboard/);
     const problems = await page.evaluate(() => {
       type EditorNode = { id: string; type: string; name?: string; valid?: boolean; validationErrors?: string[] };
       const RED = (window as unknown as { RED: { nodes: { eachNode(cb: (n: EditorNode) => void): void; eachConfig(cb: (n: EditorNode) => void): void; getType(t: string): unknown } } }).RED;
