@@ -14,7 +14,8 @@ import { chromium, type Browser, type Page } from "playwright-core";
 import { REPO_ROOT } from "../../cli/node-red-runner";
 import type { Alarm, AlarmKpi, Verdict } from "../../nodes/shared/types";
 import { delay, waitFor } from "../helpers/peers";
-import { startTestPilot, Subscriber, type TestPilot } from "./harness";
+import { startNodeRed, type RunningNodeRed } from "../../cli/node-red-runner";
+import { PILOT_FLOW, startTestPilot, Subscriber, type TestPilot } from "./harness";
 
 const CHROMIUM = "/usr/bin/chromium";
 const SHOTS = path.join(REPO_ROOT, "test-results", "pilot");
@@ -85,6 +86,8 @@ describeWithChromium("single-line pilot in the browser (headless Chromium)", fun
   let sub: Subscriber;
   let browser: Browser;
   let page: Page;
+  let restarted: RunningNodeRed | undefined;
+  let redUrl = "";
   const pageErrors: string[] = [];
 
   before(async () => {
@@ -94,9 +97,11 @@ describeWithChromium("single-line pilot in the browser (headless Chromium)", fun
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
     page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
     page.on("pageerror", (err) => pageErrors.push(err.message));
+    redUrl = pilot.red.url;
   });
   after(async () => {
     await browser?.close();
+    await restarted?.stop();
     await sub?.close();
     await pilot?.stop();
   });
@@ -107,7 +112,7 @@ describeWithChromium("single-line pilot in the browser (headless Chromium)", fun
     await dash.addInitScript(() => {
       (window as unknown as { Cypress: unknown }).Cypress = {};
     });
-    await dash.goto(`${pilot.red.url}/dashboard/line`);
+    await dash.goto(`${redUrl}/dashboard/line`);
     await dash.locator(".nrdb-ui-widget.nrdb-ui-chart").first().waitFor({ timeout: 30_000 });
     return dash;
   }
@@ -295,6 +300,41 @@ describeWithChromium("single-line pilot in the browser (headless Chromium)", fun
 
   it("raised no uncaught error in the editor or the dashboard", () => {
     assert.deepEqual(pageErrors, []);
+  });
+
+  it("after a restart of Node-RED the stored verdict still counts: the next alarm judged a false alarm makes precision 0.5", async () => {
+    const first = sub.on("/_events/verdict")[0]?.json as unknown as Verdict | undefined;
+    assert.ok(first, "the verdict of the previous test");
+    await page.close();
+    await pilot.red.stop();
+    restarted = await startNodeRed({ userDir: pilot.userDir, port: 0, flowTemplate: PILOT_FLOW, resetFlows: false, env: pilot.env, log: (l) => pilot.log.push(l) });
+    redUrl = restarted.url;
+    // The restarted otb-infer starts with no open alarm; the worn bearing raises a new one.
+    await waitFor(() => sub.under("/_alarms/").some((m) => (m.json as unknown as Alarm).state === "raised" && (m.json as unknown as Alarm).id !== first.alarmId), 90_000, "a new alarm after the restart");
+    const alarm = sub.under("/_alarms/").map((m) => m.json as unknown as Alarm).find((a) => a.state === "raised" && a.id !== first.alarmId)!;
+    const dash = await openDashboard(1280, 800);
+    try {
+      const local = new Date(alarm.raisedAt).toLocaleString("sv-SE", { timeZone: TIME_ZONE });
+      const row = dash.locator(`[id="nrdb-ui-widget-${alarmTable.id}"] tbody tr`).filter({ hasText: local });
+      await row.first().waitFor({ timeout: 30_000 });
+      await row.first().click();
+      await dash.locator(".otb-selected-alarm").filter({ hasText: alarm.id }).waitFor({ timeout: 10_000 });
+      await dash.locator(".otb-operator input").fill("bob");
+      await dash.locator(".otb-operator input").press("Enter");
+      await delay(1000);
+      const kpisBefore = sub.on("/_events/alarm-kpi").length;
+      await dash.locator(".otb-verdict button").filter({ hasText: /False alarm/i }).click();
+      await waitFor(() => sub.on("/_events/alarm-kpi").length > kpisBefore, 30_000, "the alarm KPI after the second verdict");
+      const kpi = sub.on("/_events/alarm-kpi").map((m) => m.json as unknown as AlarmKpi).pop()!;
+      assert.equal(kpi.judged, 2, JSON.stringify(kpi));
+      assert.equal(kpi.confirmed, 1, "the confirmed verdict from before the restart");
+      assert.equal(kpi.falseAlarms, 1);
+      assert.equal(kpi.precision, 0.5);
+      await dash.waitForFunction(() => /50 %/.test(document.body.innerText), undefined, { timeout: 10_000 });
+      await dash.screenshot({ path: path.join(SHOTS, "08-dashboard-after-restart-1280x800.png") });
+    } finally {
+      await dash.close();
+    }
   });
 });
 
