@@ -284,6 +284,8 @@ describeWithChromium("single-line pilot in the browser (headless Chromium)", fun
       assert.equal(kpi.confirmed, 1);
       assert.equal(kpi.precision, 1);
       assert.ok(kpi.ackMedianS !== null && kpi.ackMedianS >= 0, `time to acknowledge ${kpi.ackMedianS} s`);
+      // The note belonged to that verdict: the field is empty for the next one.
+      await waitFor(async () => (await dash.locator(".otb-note input").inputValue()) === "", 10_000, "the note field cleared", 200);
       // The dashboard shows the verdict and the KPIs.
       await row.first().filter({ hasText: /confirmed \(alice\)/ }).waitFor({ timeout: 10_000 });
       await dash.waitForFunction(() => /100 %/.test(document.body.innerText), undefined, { timeout: 10_000 });
@@ -330,6 +332,8 @@ describeWithChromium("single-line pilot in the browser (headless Chromium)", fun
       assert.equal(kpi.confirmed, 1, "the confirmed verdict from before the restart");
       assert.equal(kpi.falseAlarms, 1);
       assert.equal(kpi.precision, 0.5);
+      const second = sub.on("/_events/verdict").map((m) => m.json as unknown as Verdict).pop()!;
+      assert.equal(second.note ?? "", "", "the first verdict's note is not reused");
       await dash.waitForFunction(() => /50 %/.test(document.body.innerText), undefined, { timeout: 10_000 });
       await dash.screenshot({ path: path.join(SHOTS, "08-dashboard-after-restart-1280x800.png") });
     } finally {
