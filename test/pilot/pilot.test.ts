@@ -9,8 +9,8 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { REPO_ROOT } from "../../cli/node-red-runner";
-import { validateContextEvent, validateFeatureFrame, validateInference, validateSignal } from "../../nodes/shared/schemas";
-import type { ContextEvent, FeatureFrame, Inference, Signal } from "../../nodes/shared/types";
+import { validateAlarm, validateContextEvent, validateFeatureFrame, validateInference, validateSignal } from "../../nodes/shared/schemas";
+import type { Alarm, ContextEvent, FeatureFrame, Inference, Signal } from "../../nodes/shared/types";
 import { waitFor } from "../helpers/peers";
 import { startTestPilot, Subscriber, type Received, type TestPilot } from "./harness";
 
@@ -22,9 +22,9 @@ function simNow(pilot: TestPilot): number {
   return pilot.sim!.line.ts;
 }
 
-/** Alarm frames the pilot publishes (.../_features/alarm): value 1 raised, 0 cleared. */
-function alarmFrames(sub: Subscriber): FeatureFrame[] {
-  return sub.under("/_features/alarm").map((m) => m.json as unknown as FeatureFrame);
+/** Alarms the pilot publishes as their own kind (<line>/_alarms/<model>, issue 18). */
+function alarms(sub: Subscriber): Alarm[] {
+  return sub.under("/_alarms/").map((m) => m.json as unknown as Alarm);
 }
 
 function errorLines(log: string[]): string[] {
@@ -67,7 +67,8 @@ describe("single-line pilot (flows/single-line-pilot.json) against the simulator
     it("raises no alarm in ten simulated minutes of normal running", () => {
       const inferences = sub.on("/_inference/pilot-pump").map((m) => m.json as unknown as Inference);
       const worst = Math.max(...inferences.map((i) => i.score ?? 0));
-      assert.deepEqual(alarmFrames(sub), [], "no alarm frame");
+      assert.deepEqual(alarms(sub), [], "no alarm");
+      assert.deepEqual(sub.under("/_features/alarm"), [], "no alarm as a feature frame (the old workaround)");
       assert.ok(worst < card.threshold, `highest score ${worst} stays under the threshold ${card.threshold}`);
     });
 
@@ -124,9 +125,15 @@ describe("single-line pilot (flows/single-line-pilot.json) against the simulator
     });
 
     it("raises the anomaly alarm within 10 simulated minutes of the fault's start, driven by vibration", async () => {
-      await waitFor(() => alarmFrames(sub).some((f) => f.values[0] === 1), 60_000, "an alarm frame");
-      const raised = alarmFrames(sub).find((f) => f.values[0] === 1)!;
-      assert.ok(validateFeatureFrame(raised), JSON.stringify(validateFeatureFrame.errors));
+      await waitFor(() => alarms(sub).some((a) => a.state === "raised"), 60_000, "a raised alarm");
+      const raisedMsg = sub.under("/_alarms/").find((m) => (m.json as unknown as Alarm).state === "raised")!;
+      assert.equal(raisedMsg.topic, `${pilot.prefix}/_alarms/pilot-pump`);
+      const raised = raisedMsg.json as unknown as Alarm;
+      assert.ok(validateAlarm(raised), JSON.stringify(validateAlarm.errors));
+      assert.equal(raised.threshold, card.threshold);
+      assert.ok(raised.score > raised.threshold, `score ${raised.score} over the threshold`);
+      const named = [...raised.contributors].sort((a, b) => b.share - a.share)[0].feature;
+      assert.match(named, /vibration|motor\.current|motor\.temperature/, `the alarm names ${named}`);
       const fault = pilot.sim!.line.activeFaults.find((f) => f.fault === "bearing_wear") ?? pilot.sim!.labels().find((l) => l.fault === "bearing_wear");
       assert.ok(fault, "the simulator reports the bearing-wear fault");
       const delay = raised.ts - fault.start;
