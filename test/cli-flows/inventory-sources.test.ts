@@ -19,7 +19,7 @@ describe("otbridge inventory: every tag source, env defaults, incomplete", () =>
     const inv = inventory(readFlow(path.join(REPO, "flows", "single-line-pilot.json")));
     const served = [...OPCUA_TAGS.map((t) => t.tag), ...MODBUS_MAP.devices.flatMap((d) => d.registers.map((r) => r.tag)), ...VIBRATION_TAGS.map((t) => t.tag)].sort();
     assert.equal(served.length, 35);
-    assert.equal(inv.routes.length, 4);
+    assert.equal(inv.routes.length, 5, "quarantine, signals, context + quality, features + scores, alarms + verdicts");
     for (const r of inv.routes) {
       assert.deepEqual(r.tags, served, r.publisher);
       assert.deepEqual(r.incomplete, [], r.publisher);
