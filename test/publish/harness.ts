@@ -60,6 +60,16 @@ export class Counter {
     });
   }
 
+  /** The `topic#n` keys of records 0..total-1 (spread round-robin over topics) never received. */
+  missing(total: number, topics: string[]): string[] {
+    const out: string[] = [];
+    for (let n = 0; n < total; n++) {
+      const key = `${topics[n % topics.length]}#${n}`;
+      if (!this.seen.has(key)) out.push(key);
+    }
+    return out;
+  }
+
   /** Unique messages received. */
   get unique(): number {
     return this.seen.size;
