@@ -134,7 +134,9 @@ export class Conduit extends EventEmitter {
       state,
       reason: state !== "connected" ? this.outage.current?.summary : undefined,
       refused: { ...this.refused },
-      replaying: this.forwarder.connected && q.queued > Math.max(q.inFlight, 1) * 2,
+      // A replay is a backlog beyond one in-flight window (an outage's or a restart's), not the
+      // handful of records a healthy link under load always has between publish and PUBACK.
+      replaying: this.forwarder.connected && q.queued > Math.max(this.cfg.inflight, q.inFlight),
       sparkplug: this.forwarder instanceof SparkplugForwarder ? this.forwarder.counters() : undefined,
     };
   }

@@ -17,14 +17,16 @@ export function statusView(s: ConduitStats, delivering: boolean, newDrops: boole
     s.expired > 0 ? `${s.expired} expired` : "",
   ].filter(Boolean);
   const tail = extras.length ? ` · ${extras.join(" · ")}` : "";
+  // The queue at its bound or at the disk's limit: said at once, connected or not (issue 15, F5).
+  const full = (s as { full?: boolean }).full ? " · buffer full" : "";
   if (s.state !== "connected") {
     // During an outage every retry passes through "connecting": the reason stays on the status.
-    if (s.reason) return { kind: "down", text: `${s.state === "connecting" ? "retrying" : "disconnected"}: ${s.reason} · ${s.queued} queued${tail}` };
-    const text = `${s.state === "connecting" ? "connecting" : "disconnected"} · ${s.queued} queued${tail}`;
+    if (s.reason) return { kind: "down", text: `${s.state === "connecting" ? "retrying" : "disconnected"}: ${s.reason} · ${s.queued} queued${full}${tail}` };
+    const text = `${s.state === "connecting" ? "connecting" : "disconnected"} · ${s.queued} queued${full}${tail}`;
     return { kind: s.state === "connecting" ? "waiting" : "down", text };
   }
   if (s.sparkplug && !s.sparkplug.hostOnline) return { kind: "warning", text: `host offline · ${s.queued} buffered${tail}` };
-  if (newDrops) return { kind: "warning", text: `queue full · ${s.queued} queued${tail}` };
+  if (newDrops || full) return { kind: "warning", text: `buffer full · ${s.queued} queued${tail}` };
   if (s.replaying) return { kind: "warning", text: `replaying · ${s.queued} left${tail}` };
   if (delivering) return { kind: "flowing", text: `${s.delivered} sent · ${s.queued} queued${tail}` };
   if (s.delivered === 0 && s.queued === 0) return { kind: "waiting", text: `connected · 0 queued${tail}` };
