@@ -18,6 +18,7 @@ const SHOTS = path.join(REPO_ROOT, "test-results", "forms");
 const ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
 
 const otbTypes = Object.keys((JSON.parse(fs.readFileSync(path.join(REPO_ROOT, "package.json"), "utf8")) as { "node-red": { nodes: Record<string, string> } })["node-red"].nodes);
+const CONFIG_TYPES = new Set(["otb-line", "otb-opcua-endpoint", "otb-modbus-device", "otb-conduit"]);
 const SCREENSHOT_TYPES = ["otb-modbus-in", "otb-modbus-device", "otb-infer", "otb-conduit"];
 
 type FlowNode = Record<string, unknown> & { id: string; type: string };
@@ -33,8 +34,12 @@ interface FormReport {
   type: string;
   /** Labels whose text is wider than their box: `text (scrollWidth > clientWidth)`. */
   overflowing: string[];
-  /** Visible selects with no option selected. */
+  /** Visible selects showing no text (no option selected, or an empty one). */
   blankSelects: string[];
+  /** Lists (editableList) that open scrolled, their first row cut. */
+  scrolledLists: string[];
+  /** Text inputs and selects whose value is wider than the field. */
+  cutValues: string[];
 }
 
 function diffNodes(before: FlowNode[], after: FlowNode[]): string[] {
@@ -84,7 +89,7 @@ describeWithChromium("otb edit forms in the browser (headless Chromium)", functi
   });
 
   /** Opens the node's form, measures it, optionally screenshots it, and presses Done. */
-  async function openAndDone(id: string, type: string, config: boolean): Promise<FormReport> {
+  async function openAndDone(id: string, type: string, config: boolean, inspect?: (form: string) => Promise<string[]>): Promise<string[]> {
     await page.evaluate(({ id, type, config }) => {
       const RED = (window as unknown as { RED: { nodes: { node(id: string): unknown }; editor: { edit(n: unknown): void; editConfig(name: string, type: string, id: string): void } } }).RED;
       if (config) RED.editor.editConfig("", type, id);
@@ -103,29 +108,57 @@ describeWithChromium("otb edit forms in the browser (headless Chromium)", functi
       w.__otbLast = sig;
       return w.__otbStill >= 3;
     }, form, { polling: 200, timeout: 20_000 });
-    const report = await page.evaluate(({ form, id, type }) => {
-      const visible = (e: Element): boolean => (e as HTMLElement).offsetParent !== null;
-      const overflowing = Array.from(document.querySelectorAll(`${form} .form-row label`))
-        .filter(visible)
-        .filter((l) => l.scrollWidth > l.clientWidth)
-        .map((l) => `${(l.textContent ?? "").trim()} (${l.scrollWidth} > ${l.clientWidth})`);
-      const blankSelects = Array.from(document.querySelectorAll(`${form} select`))
-        .filter(visible)
-        .filter((s) => (s as HTMLSelectElement).selectedIndex < 0 || (s as HTMLSelectElement).value === "" && ((s as HTMLSelectElement).selectedOptions[0]?.textContent ?? "").trim() === "")
-        .map((s) => s.id || s.className);
-      return { id, type, overflowing, blankSelects };
-    }, { form, id, type });
-    if (SCREENSHOT_TYPES.includes(type)) await page.screenshot({ path: path.join(SHOTS, `${type}.png`) });
+    // Every tab of the form in turn (otb-infer, otb-conduit): a label on a hidden tab is measured too.
+    const tabs = await page.locator(`${form} .red-ui-tabs li.red-ui-tab a`).count();
+    const report: FormReport = { id, type, overflowing: [], blankSelects: [], scrolledLists: [], cutValues: [] };
+    for (let t = 0; t <= tabs; t++) {
+      if (t > 0) await page.locator(`${form} .red-ui-tabs li.red-ui-tab a`).nth(t - 1).click();
+      const r = await page.evaluate((form) => {
+        const visible = (e: Element): boolean => (e as HTMLElement).offsetParent !== null;
+        // A label fits when its text fits its box on one line: neither cut ("Max registers/reque")
+        // nor wrapped (the conduit's keepalive label over five lines).
+        const overflowing: string[] = [];
+        for (const l of Array.from(document.querySelectorAll(`${form} .form-row label`)).filter(visible)) {
+          const el = l as HTMLElement;
+          const ws = el.style.whiteSpace;
+          el.style.whiteSpace = "nowrap";
+          if (el.scrollWidth > el.clientWidth) overflowing.push(`${(el.textContent ?? "").trim()} (${el.scrollWidth} > ${el.clientWidth})`);
+          el.style.whiteSpace = ws;
+        }
+        // A value wider than its field: a text input that scrolls ("the sha256 pin"), a select whose
+        // chosen option is cut ("MQTT 3."); the select's arrow takes about 20px.
+        const ctx = document.createElement("canvas").getContext("2d")!;
+        const cutValues = Array.from(document.querySelectorAll(`${form} .form-row input[type="text"], ${form} .form-row select`)).filter(visible).filter((e) => {
+          if (e instanceof HTMLInputElement) return e.scrollWidth > e.clientWidth;
+          const sel = e as HTMLSelectElement;
+          const cs = getComputedStyle(sel);
+          ctx.font = `${cs.fontSize} ${cs.fontFamily}`;
+          const text = sel.selectedOptions[0]?.textContent ?? "";
+          return ctx.measureText(text).width + parseFloat(cs.paddingLeft) + parseFloat(cs.paddingRight) + 20 > sel.clientWidth;
+        }).map((e) => `${e.id || e.className}: ${e instanceof HTMLSelectElement ? e.selectedOptions[0]?.textContent : (e as HTMLInputElement).value}`);
+        const blankSelects = Array.from(document.querySelectorAll(`${form} select`)).filter(visible).filter((s) => {
+          const sel = s as HTMLSelectElement;
+          return sel.selectedIndex < 0 || (sel.selectedOptions[0]?.textContent ?? "").trim() === "";
+        }).map((s) => s.id || s.className);
+        const scrolledLists = Array.from(document.querySelectorAll(`${form} .red-ui-editableList-container`)).filter(visible)
+          .filter((c) => c.scrollTop > 0).map((c) => c.querySelector("ol")?.id ?? "list");
+        return { overflowing, blankSelects, scrolledLists, cutValues };
+      }, form);
+      for (const k of ["overflowing", "blankSelects", "scrolledLists", "cutValues"] as const) for (const x of r[k]) if (!report[k].includes(x)) report[k].push(x);
+    }
+    if (tabs > 0) await page.locator(`${form} .red-ui-tabs li.red-ui-tab a`).first().click();
+    const inspected = inspect ? await inspect(form) : [];
+    if (!inspect) reports.push(report);
+    if (SCREENSHOT_TYPES.includes(type) && !inspect) await page.screenshot({ path: path.join(SHOTS, `${type}.png`) });
     await page.click(ok);
     await page.waitForSelector(form, { state: "detached", timeout: 20_000 });
-    return report;
+    return inspected;
   }
 
   it("opens and closes with Done every otb node's and config node's form of the pilot, and the flow is unchanged field by field", async () => {
     const otbNodes = serverFlow.filter((n) => otbTypes.includes(n.type));
     assert.ok(otbNodes.length >= 15, `pilot has ${otbNodes.length} otb nodes`);
-    const configTypes = new Set(["otb-line", "otb-opcua-endpoint", "otb-modbus-device", "otb-conduit"]);
-    for (const n of otbNodes) reports.push(await openAndDone(n.id, n.type, configTypes.has(n.type)));
+    for (const n of otbNodes) await openAndDone(n.id, n.type, CONFIG_TYPES.has(n.type));
     const exported = (await page.evaluate(() => (window as unknown as { RED: { nodes: { createCompleteNodeSet(o: unknown): unknown[] } } }).RED.nodes.createCompleteNodeSet({ credentials: false }))) as FlowNode[];
     const dirty = await page.evaluate(() => (window as unknown as { RED: { nodes: { dirty(): boolean } } }).RED.nodes.dirty());
     assert.deepEqual(diffNodes(serverFlow.filter((n) => otbTypes.includes(n.type)), exported), []);
@@ -145,13 +178,60 @@ describeWithChromium("otb edit forms in the browser (headless Chromium)", functi
       }, type);
       // An import may leave the new node attached to the mouse: drop it.
       await page.mouse.click(400, 600);
-      reports.push(await openAndDone(id, type, false));
+      await openAndDone(id, type, false);
     }
     assert.deepEqual(otbTypes.filter((t) => !reports.some((r) => r.type === t)), []);
   });
 
+  it("every otb form shows and keeps a ${VAR} in each of its text, number and select fields", async () => {
+    const problems: string[] = [];
+    for (const type of otbTypes) {
+      const config = CONFIG_TYPES.has(type);
+      // A node whose every scalar field (not a list, a flag or a config-node reference) is a ${VAR}.
+      const { id, fields } = await page.evaluate(({ type, config }) => {
+        type Def = { defaults: Record<string, { value: unknown; type?: string }> };
+        type R = { nodes: { id(): string; getType(t: string): Def }; workspaces: { active(): string }; view: { importNodes(n: unknown[], o: unknown): void } };
+        const RED = (window as unknown as { R: R; RED: R }).RED;
+        const id = RED.nodes.id();
+        const n: Record<string, unknown> = { id, type };
+        const fields: Record<string, string> = {};
+        for (const [k, d] of Object.entries(RED.nodes.getType(type).defaults)) {
+          if (d.type || k === "name" || !(typeof d.value === "string" || typeof d.value === "number")) continue;
+          fields[k] = `\${OTB_FORM_${k.toUpperCase()}}`;
+          n[k] = fields[k];
+        }
+        if (!config) Object.assign(n, { z: RED.workspaces.active(), x: 300, y: 560, wires: [] });
+        RED.view.importNodes([n], { generateIds: false, addFlow: false, touchImport: true });
+        return { id, fields };
+      }, { type, config });
+      await page.mouse.click(400, 620);
+      const shown = await openAndDone(id, type, config, async (form) => page.evaluate(({ form, fields }) => {
+        const out: string[] = [];
+        for (const [k, v] of Object.entries(fields)) {
+          const el = document.querySelector(`${form} [id$="-input-${k}"]`) as HTMLInputElement | HTMLSelectElement | null;
+          if (!el || el.offsetParent === null) continue;
+          const text = el instanceof HTMLSelectElement ? (el.selectedOptions[0]?.textContent ?? "") : el.value;
+          if (!text.includes(v)) out.push(`${k} shows "${text}"`);
+        }
+        return out;
+      }, { form, fields }));
+      problems.push(...shown.map((p) => `${type}: ${p}`));
+      const after = (await page.evaluate((id) => (window as unknown as { RED: { nodes: { createCompleteNodeSet(o: unknown): FlowNode[] } } }).RED.nodes.createCompleteNodeSet({ credentials: false }).find((n) => n.id === id), id)) as FlowNode;
+      for (const [k, v] of Object.entries(fields)) if (after[k] !== v) problems.push(`${type}.${k}: ${v} -> ${JSON.stringify(after[k])}`);
+    }
+    assert.deepEqual(problems, []);
+  });
+
   it("no otb form label overflows its box", () => {
     assert.deepEqual(reports.filter((r) => r.overflowing.length > 0).map((r) => `${r.type}: ${r.overflowing.join("; ")}`), []);
+  });
+
+  it("no otb form cuts a field's value (text input or select)", () => {
+    assert.deepEqual(reports.filter((r) => r.cutValues.length > 0).map((r) => `${r.type}: ${r.cutValues.join("; ")}`), []);
+  });
+
+  it("no otb form's list opens scrolled", () => {
+    assert.deepEqual(reports.filter((r) => r.scrolledLists.length > 0).map((r) => `${r.type}: ${r.scrolledLists.join(", ")}`), []);
   });
 
   it("no otb form shows a blank select (a ${ENV} or omitted value is shown)", () => {
