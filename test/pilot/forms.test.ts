@@ -108,12 +108,15 @@ describeWithChromium("otb edit forms in the browser (headless Chromium)", functi
       w.__otbLast = sig;
       return w.__otbStill >= 3;
     }, form, { polling: 200, timeout: 20_000 });
+    if (SCREENSHOT_TYPES.includes(type) && !inspect) await page.screenshot({ path: path.join(SHOTS, `${type}.png`) });
     // Every tab of the form in turn (otb-infer, otb-conduit): a label on a hidden tab is measured too.
     const tabs = await page.locator(`${form} .red-ui-tabs li.red-ui-tab a`).count();
     const report: FormReport = { id, type, overflowing: [], blankSelects: [], scrolledLists: [], cutValues: [] };
     for (let t = 0; t <= tabs; t++) {
       if (t > 0) await page.locator(`${form} .red-ui-tabs li.red-ui-tab a`).nth(t - 1).click();
-      const r = await page.evaluate((form) => {
+      const r = await page.evaluate(({ form, type }) => {
+        const def = (window as unknown as { RED: { nodes: { getType(t: string): { defaults: Record<string, { type?: string }> } } } }).RED.nodes.getType(type);
+        const configRefs = Object.keys(def.defaults).filter((k) => def.defaults[k].type);
         const visible = (e: Element): boolean => (e as HTMLElement).offsetParent !== null;
         // A label fits when its text fits its box on one line: neither cut ("Max registers/reque")
         // nor wrapped (the conduit's keepalive label over five lines).
@@ -128,14 +131,22 @@ describeWithChromium("otb edit forms in the browser (headless Chromium)", functi
         // A value wider than its field: a text input that scrolls ("the sha256 pin"), a select whose
         // chosen option is cut ("MQTT 3."); the select's arrow takes about 20px.
         const ctx = document.createElement("canvas").getContext("2d")!;
-        const cutValues = Array.from(document.querySelectorAll(`${form} .form-row input[type="text"], ${form} .form-row select`)).filter(visible).filter((e) => {
-          if (e instanceof HTMLInputElement) return e.scrollWidth > e.clientWidth;
+        // Not judged: text cells of a list (a table row scrolls its long node ids, as Node-RED's
+        // own lists do) and Node-RED's config-node selects (labels it writes itself).
+        const cutValues: string[] = [];
+        for (const e of Array.from(document.querySelectorAll(`${form} .form-row input[type="text"], ${form} .form-row select`)).filter(visible)) {
+          if (e instanceof HTMLInputElement) {
+            if (!e.closest(".red-ui-editableList") && e.scrollWidth > e.clientWidth) cutValues.push(`${e.id || e.className}: ${e.value} (${e.scrollWidth} > ${e.clientWidth})`);
+            continue;
+          }
           const sel = e as HTMLSelectElement;
+          if (configRefs.some((k) => sel.id.endsWith(`-input-${k}`))) continue;
           const cs = getComputedStyle(sel);
           ctx.font = `${cs.fontSize} ${cs.fontFamily}`;
           const text = sel.selectedOptions[0]?.textContent ?? "";
-          return ctx.measureText(text).width + parseFloat(cs.paddingLeft) + parseFloat(cs.paddingRight) + 20 > sel.clientWidth;
-        }).map((e) => `${e.id || e.className}: ${e instanceof HTMLSelectElement ? e.selectedOptions[0]?.textContent : (e as HTMLInputElement).value}`);
+          const need = Math.ceil(ctx.measureText(text).width + parseFloat(cs.paddingLeft) + parseFloat(cs.paddingRight) + 20);
+          if (need > sel.clientWidth) cutValues.push(`${sel.id || sel.className}: ${text} (${need} > ${sel.clientWidth})`);
+        }
         const blankSelects = Array.from(document.querySelectorAll(`${form} select`)).filter(visible).filter((s) => {
           const sel = s as HTMLSelectElement;
           return sel.selectedIndex < 0 || (sel.selectedOptions[0]?.textContent ?? "").trim() === "";
@@ -143,13 +154,12 @@ describeWithChromium("otb edit forms in the browser (headless Chromium)", functi
         const scrolledLists = Array.from(document.querySelectorAll(`${form} .red-ui-editableList-container`)).filter(visible)
           .filter((c) => c.scrollTop > 0).map((c) => c.querySelector("ol")?.id ?? "list");
         return { overflowing, blankSelects, scrolledLists, cutValues };
-      }, form);
+      }, { form, type });
       for (const k of ["overflowing", "blankSelects", "scrolledLists", "cutValues"] as const) for (const x of r[k]) if (!report[k].includes(x)) report[k].push(x);
     }
     if (tabs > 0) await page.locator(`${form} .red-ui-tabs li.red-ui-tab a`).first().click();
     const inspected = inspect ? await inspect(form) : [];
     if (!inspect) reports.push(report);
-    if (SCREENSHOT_TYPES.includes(type) && !inspect) await page.screenshot({ path: path.join(SHOTS, `${type}.png`) });
     await page.click(ok);
     await page.waitForSelector(form, { state: "detached", timeout: 20_000 });
     return inspected;
