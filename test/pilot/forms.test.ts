@@ -36,7 +36,7 @@ interface FormReport {
   overflowing: string[];
   /** Visible selects showing no text (no option selected, or an empty one). */
   blankSelects: string[];
-  /** Lists (editableList) that open scrolled, their first row cut. */
+  /** Lists (editableList) that open scrolled (first row cut), or cut a row of a one- or two-row list. */
   scrolledLists: string[];
   /** Text inputs and selects whose value is wider than the field. */
   cutValues: string[];
@@ -152,7 +152,9 @@ describeWithChromium("otb edit forms in the browser (headless Chromium)", functi
           return sel.selectedIndex < 0 || (sel.selectedOptions[0]?.textContent ?? "").trim() === "";
         }).map((s) => s.id || s.className);
         const scrolledLists = Array.from(document.querySelectorAll(`${form} .red-ui-editableList-container`)).filter(visible)
-          .filter((c) => c.scrollTop > 0).map((c) => c.querySelector("ol")?.id ?? "list");
+          // Scrolled at open, or a list of one or two rows that does not show them whole.
+          .filter((c) => c.scrollTop > 0 || (c.querySelectorAll("ol > li").length <= 2 && c.scrollHeight > c.clientHeight + 1))
+          .map((c) => c.querySelector("ol")?.id ?? "list");
         return { overflowing, blankSelects, scrolledLists, cutValues };
       }, { form, type });
       for (const k of ["overflowing", "blankSelects", "scrolledLists", "cutValues"] as const) for (const x of r[k]) if (!report[k].includes(x)) report[k].push(x);
