@@ -177,22 +177,37 @@ describeWithChromium("otb edit forms in the browser (headless Chromium)", functi
     assert.equal(dirty, false, "pressing Done without a change leaves the workspace clean (nothing to deploy)");
   });
 
-  it("opens the forms of otb nodes the pilot lacks, with their defaults", async () => {
+  it("opens the forms of otb nodes the pilot lacks, and other modes of the pilot's, unchanged by Done", async () => {
     const present = new Set(reports.map((r) => r.type));
-    const missing = otbTypes.filter((t) => !present.has(t));
-    for (const type of missing) {
-      const id = await page.evaluate((type) => {
+    const nodes: FlowNode[] = otbTypes.filter((t) => !present.has(t)).map((type) => ({ id: "", type }));
+    // Modes the pilot does not show: a register table with a row that leaves the orders to the
+    // device, a serial device, a sliding window, a templated topic.
+    nodes.push(
+      { id: "", type: "otb-modbus-in", name: "table", device: "", mapSource: "table", mapFile: "", periodMs: 1000, groups: [], tags: [{ tag: "a.b", area: "holding", address: 3, type: "float32", scale: 1, offset: 0 }] },
+      { id: "", type: "otb-modbus-device", name: "rtu", transport: "rtu", serialPath: "/dev/ttyUSB0", baudRate: 19200, parity: "even", unitId: 7 },
+      { id: "", type: "otb-window", name: "sliding", windowName: "w", mode: "sliding", length: 60, hop: 10, features: ["a.b:max"] },
+      { id: "", type: "otb-publish", name: "template", conduit: "", line: "", topicMode: "template", template: "plant/{tag}" },
+    );
+    const problems: string[] = [];
+    for (const n of nodes) {
+      const config = CONFIG_TYPES.has(n.type);
+      const imported = await page.evaluate(({ n, config }) => {
         type R = { nodes: { id(): string }; workspaces: { active(): string }; view: { importNodes(n: unknown[], o: unknown): void } };
         const RED = (window as unknown as { RED: R }).RED;
-        const id = RED.nodes.id();
-        RED.view.importNodes([{ id, type, z: RED.workspaces.active(), x: 300, y: 500, wires: [] }], { applyNodeDefaults: true, generateIds: false, addFlow: false, touchImport: true });
-        return id;
-      }, type);
+        const node: Record<string, unknown> = { ...n, id: RED.nodes.id() };
+        if (!config) Object.assign(node, { z: RED.workspaces.active(), x: 300, y: 500, wires: [] });
+        RED.view.importNodes([node], { applyNodeDefaults: Object.keys(n).length === 2, generateIds: false, addFlow: false, touchImport: true });
+        return node as FlowNode;
+      }, { n, config });
       // An import may leave the new node attached to the mouse: drop it.
       await page.mouse.click(400, 600);
-      await openAndDone(id, type, false);
+      const before = await page.evaluate((id) => (window as unknown as { RED: { nodes: { createCompleteNodeSet(o: unknown): FlowNode[] } } }).RED.nodes.createCompleteNodeSet({ credentials: false }).find((x) => x.id === id), imported.id);
+      await openAndDone(imported.id, n.type, config);
+      const after = await page.evaluate((id) => (window as unknown as { RED: { nodes: { createCompleteNodeSet(o: unknown): FlowNode[] } } }).RED.nodes.createCompleteNodeSet({ credentials: false }).find((x) => x.id === id), imported.id);
+      problems.push(...diffNodes([before as FlowNode], [after as FlowNode]));
     }
     assert.deepEqual(otbTypes.filter((t) => !reports.some((r) => r.type === t)), []);
+    assert.deepEqual(problems, []);
   });
 
   it("every otb form shows and keeps a ${VAR} in each of its text, number and select fields", async () => {
