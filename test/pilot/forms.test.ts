@@ -38,7 +38,7 @@ interface FormReport {
   blankSelects: string[];
   /** Lists (editableList) that open scrolled (first row cut), or cut a row of a one- or two-row list. */
   scrolledLists: string[];
-  /** Text inputs and selects whose value is wider than the field. */
+  /** Text inputs whose value, selects with an option, wider than the field. */
   cutValues: string[];
 }
 
@@ -128,8 +128,8 @@ describeWithChromium("otb edit forms in the browser (headless Chromium)", functi
           if (el.scrollWidth > el.clientWidth) overflowing.push(`${(el.textContent ?? "").trim()} (${el.scrollWidth} > ${el.clientWidth})`);
           el.style.whiteSpace = ws;
         }
-        // A value wider than its field: a text input that scrolls ("the sha256 pin"), a select whose
-        // chosen option is cut ("MQTT 3."); the select's arrow takes about 20px.
+        // A value wider than its field: a text input that scrolls ("the sha256 pin"), a select with
+        // an option that would be cut ("MQTT 3."); the select's arrow takes about 20px.
         const ctx = document.createElement("canvas").getContext("2d")!;
         // Not judged: text cells of a list (a table row scrolls its long node ids, as Node-RED's
         // own lists do) and Node-RED's config-node selects (labels it writes itself).
@@ -143,7 +143,8 @@ describeWithChromium("otb edit forms in the browser (headless Chromium)", functi
           if (configRefs.some((k) => sel.id.endsWith(`-input-${k}`))) continue;
           const cs = getComputedStyle(sel);
           ctx.font = `${cs.fontSize} ${cs.fontFamily}`;
-          const text = sel.selectedOptions[0]?.textContent ?? "";
+          // The widest option: any of them may be the one chosen ("MQTT 3." was MQTT 3.1.1 cut).
+          const text = Array.from(sel.options).map((o) => o.textContent ?? "").reduce((a, b) => (ctx.measureText(b).width > ctx.measureText(a).width ? b : a), "");
           const need = Math.ceil(ctx.measureText(text).width + parseFloat(cs.paddingLeft) + parseFloat(cs.paddingRight) + 20);
           if (need > sel.clientWidth) cutValues.push(`${sel.id || sel.className}: ${text} (${need} > ${sel.clientWidth})`);
         }
