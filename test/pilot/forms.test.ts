@@ -182,9 +182,9 @@ describeWithChromium("otb edit forms in the browser (headless Chromium)", functi
     const present = new Set(reports.map((r) => r.type));
     const nodes: FlowNode[] = otbTypes.filter((t) => !present.has(t)).map((type) => ({ id: "", type }));
     // Modes the pilot does not show: a register table with a row that leaves the orders to the
-    // device, a serial device, a sliding window, a templated topic.
+    // device and a row set by ${VAR}s, a serial device, a sliding window, a templated topic.
     nodes.push(
-      { id: "", type: "otb-modbus-in", name: "table", device: "", mapSource: "table", mapFile: "", periodMs: 1000, groups: [], tags: [{ tag: "a.b", area: "holding", address: 3, type: "float32", scale: 1, offset: 0 }] },
+      { id: "", type: "otb-modbus-in", name: "table", device: "", mapSource: "table", mapFile: "", periodMs: 1000, groups: [], tags: [{ tag: "a.b", area: "holding", address: 3, type: "float32", scale: 1, offset: 0 }, { tag: "a.c", area: "${OTB_FORM_AREA}", address: "${OTB_FORM_ADDRESS}", type: "uint16", scale: 1, offset: 0 }] },
       { id: "", type: "otb-modbus-device", name: "rtu", transport: "rtu", serialPath: "/dev/ttyUSB0", baudRate: 19200, parity: "even", unitId: 7 },
       { id: "", type: "otb-window", name: "sliding", windowName: "w", mode: "sliding", length: 60, hop: 10, features: ["a.b:max"] },
       { id: "", type: "otb-publish", name: "template", conduit: "", line: "", topicMode: "template", template: "plant/{tag}" },
