@@ -131,8 +131,9 @@ describeWithChromium("otb edit forms in the browser (headless Chromium)", functi
         // A value wider than its field: a text input that scrolls ("the sha256 pin"), a select with
         // an option that would be cut ("MQTT 3."); the select's arrow takes about 20px.
         const ctx = document.createElement("canvas").getContext("2d")!;
-        // Not judged: text cells of a list (a table row scrolls its long node ids, as Node-RED's
-        // own lists do) and Node-RED's config-node selects (labels it writes itself).
+        // Not judged: the cells of a list (a table row cuts a long node id or ${VAR}, as Node-RED's
+        // own lists do; a cell's ${VAR} option has it as its title) and Node-RED's config-node
+        // selects (labels it writes itself).
         const cutValues: string[] = [];
         for (const e of Array.from(document.querySelectorAll(`${form} .form-row input[type="text"], ${form} .form-row select`)).filter(visible)) {
           if (e instanceof HTMLInputElement) {
@@ -140,7 +141,7 @@ describeWithChromium("otb edit forms in the browser (headless Chromium)", functi
             continue;
           }
           const sel = e as HTMLSelectElement;
-          if (configRefs.some((k) => sel.id.endsWith(`-input-${k}`))) continue;
+          if (sel.closest(".red-ui-editableList") || configRefs.some((k) => sel.id.endsWith(`-input-${k}`))) continue;
           const cs = getComputedStyle(sel);
           ctx.font = `${cs.fontSize} ${cs.fontFamily}`;
           // The widest option: any of them may be the one chosen ("MQTT 3." was MQTT 3.1.1 cut).
