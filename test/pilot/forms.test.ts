@@ -63,7 +63,7 @@ function diffNodes(before: FlowNode[], after: FlowNode[]): string[] {
 const describeWithChromium = fs.existsSync(CHROMIUM) ? describe : describe.skip;
 
 describeWithChromium("otb edit forms in the browser (headless Chromium)", function () {
-  this.timeout(180_000);
+  this.timeout(300_000);
   let pilot: TestPilot;
   let browser: Browser;
   let page: Page;
