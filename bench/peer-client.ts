@@ -44,6 +44,9 @@ export interface PeerMeasurement {
   firstValueMs: number;
 }
 
+/** Node-RED packages in this repo's node_modules (dev dependencies) that no side should load. */
+const DEV_PACKAGES = ["node-red-contrib-modbus", "node-red-contrib-opcua", "node-red-dashboard"]; // the last: @flowfuse/node-red-dashboard (scoped: matched by its base name)
+
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 async function main(): Promise<void> {
@@ -65,6 +68,9 @@ async function main(): Promise<void> {
     otbOpcuaEndpointPkiDir: path.join(dir, "pki"),
     externalModules: { autoInstall: false },
     editorTheme: { tours: false },
+    // Node-RED also scans the node_modules folders above its own install, i.e. this repo's, which
+    // hold the other side's package and the dashboard: load only the package under test.
+    nodesExcludes: DEV_PACKAGES.filter((n) => n !== cfg.packageName),
   });
   let values = 0;
   let messages = 0;
