@@ -141,8 +141,11 @@ async function runMode(mode: "tabs" | "processes", lines: Line[], root: string, 
         const probe = path.join(dir, `probe-${i}.jsonl`);
         probes[i] = probe;
         startedAt[i] = Date.now();
-        const env = { ...pilotEnv(REPO_ROOT, userDir, {}, {}), NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ""} --require ${PROBE}`.trim(), OTB_SOAK_PROBE_FILE: probe, OTB_SOAK_PROBE_MS: "2000", OTB_LOG_LEVEL: "warn" };
-        reds[i] = await startNodeRed({ userDir, port: 0, flowTemplate: flowFile, resetFlows: true, env, log: () => undefined });
+        const env = { ...pilotEnv(REPO_ROOT, userDir, {}, {}), NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ""} --require ${PROBE}`.trim(), OTB_SOAK_PROBE_FILE: probe, OTB_SOAK_PROBE_MS: "2000" };
+        // (Not a quieter OTB_LOG_LEVEL: startNodeRed waits for the info-level "Server now running" line.)
+        const starting = startNodeRed({ userDir, port: 0, flowTemplate: flowFile, resetFlows: true, env, log: () => undefined });
+        starting.then((r) => (reds[i] = r), () => undefined);
+        reds[i] = await Promise.race([starting, sleep(180_000).then(() => Promise.reject(new Error(`${mode}: Node-RED ${i} not listening after 180 s`)))]);
       }),
     );
     // Steady state: every line has scored a first window (or 90 s passed), then the measured span.
