@@ -5,9 +5,9 @@
  *
  * Modbus: the simulator's register map (flows/catalog/simulator-modbus-map.json) on the
  * simulator's Modbus server. Pack: otb-modbus-device + otb-modbus-in, every poll group at the
- * given period. Peer: node-red-contrib-modbus, one Modbus-Read per tag (its documented pattern:
- * one node per address range; a tag per node is how the map's mixed types and units are kept
- * apart) at the same period on one Modbus-Client. Each side reaches the server through its own
+ * given period. Peer: node-red-contrib-modbus, one Modbus-Read per tag (a Modbus-Read reads one
+ * address range and returns raw registers; a node per tag keeps the map's mixed types and byte
+ * orders apart for decoding) at the same period on one Modbus-Client. Each side reaches the server through its own
  * counting TCP proxy, so "requests per cycle" is what went on the wire. Two periods: 100 ms
  * (both keep up: CPU per value) and 10 ms (saturation: polls/s). The peer's values are raw
  * register arrays (no decoding, no tag names): that favours the peer.
