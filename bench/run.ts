@@ -1,6 +1,7 @@
 /**
- * `npm run bench [name...] [--runs N] [--quick] [--json FILE]`: runs every bench/*.bench.js (or
- * the named ones), prints each figure's median pack value, raw value and ratio.
+ * `npm run bench [name...] [--runs N] [--quick] [--json FILE] [--option value | --option=value]`:
+ * runs every bench/*.bench.js (or the named ones), prints each figure's median pack value, raw
+ * value and ratio. Other options go to the benchmarks, `--option value` as `--option=value`.
  */
 import * as fs from "fs";
 import * as path from "path";
@@ -19,6 +20,8 @@ function parse(argv: string[]): { names: string[]; runs?: number; quick: boolean
     if (a === "--runs") out.runs = Number(argv[++i]);
     else if (a === "--quick") out.quick = true;
     else if (a === "--json") out.json = argv[i + 1] && !argv[i + 1].startsWith("--") ? argv[++i] : "-";
+    // `--lines 5` reaches a benchmark as `--lines=5`: a value that is neither an option nor a benchmark's name.
+    else if (a.startsWith("--") && !a.includes("=") && i + 1 < argv.length && !argv[i + 1].startsWith("--") && !available().includes(argv[i + 1])) out.extra.push(`${a}=${argv[++i]}`);
     else if (a.startsWith("--")) out.extra.push(a);
     else out.names.push(a);
   }

@@ -1,0 +1,60 @@
+/**
+ * Top self-time functions of a V8 CPU profile (`node --cpu-prof`), for the README's "where the
+ * time goes":
+ *   node --cpu-prof --cpu-prof-dir=/tmp/prof dist/bench/run.js pipeline --runs 1
+ *   node dist/bench/profile-top.js /tmp/prof/<file>.cpuprofile [N]
+ * Self time is attributed from the sample counts; functions are keyed by name and file:line, the
+ * file shortened to the package (node_modules/<pkg>/...) or the repo path.
+ */
+import * as fs from "fs";
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  hitCount?: number;
+}
+
+interface Profile {
+  nodes: ProfileNode[];
+  samples: number[];
+  timeDeltas: number[];
+}
+
+function shortUrl(url: string): string {
+  if (!url) return "(native)";
+  const nm = url.lastIndexOf("node_modules/");
+  if (nm >= 0) return url.slice(nm + "node_modules/".length);
+  const dist = url.indexOf("/dist/");
+  if (dist >= 0) return url.slice(dist + 1);
+  return url.replace(/^file:\/\//, "");
+}
+
+function main(): void {
+  const [file, nArg] = process.argv.slice(2);
+  const n = Number(nArg) || 25;
+  const profile = JSON.parse(fs.readFileSync(file, "utf8")) as Profile;
+  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  const self = new Map<string, number>();
+  const byPackage = new Map<string, number>();
+  let total = 0;
+  profile.samples.forEach((id, i) => {
+    const dt = profile.timeDeltas[i] ?? 0;
+    const node = byId.get(id);
+    if (!node) return;
+    const f = node.callFrame;
+    const where = shortUrl(f.url);
+    const key = `${f.functionName || "(anonymous)"}  ${where}${f.url ? `:${f.lineNumber + 1}` : ""}`;
+    self.set(key, (self.get(key) ?? 0) + dt);
+    const pkg = f.url ? (where.startsWith("dist/") ? where.split("/").slice(0, 3).join("/") : where.split("/").slice(0, where.startsWith("@") ? 2 : 1).join("/")) : f.functionName || "(native)";
+    byPackage.set(pkg, (byPackage.get(pkg) ?? 0) + dt);
+    total += dt;
+  });
+  const pct = (v: number): string => ((100 * v) / total).toFixed(1).padStart(5);
+  console.log(`total sampled ${(total / 1e6).toFixed(1)} s`);
+  console.log("\nby package or folder (self time):");
+  for (const [k, v] of [...byPackage].sort((a, b) => b[1] - a[1]).slice(0, 15)) console.log(`${pct(v)} %  ${k}`);
+  console.log(`\ntop ${n} functions (self time):`);
+  for (const [k, v] of [...self].sort((a, b) => b[1] - a[1]).slice(0, n)) console.log(`${pct(v)} %  ${k}`);
+}
+
+main();
