@@ -123,6 +123,9 @@ describe("single-line pilot (flows/single-line-pilot.json) against the simulator
       const last = msgs[msgs.length - 1].json as unknown as Kpi;
       assert.ok(last.values.availability !== null && last.values.availability > 0.5, JSON.stringify(last.values));
       assert.ok(last.values.oee !== null && last.values.oee > 0 && last.values.oee <= 1, JSON.stringify(last.values));
+      // One clock: the filler's readings are not late against another source's time (performance would exceed 100 %).
+      assert.ok(last.values.performance !== null && last.values.performance <= 1.05, JSON.stringify(last.values));
+      assert.ok((last.values.missingMs ?? 0) < (last.values.plannedProductionMs ?? 0) / 2, JSON.stringify(last.values));
       assert.ok(last.values.energyPerGoodPartKWh !== null && last.values.energyPerGoodPartKWh > 0, `energy per good part ${last.values.energyPerGoodPartKWh}`);
     });
 
