@@ -35,6 +35,9 @@ export const PILOT_ENV_DEFAULTS: Record<string, string> = {
   OTB_CONDUIT_QUEUE_DIR: "",
   // Model (otb-infer); its sha256 is pinned in the flow itself, so a swapped file is refused
   OTB_MODEL_PATH: "",
+  // Outcomes (otb-oee, otb-spc): the business case that values the OEE, the SPC characteristics
+  OTB_BUSINESS_CASE_FILE: "",
+  OTB_SPC_FILE: "",
 };
 
 /** Fills in every pilot variable the caller's environment does not set. */
@@ -44,6 +47,8 @@ export function pilotEnv(repoRoot: string, userDir: string, overrides: Record<st
   if (!out.OTB_CONDUIT_QUEUE_DIR) out.OTB_CONDUIT_QUEUE_DIR = path.join(userDir, "conduit-queue");
   if (!out.OTB_MODEL_PATH) out.OTB_MODEL_PATH = path.join(repoRoot, "flows", "models", "pilot-pump.onnx");
   if (!out.OTB_RULES_FILE) out.OTB_RULES_FILE = path.join(repoRoot, "flows", "catalog", "pilot-rules.json");
+  if (!out.OTB_BUSINESS_CASE_FILE) out.OTB_BUSINESS_CASE_FILE = path.join(repoRoot, "flows", "catalog", "business-case-line1.json");
+  if (!out.OTB_SPC_FILE) out.OTB_SPC_FILE = path.join(repoRoot, "flows", "catalog", "spc-line1.json");
   if (!out.OTB_CONDUIT_TOPICS) out.OTB_CONDUIT_TOPICS = `${unsPrefix(out)}/#`;
   return out;
 }
@@ -73,6 +78,8 @@ export interface PilotOptions {
   /** false: no simulator; the OTB_* variables point at real devices (or an embedded broker is started). */
   simulator: boolean;
   scenario?: string;
+  /** The filling station's outcome scenario (cli/sim/outcomes.ts); default "outcomes-normal", which the pilot's otb-oee and otb-spc read. */
+  outcomes?: string;
   seed?: number;
   speed?: number;
   /** Simulated start time (ms); default defaultStartTs(speed) (cli/sim/clock.ts: the one time line). */
@@ -113,6 +120,7 @@ export async function startPilot(opts: PilotOptions): Promise<RunningPilot> {
       const pkiDir = path.join(opts.userDir, "sim-pki");
       sim = await startSimulator({
         seed: opts.seed ?? 1, speed: opts.speed ?? 1, scenario: opts.scenario ?? "normal", startTs: opts.startTs,
+        outcomes: opts.outcomes ?? "outcomes-normal",
         mqttUrl: base.OTB_MQTT_URL || undefined, opcuaPort: opts.ports?.opcua, modbusPort: opts.ports?.modbus, mqttPort: opts.ports?.mqtt,
         labelsFile: path.join(opts.userDir, "sim-labels.jsonl"), pkiDir,
       });

@@ -1,6 +1,6 @@
 /**
  * `otbridge inventory` counts every tag source and resolves env defaults (issue 15 item 7):
- * the pilot's 35 tags (2 of them the Modbus units' clocks) against what the simulator it reads really serves, catalog and map
+ * the pilot's 40 tags (2 of them the Modbus units' clocks, 5 the filling station's) against what the simulator it reads really serves, catalog and map
  * files, inline tables, otb-mqtt-in mappings, group/tab/global env with JSONata defaults, and
  * an "incomplete: ..." line for everything that cannot be known from the file.
  */
@@ -14,11 +14,17 @@ import { MODBUS_MAP } from "../../cli/sim/modbus-map";
 import { OPCUA_TAGS, VIBRATION_TAGS } from "../../cli/sim/tags";
 import { otbridge, REPO, tempDir } from "./cli-run";
 
+/**
+ * The filling station (simulator option `outcomes`) on MQTT: the fill volume of each part and the
+ * status fields (cli/sim/outcomes-mqtt.ts), which the pilot maps to these tags.
+ */
+const FILLER_TAGS = ["filler.volume", "filler.state", "filler.fault_code", "filler.parts_total", "filler.parts_reject"];
+
 describe("otbridge inventory: every tag source, env defaults, incomplete", () => {
-  it("lists the pilot's 35 tags, the ones the simulator it reads serves over OPC UA, Modbus and MQTT", () => {
+  it("lists the pilot's 40 tags, the ones the simulator it reads serves over OPC UA, Modbus and MQTT", () => {
     const inv = inventory(readFlow(path.join(REPO, "flows", "single-line-pilot.json")));
-    const served = [...OPCUA_TAGS.map((t) => t.tag), ...MODBUS_MAP.devices.flatMap((d) => d.registers.map((r) => r.tag)), ...VIBRATION_TAGS.map((t) => t.tag)].sort();
-    assert.equal(served.length, 35);
+    const served = [...OPCUA_TAGS.map((t) => t.tag), ...MODBUS_MAP.devices.flatMap((d) => d.registers.map((r) => r.tag)), ...VIBRATION_TAGS.map((t) => t.tag), ...FILLER_TAGS].sort();
+    assert.equal(served.length, 40);
     assert.equal(inv.routes.length, 5, "quarantine, signals, context + quality, features + scores, alarms + verdicts");
     for (const r of inv.routes) {
       assert.deepEqual(r.tags, served, r.publisher);

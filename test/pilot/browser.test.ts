@@ -37,6 +37,8 @@ const alarmTable = named("ui-table", "Alarms");
 const tagCharts = ["Motor current (A)", "Discharge pressure (bar)", "Vibration RMS (g)"].map((n) => named("ui-chart", n));
 const publishIds = pilotFlow.filter((n) => n.type === "otb-publish").map((n) => n.id);
 const TIME_ZONE = "Europe/Berlin"; // the pilot's OTB_TIMEZONE default
+/** The anomaly model's alarms; otb-spc's rule events share the kind under <line>/_alarms/spc-<characteristic>. */
+const MODEL_ALARMS = "/_alarms/pilot-pump";
 
 const describeWithChromium = fs.existsSync(CHROMIUM) ? describe : describe.skip;
 
@@ -253,8 +255,8 @@ describeWithChromium("single-line pilot in the browser (headless Chromium)", fun
   });
 
   it("an operator judges the bearing-wear alarm: the Verdict and the alarm KPI reach an independent subscriber and the verdict file", async () => {
-    await waitFor(() => sub.under("/_alarms/").some((m) => (m.json as unknown as Alarm).state === "raised"), 90_000, "the bearing-wear alarm");
-    const alarm = sub.under("/_alarms/").map((m) => m.json as unknown as Alarm).find((a) => a.state === "raised")!;
+    await waitFor(() => sub.under(MODEL_ALARMS).some((m) => (m.json as unknown as Alarm).state === "raised"), 90_000, "the bearing-wear alarm");
+    const alarm = sub.under(MODEL_ALARMS).map((m) => m.json as unknown as Alarm).find((a) => a.state === "raised")!;
     const dash = await openDashboard(1280, 800);
     try {
       // The alarm's time as the line's clock shows it (OTB_TIMEZONE), not UTC: the row is found by it.
@@ -312,8 +314,8 @@ describeWithChromium("single-line pilot in the browser (headless Chromium)", fun
     restarted = await startNodeRed({ userDir: pilot.userDir, port: 0, flowTemplate: PILOT_FLOW, resetFlows: false, env: pilot.env, log: (l) => pilot.log.push(l) });
     redUrl = restarted.url;
     // The restarted otb-infer starts with no open alarm; the worn bearing raises a new one.
-    await waitFor(() => sub.under("/_alarms/").some((m) => (m.json as unknown as Alarm).state === "raised" && (m.json as unknown as Alarm).id !== first.alarmId), 90_000, "a new alarm after the restart");
-    const alarm = sub.under("/_alarms/").map((m) => m.json as unknown as Alarm).find((a) => a.state === "raised" && a.id !== first.alarmId)!;
+    await waitFor(() => sub.under(MODEL_ALARMS).some((m) => (m.json as unknown as Alarm).state === "raised" && (m.json as unknown as Alarm).id !== first.alarmId), 90_000, "a new alarm after the restart");
+    const alarm = sub.under(MODEL_ALARMS).map((m) => m.json as unknown as Alarm).find((a) => a.state === "raised" && a.id !== first.alarmId)!;
     const dash = await openDashboard(1280, 800);
     try {
       const local = new Date(alarm.raisedAt).toLocaleString("sv-SE", { timeZone: TIME_ZONE });
@@ -336,6 +338,29 @@ describeWithChromium("single-line pilot in the browser (headless Chromium)", fun
       assert.equal(second.note ?? "", "", "the first verdict's note is not reused");
       await dash.waitForFunction(() => /50 %/.test(document.body.innerText), undefined, { timeout: 10_000 });
       await dash.screenshot({ path: path.join(SHOTS, "08-dashboard-after-restart-1280x800.png") });
+    } finally {
+      await dash.close();
+    }
+  });
+
+  it("the Outcomes page shows the filler's OEE and the fill volume's X-bar chart with its centre line and limits", async () => {
+    const xbar = named("ui-chart", "X-bar chart");
+    const dash = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
+    dash.on("pageerror", (err) => pageErrors.push(`dashboard: ${err.message}`));
+    try {
+      await dash.addInitScript(() => {
+        (window as unknown as { Cypress: unknown }).Cypress = {};
+      });
+      await dash.goto(`${redUrl}/dashboard/outcomes`);
+      await dash.locator(`[id="nrdb-ui-widget-${xbar.id}"]`).waitFor({ timeout: 30_000 });
+      await waitForChart(dash, xbar.id, (v) => ["x-bar", "UCL", "centre", "LCL"].every((n) => (v.series.find((s) => s.name === n)?.ys.length ?? 0) >= 2), "x-bar points with their limits");
+      const v = await chartView(dash, xbar.id);
+      const last = (n: string): number => v.series.find((s) => s.name === n)!.ys.slice(-1)[0];
+      assert.ok(last("LCL") < last("centre") && last("centre") < last("UCL"), `LCL ${last("LCL")} < centre ${last("centre")} < UCL ${last("UCL")}`);
+      // otb-oee's rolling window (every 10 s) reaches the A/P/Q text.
+      await dash.waitForFunction(() => /A \d+\.\d %/.test(document.body.innerText), undefined, { timeout: 60_000 });
+      await dash.screenshot({ path: path.join(SHOTS, "09-dashboard-outcomes-1600x1000.png") });
+      assert.deepEqual(pageErrors, [], "no uncaught error on the Outcomes page either");
     } finally {
       await dash.close();
     }

@@ -9,8 +9,8 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { REPO_ROOT } from "../../cli/node-red-runner";
-import { validateAlarm, validateContextEvent, validateFeatureFrame, validateInference, validateSignal } from "../../nodes/shared/schemas";
-import type { Alarm, ContextEvent, FeatureFrame, Inference, Signal } from "../../nodes/shared/types";
+import { validateAlarm, validateContextEvent, validateFeatureFrame, validateInference, validateKpi, validateSignal } from "../../nodes/shared/schemas";
+import type { Alarm, ContextEvent, FeatureFrame, Inference, Kpi, Signal } from "../../nodes/shared/types";
 import { waitFor } from "../helpers/peers";
 import { startTestPilot, Subscriber, type Received, type TestPilot } from "./harness";
 
@@ -22,9 +22,12 @@ function simNow(pilot: TestPilot): number {
   return pilot.sim!.line.ts;
 }
 
-/** Alarms the pilot publishes as their own kind (<line>/_alarms/<model>, issue 18). */
+/**
+ * The anomaly model's alarms, which the pilot publishes as their own kind (<line>/_alarms/<model>,
+ * issue 18). otb-spc's rule events share the kind under <line>/_alarms/spc-<characteristic>.
+ */
 function alarms(sub: Subscriber): Alarm[] {
-  return sub.under("/_alarms/").map((m) => m.json as unknown as Alarm);
+  return sub.under("/_alarms/pilot-pump").map((m) => m.json as unknown as Alarm);
 }
 
 function errorLines(log: string[]): string[] {
@@ -107,6 +110,39 @@ describe("single-line pilot (flows/single-line-pilot.json) against the simulator
       assert.ok(at("all:good_pct") > 90);
     });
 
+    it("publishes the filling station's OEE (otb-oee) as KPIs under <line>/_kpi/oee/<scope>", () => {
+      const msgs = sub.under("/_kpi/oee/");
+      assert.ok(msgs.length >= 1, `${msgs.length} OEE KPIs`);
+      for (const m of msgs) {
+        const k = m.json as unknown as Kpi;
+        assert.ok(validateKpi(k), JSON.stringify(validateKpi.errors));
+        assert.equal(k.name, "oee");
+        assert.equal(m.topic, `${pilot.prefix}/_kpi/oee/${k.scope}`);
+      }
+      // Common-cause variation only: the filler runs, parts are counted, the meter's energy is used.
+      const last = msgs[msgs.length - 1].json as unknown as Kpi;
+      assert.ok(last.values.availability !== null && last.values.availability > 0.5, JSON.stringify(last.values));
+      assert.ok(last.values.oee !== null && last.values.oee > 0 && last.values.oee <= 1, JSON.stringify(last.values));
+      // One clock: the filler's readings are not late against another source's time (performance would exceed 100 %).
+      assert.ok(last.values.performance !== null && last.values.performance <= 1.05, JSON.stringify(last.values));
+      assert.ok((last.values.missingMs ?? 0) < (last.values.plannedProductionMs ?? 0) / 2, JSON.stringify(last.values));
+      assert.ok(last.values.energyPerGoodPartKWh !== null && last.values.energyPerGoodPartKWh > 0, `energy per good part ${last.values.energyPerGoodPartKWh}`);
+    });
+
+    it("publishes the fill volume's control-chart points (otb-spc) as KPIs under <line>/_kpi/spc/point, with limits once the baseline is in", () => {
+      const points = sub.on("/_kpi/spc/point").map((m) => m.json as unknown as Kpi);
+      assert.ok(points.length >= 10, `${points.length} SPC points`);
+      for (const k of points) {
+        assert.ok(validateKpi(k), JSON.stringify(validateKpi.errors));
+        assert.equal(k.period.label, "fill volume");
+      }
+      const monitored = points.filter((k) => (k.detail as { phase?: string } | undefined)?.phase === "monitor");
+      assert.ok(monitored.length >= 1, "points past the 25-subgroup baseline");
+      const v = monitored[monitored.length - 1].values;
+      assert.ok(v.lcl !== null && v.ucl !== null && v.lcl < 500 && 500 < v.ucl, JSON.stringify(v));
+      for (const m of sub.under("/_alarms/spc-")) assert.ok((m.json as { source?: string }).source === "spc", JSON.stringify(m.json));
+    });
+
     it("logs no errors and no caught exceptions on a normal run", () => {
       assert.deepEqual(errorLines(pilot.log), []);
     });
@@ -126,7 +162,7 @@ describe("single-line pilot (flows/single-line-pilot.json) against the simulator
 
     it("raises the anomaly alarm within 10 simulated minutes of the fault's start, driven by vibration", async () => {
       await waitFor(() => alarms(sub).some((a) => a.state === "raised"), 60_000, "a raised alarm");
-      const raisedMsg = sub.under("/_alarms/").find((m) => (m.json as unknown as Alarm).state === "raised")!;
+      const raisedMsg = sub.under("/_alarms/pilot-pump").find((m) => (m.json as unknown as Alarm).state === "raised")!;
       assert.equal(raisedMsg.topic, `${pilot.prefix}/_alarms/pilot-pump`);
       const raised = raisedMsg.json as unknown as Alarm;
       assert.ok(validateAlarm(raised), JSON.stringify(validateAlarm.errors));
