@@ -74,7 +74,11 @@ describe("template flows and examples", function () {
         const res = await red.post("/flows", flow, { "Node-RED-Deployment-Type": "full" });
         assert.ok(res.status === 200 || res.status === 204, `${res.status} ${JSON.stringify(res.body)}`);
         await new Promise((r) => setTimeout(r, 500));
-        const log = red.log.slice(mark);
+        // No broker runs beside this runtime: a conduit pointed at 127.0.0.1:1883 rightly reports
+        // the refused connection (issue 15: every failure is said, with its reason). That report
+        // is the one error expected here; any other error, or a missing type, fails the deploy.
+        const refused = /\[error\] \[otb-conduit:[^\]]*\] Error: conduit .*: connection refused: connect ECONNREFUSED 127\.0\.0\.1:1883/;
+        const log = red.log.slice(mark).filter((l) => !refused.test(l));
         assert.ok(!log.some((l) => /missing types|Unknown type|\[error\]/i.test(l)), log.join("\n"));
         const state = await red.get<{ state?: string }>("/flows/state");
         assert.notEqual(state.body.state, "stop");

@@ -94,7 +94,7 @@ describeWithChromium("single-line pilot in the browser (headless Chromium)", fun
 
   before(async () => {
     fs.mkdirSync(SHOTS, { recursive: true });
-    pilot = await startTestPilot({ scenario: "bearing-wear", seed: 2, speed: 30, minutesBack: 20 });
+    pilot = await startTestPilot({ scenario: "bearing-wear", seed: 2, speed: 30, minutesBack: 180 });
     sub = await Subscriber.connect(pilot.sim!.mqttUrl!, `${pilot.prefix}/#`);
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
     page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });

@@ -26,7 +26,10 @@ export async function startTestPilot(opts: { scenario?: string; seed?: number; s
   const log: string[] = [];
   const startedAt = Date.now();
   const speed = opts.speed ?? 1;
-  // A fast run starts in the past so that its simulated clock never overtakes the wall clock.
+  // A fast run starts in the past so that its simulated clock never overtakes the wall clock: the
+  // simulator runs at `speed` until it reaches "now", then at real time. minutesBack / (speed - 1)
+  // minutes of wall time is how long a test has at full speed (120 min at 30x: about 4 minutes,
+  // enough for a loaded machine; 20 min gave 41 s, which a slow start could use up).
   const startTs = Math.floor((Date.now() - (opts.minutesBack ?? 0) * 60_000) / 1000) * 1000;
   let pilot: RunningPilot;
   try {

@@ -42,7 +42,7 @@ describe("single-line pilot (flows/single-line-pilot.json) against the simulator
     let sub: Subscriber;
     let simStart: number;
     before(async () => {
-      pilot = await startTestPilot({ scenario: "normal", seed: 2, speed: SPEED, minutesBack: 20 });
+      pilot = await startTestPilot({ scenario: "normal", seed: 2, speed: SPEED, minutesBack: 120 });
       sub = await Subscriber.connect(pilot.sim!.mqttUrl!, `${pilot.prefix}/#`);
       simStart = simNow(pilot);
       // Ten simulated minutes of scoring, plus the first window.
@@ -152,7 +152,7 @@ describe("single-line pilot (flows/single-line-pilot.json) against the simulator
     let pilot: TestPilot;
     let sub: Subscriber;
     before(async () => {
-      pilot = await startTestPilot({ scenario: "bearing-wear", seed: 2, speed: SPEED, minutesBack: 20 });
+      pilot = await startTestPilot({ scenario: "bearing-wear", seed: 2, speed: SPEED, minutesBack: 120 });
       sub = await Subscriber.connect(pilot.sim!.mqttUrl!, `${pilot.prefix}/#`);
     });
     after(async () => {
