@@ -2,10 +2,13 @@
  * Second build step, after tsc: puts each node's editor .html, its locales/ and the pack's
  * icons beside the compiled .js, because that is where Node-RED's registry looks
  * (loader.js loadNodeConfig / loadNodeLocales, localfilesystem.js icon dirs).
+ * Each .html's marker line "// otb:form-guard" is replaced by nodes/shared/editor/form-guard.js,
+ * the one copy of the editor form guard every otb form uses.
  * Fails the build when a registered node lacks its .html or help.
  */
 import * as fs from "fs";
 import * as path from "path";
+import { editorHtml } from "./editor-html";
 
 const root = path.resolve(__dirname, "..", "..");
 
@@ -28,7 +31,7 @@ function main(): number {
     const outDir = path.join(root, path.dirname(jsPath));
     const html = path.join(srcDir, `${type}.html`);
     if (!fs.existsSync(html)) problems.push(`${type}: missing nodes/${type}/${type}.html`);
-    else fs.copyFileSync(html, path.join(outDir, `${type}.html`));
+    else fs.writeFileSync(path.join(outDir, `${type}.html`), editorHtml(html, root));
     const locales = path.join(srcDir, "locales");
     if (!fs.existsSync(path.join(locales, "en-US", `${type}.html`))) problems.push(`${type}: missing locales/en-US/${type}.html help`);
     if (fs.existsSync(locales)) copyDir(locales, path.join(outDir, "locales"));

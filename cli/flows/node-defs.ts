@@ -8,6 +8,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
+import { editorHtml } from "../editor-html";
 import * as vm from "vm";
 
 export type EditorValidator = (this: Record<string, unknown>, value: unknown, opt?: unknown) => unknown;
@@ -60,7 +61,8 @@ function loadEditorDef(type: string, root: string): NodeTypeDef | null {
   const htmlFile = path.join(dir, `${type}.html`);
   let html: string;
   try {
-    html = fs.readFileSync(htmlFile, "utf8");
+    // In a checkout the form guard is still a marker line: read it as the build writes it.
+    html = dir.startsWith(path.join(root, "nodes")) ? editorHtml(htmlFile, root) : fs.readFileSync(htmlFile, "utf8");
   } catch {
     return null;
   }

@@ -56,7 +56,7 @@ describe("ingestion nodes in a real Node-RED editor", function () {
 describe("otb-modbus-device editor form validation", () => {
   /** The form's own script, run against a stub RED: the validators an engineer's input meets. */
   function defaults(): Record<string, { value: unknown; validate?: (this: unknown, v: unknown) => true | string }> {
-    const html = fs.readFileSync(path.join(__dirname, "../../../nodes/otb-modbus-device/otb-modbus-device.html"), "utf8");
+    const html = fs.readFileSync(path.join(__dirname, "../../nodes/otb-modbus-device/otb-modbus-device.html"), "utf8") // as built: the form guard in place;
     const script = /<script type="text\/javascript">([\s\S]*?)<\/script>/.exec(html)![1];
     let registered: { defaults: Record<string, never> } | null = null;
     const RED = { _: (k: string) => `msg:${k}`, validators: { number: () => () => true }, nodes: { registerType: (_t: string, def: never) => (registered = def) } };
