@@ -2,13 +2,14 @@
  * Second build step, after tsc: puts each node's editor .html, its locales/ and the pack's
  * icons beside the compiled .js, because that is where Node-RED's registry looks
  * (loader.js loadNodeConfig / loadNodeLocales, localfilesystem.js icon dirs).
- * Each .html's marker line "// otb:form-guard" is replaced by nodes/shared/editor/form-guard.js,
- * the one copy of the editor form guard every otb form uses.
+ * Each .html's marker lines are filled in (cli/editor-html.ts): the shared form guard, and the
+ * editor defaults/validators generated from the node's schema module (dist/nodes/<type>/schema.js).
  * Fails the build when a registered node lacks its .html or help.
  */
 import * as fs from "fs";
 import * as path from "path";
 import { editorHtml } from "./editor-html";
+import type { NodeSchema } from "../nodes/shared/schema";
 
 const root = path.resolve(__dirname, "..", "..");
 
@@ -22,6 +23,12 @@ function copyDir(from: string, to: string): void {
   }
 }
 
+/** The compiled schema module beside the node's .js, when the node has one. */
+function schemaOf(outDir: string): NodeSchema | undefined {
+  const file = path.join(outDir, "schema.js");
+  return fs.existsSync(file) ? (require(file) as { schema: NodeSchema }).schema : undefined;
+}
+
 function main(): number {
   const pkg = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8"));
   const nodes: Record<string, string> = pkg["node-red"].nodes;
@@ -31,7 +38,7 @@ function main(): number {
     const outDir = path.join(root, path.dirname(jsPath));
     const html = path.join(srcDir, `${type}.html`);
     if (!fs.existsSync(html)) problems.push(`${type}: missing nodes/${type}/${type}.html`);
-    else fs.writeFileSync(path.join(outDir, `${type}.html`), editorHtml(html, root));
+    else fs.writeFileSync(path.join(outDir, `${type}.html`), editorHtml(html, root, schemaOf(outDir)));
     const locales = path.join(srcDir, "locales");
     if (!fs.existsSync(path.join(locales, "en-US", `${type}.html`))) problems.push(`${type}: missing locales/en-US/${type}.html help`);
     if (fs.existsSync(locales)) copyDir(locales, path.join(outDir, "locales"));

@@ -1,16 +1,11 @@
-/** Parsing and validation of an otb-line's configuration, shared by the node and by `otbridge lint`. */
-import { ConfigError, isSafeTopicLevel, ShiftCalendar, type Context, type ShiftAt, type ShiftDef } from "../shared";
+/** The line an otb-line describes, from its checked configuration (schema.ts); lint runs the same. */
+import { ConfigError, ShiftCalendar, type Context, type ShiftAt, type ShiftDef } from "../shared";
 import type { Node, NodeDef } from "../shared/red";
+import { readConfig, type ConfigOf } from "../shared/schema";
+import { schema } from "./schema";
 
-export interface OtbLineDef extends NodeDef {
-  enterprise: string;
-  site: string;
-  area: string;
-  line: string;
-  timeZone: string;
-  shifts: ShiftDef[] | string;
-  defaultProduct?: string;
-}
+export type LineConfig = ConfigOf<typeof schema>;
+export type OtbLineDef = NodeDef & Partial<Record<keyof LineConfig, unknown>>;
 
 export interface OtbLineNode extends Node {
   /** Set when the configuration is unusable; users show it and refuse to run. */
@@ -23,28 +18,20 @@ export interface OtbLineNode extends Node {
   calendar: ShiftCalendar | null;
 }
 
-const IDENTITY_FIELDS = ["enterprise", "site", "area", "line"] as const;
-
-/** Parses the editor's config into a line, or throws a ConfigError naming the field. */
-export function parseLineConfig(def: Partial<OtbLineDef>): { identity: Context; calendar: ShiftCalendar } {
-  const identity = {} as Context;
-  for (const field of IDENTITY_FIELDS) {
-    const value = String(def[field] ?? "").trim();
-    if (!value) throw new ConfigError(`${field} is required`);
-    if (!isSafeTopicLevel(value)) throw new ConfigError(`${field} "${value}" cannot be a topic level (no / + # or leading $)`);
-    identity[field] = value;
+/** Identity and calendar of a checked config; a ConfigError when the shifts do not make a calendar. */
+export function lineFromConfig(config: LineConfig): { identity: Context; calendar: ShiftCalendar } {
+  const identity: Context = { enterprise: config.enterprise, site: config.site, area: config.area, line: config.line };
+  if (config.defaultProduct) identity.product = config.defaultProduct;
+  let calendar: ShiftCalendar;
+  try {
+    calendar = new ShiftCalendar(config.timeZone, config.shifts as ShiftDef[]);
+  } catch (err) {
+    throw new ConfigError(`shifts: ${(err as Error).message}`);
   }
-  if (def.defaultProduct) identity.product = String(def.defaultProduct);
-  let shifts: ShiftDef[] = [];
-  if (typeof def.shifts === "string") {
-    try {
-      shifts = def.shifts.trim() ? (JSON.parse(def.shifts) as ShiftDef[]) : [];
-    } catch (err) {
-      throw new ConfigError(`shifts is not valid JSON: ${(err as Error).message}`);
-    }
-  } else if (Array.isArray(def.shifts)) {
-    shifts = def.shifts;
-  }
-  const calendar = new ShiftCalendar(String(def.timeZone || "UTC"), shifts);
   return { identity, calendar };
+}
+
+/** Parses a saved otb-line (as the runtime and `otbridge lint` do), or throws a ConfigError naming the field. */
+export function parseLineConfig(def: Record<string, unknown>): { identity: Context; calendar: ShiftCalendar } {
+  return lineFromConfig(readConfig(schema, def));
 }

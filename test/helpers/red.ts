@@ -40,3 +40,19 @@ export const catchStatusComplete = ["common/25-catch", "common/25-status", "comm
 export function withCoreNodes(nodes: ((RED: any) => void) | Array<(RED: any) => void>): Array<(RED: any) => void> {
   return [...(Array.isArray(nodes) ? nodes : [nodes]), ...catchStatusComplete];
 }
+
+/**
+ * The messages a helper node wired to a Catch node receives until `quietMs` pass without a new
+ * one (at least one is awaited up to `firstWithinMs`): asserts "reported once", not "at least once".
+ */
+export async function caughtWithin(node: import("node-red").Node, firstWithinMs = 10_000, quietMs = 300): Promise<Array<Record<string, unknown>>> {
+  const seen: Array<Record<string, unknown>> = [];
+  let last = Date.now();
+  node.on("input", (msg: Record<string, unknown>) => {
+    seen.push(msg);
+    last = Date.now();
+  });
+  const start = Date.now();
+  while (seen.length === 0 ? Date.now() - start < firstWithinMs : Date.now() - last < quietMs) await new Promise((r) => setTimeout(r, 20));
+  return seen;
+}
