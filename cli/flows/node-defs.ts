@@ -10,6 +10,9 @@ import * as fs from "fs";
 import * as path from "path";
 import { editorHtml } from "../editor-html";
 import * as vm from "vm";
+import { fieldProblem } from "../../nodes/shared/schema/field-problem";
+import type { NodeSchema } from "../../nodes/shared/schema/field-spec";
+import { SCHEMAS } from "./node-schemas";
 
 export type EditorValidator = (this: Record<string, unknown>, value: unknown, opt?: unknown) => unknown;
 
@@ -48,9 +51,30 @@ const cache = new Map<string, NodeTypeDef | null>();
 
 /** The editor definition of `type`, or null when the pack has no loadable editor file for it. */
 export function editorDef(type: string, root = PACK_ROOT): NodeTypeDef | null {
+  const entry = SCHEMAS[type];
+  if (entry) return fromSchema(entry.schema);
   const key = `${root}\0${type}`;
   if (!cache.has(key)) cache.set(key, loadEditorDef(type, root));
   return cache.get(key) ?? null;
+}
+
+/** The editor's defaults as the build generates them from the schema (cli/editor-html.ts): the same checks. */
+function fromSchema(schema: NodeSchema): NodeTypeDef {
+  const defaults: Record<string, FieldDef> = { version: { value: schema.version } };
+  for (const [name, spec] of Object.entries(schema.fields)) {
+    defaults[name] =
+      spec.kind === "ref"
+        ? { value: spec.default, required: spec.required === true, type: spec.configType }
+        : {
+            value: spec.default,
+            validate(this: Record<string, unknown>, value: unknown) {
+              return fieldProblem(name, spec, value, this, schema.checks ?? {}) ?? true;
+            },
+          };
+  }
+  const credentials: Record<string, string> = {};
+  for (const [name, c] of Object.entries(schema.credentials ?? {})) credentials[name] = c.type;
+  return { type: schema.type, category: undefined, defaults, credentials, message: (key) => key };
 }
 
 function loadEditorDef(type: string, root: string): NodeTypeDef | null {

@@ -1,18 +1,48 @@
 /**
- * Per-type config checks that go beyond what the editor's `defaults` validators express: one
- * small function per otb type, each returning problems as sentences. Extend a type's entry as
- * its fields settle; a type without an entry is checked by its editor defaults alone.
- * Contract rules (zones, TLS, model pins, secrets) live in their own rules, not here.
+ * Every otb node's schema (nodes/<type>/schema.ts) and the runtime's own parser of a saved node,
+ * as lint runs them: the field checks the editor runs, then, when no field waits for a ${VAR},
+ * the parser the node runs at deploy (issue 16: one definition, no second copy in lint).
+ * Parsers listed here are pure: no files, no network. Contract rules (zones, TLS, model pins,
+ * secrets) live in their own rules.
+ *
+ * LEGACY_CHECKS: per-type checks of nodes whose config has no schema module yet.
  */
-import { ShiftCalendar, type ShiftDef } from "../../nodes/shared/shift-calendar";
 import type { FlowNode } from "./flow-file";
 import { fact, FIELD_CANDIDATES } from "./contract-fields";
 
-export type NodeSchema = (node: FlowNode) => string[];
+import type { NodeSchema } from "../../nodes/shared/schema/field-spec";
+import { schema as lineSchema } from "../../nodes/otb-line/schema";
+import { parseLineConfig } from "../../nodes/otb-line/line-config";
+
+export interface SchemaEntry {
+  schema: NodeSchema;
+  /** The node's runtime parser of a saved node: throws a ConfigError naming the field. */
+  parse?: (def: Record<string, unknown>) => unknown;
+}
+
+export const SCHEMAS: Record<string, SchemaEntry> = {
+  "otb-line": { schema: lineSchema, parse: parseLineConfig },
+};
+
+const WHOLE_ENV = /^\$\{[^}]+\}$/;
+
+/** What the runtime parser says about a saved node, unless a field's value is only known at deploy. */
+export function parserProblems(type: string, node: FlowNode): string[] {
+  const entry = SCHEMAS[type];
+  if (!entry?.parse) return [];
+  if (Object.values(node).some((v) => typeof v === "string" && WHOLE_ENV.test(v.trim()))) return [];
+  try {
+    entry.parse(node);
+    return [];
+  } catch (err) {
+    return [(err as Error).message];
+  }
+}
+
+export type LegacyCheck = (node: FlowNode) => string[];
 
 const BROKER_SCHEMES = /^(mqtt|mqtts|ws|wss):\/\//i;
 const ENV_REF = /^\$\{[^}]+\}$/;
-const TOPIC_LEVEL = /^(?!\$)[^/+#\u0000]+$/;
 
 /** Parses a field that the editor may store either as JSON text or as a value. */
 function jsonField(node: FlowNode, field: string): { value: unknown; error?: string } {
@@ -27,28 +57,7 @@ function jsonField(node: FlowNode, field: string): { value: unknown; error?: str
   }
 }
 
-export const NODE_SCHEMAS: Record<string, NodeSchema> = {
-  // Identity fields as otb-line's parseLineConfig checks them, and the shift calendar built by
-  // the runtime's own ShiftCalendar (imported directly: the shared index would compile every
-  // message schema, a cost a pre-commit hook should not pay).
-  "otb-line": (node) => {
-    const problems: string[] = [];
-    for (const field of ["enterprise", "site", "area", "line"]) {
-      const value = String(node[field] ?? "").trim();
-      if (!value) problems.push(`${field} is required`);
-      else if (!ENV_REF.test(value) && !TOPIC_LEVEL.test(value)) problems.push(`${field} "${value}" cannot be a topic level (no / + # or leading $)`);
-    }
-    const { value: shifts, error } = jsonField(node, "shifts");
-    if (error) return [...problems, error];
-    try {
-      // A ${TZ_VAR} time zone is only known at deploy; the shifts are still checked (in UTC).
-      new ShiftCalendar(ENV_REF.test(String(node.timeZone ?? "")) ? "UTC" : String(node.timeZone || "UTC"), (Array.isArray(shifts) ? shifts : []) as ShiftDef[]);
-    } catch (err) {
-      problems.push((err as Error).message);
-    }
-    return problems;
-  },
-
+export const LEGACY_CHECKS: Record<string, LegacyCheck> = {
   "otb-conduit": (node) => {
     const problems: string[] = [];
     const broker = fact(node, "conduitBroker");

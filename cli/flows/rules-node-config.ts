@@ -7,7 +7,7 @@ import { FIELD_CANDIDATES } from "./contract-fields";
 import { OTB_TYPES } from "./known-types";
 import type { Rule } from "./lint-types";
 import { editorDef } from "./node-defs";
-import { NODE_SCHEMAS } from "./node-schemas";
+import { LEGACY_CHECKS, parserProblems, SCHEMAS } from "./node-schemas";
 
 const ENV_REF = /^\$\{[^}]+\}$/;
 
@@ -54,10 +54,13 @@ export const nodeConfig: Rule = {
           continue; // a validator that needs the live form cannot be run outside the editor
         }
         if (verdict === false) say(`"${field}" has an invalid value ${JSON.stringify(value)}`);
-        else if (typeof verdict === "string") say(`"${field}": ${def!.message(verdict)} (value ${JSON.stringify(value)})`);
+        // A schema's check already names the field and the value.
+        else if (typeof verdict === "string") say(SCHEMAS[node.type] ? verdict : `"${field}": ${def!.message(verdict)} (value ${JSON.stringify(value)})`);
       }
-      // The per-type schema assumes the basics hold, so it runs once the editor's checks pass.
-      if (editorProblems === 0) for (const problem of NODE_SCHEMAS[node.type]?.(node) ?? []) report(node, problem);
+      // The runtime parser (or a legacy check) assumes the fields hold, so it runs once they pass.
+      if (editorProblems > 0) continue;
+      const more = SCHEMAS[node.type] ? parserProblems(node.type, node) : (LEGACY_CHECKS[node.type]?.(node) ?? []);
+      for (const problem of more) report(node, problem);
     }
   },
 };

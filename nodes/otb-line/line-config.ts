@@ -1,5 +1,7 @@
 /** The line an otb-line describes, from its checked configuration (schema.ts); lint runs the same. */
-import { ConfigError, ShiftCalendar, type Context, type ShiftAt, type ShiftDef } from "../shared";
+import { ConfigError } from "../shared/errors";
+import { ShiftCalendar, type ShiftAt, type ShiftDef } from "../shared/shift-calendar";
+import type { Context } from "../shared/types";
 import type { Node, NodeDef } from "../shared/red";
 import { readConfig, type ConfigOf } from "../shared/schema";
 import { schema } from "./schema";
