@@ -43,7 +43,7 @@ export function readConfig<S extends NodeSchema>(schema: S, saved: Record<string
   if (problems.length > 0) throw new ConfigError(problems[0]!.message, { field: problems[0]!.field, problems });
   const node = withDefaults(schema, migrate(schema, saved));
   const out: Record<string, unknown> = {};
-  for (const [name, spec] of Object.entries(schema.fields)) out[name] = coerce(spec, node[name]);
+  for (const [name, spec] of Object.entries(schema.fields)) out[name] = coerce(name, spec, node[name]);
   return out as ConfigOf<S>;
 }
 
@@ -54,7 +54,7 @@ function withDefaults(schema: NodeSchema, def: Record<string, unknown>): Record<
 }
 
 /** A checked raw value as its typed value; a blank optional field takes its default. */
-function coerce(spec: FieldSpec, value: unknown): unknown {
+function coerce(name: string, spec: FieldSpec, value: unknown): unknown {
   const blank = value === undefined || value === null || (typeof value === "string" && value.trim() === "");
   switch (spec.kind) {
     case "number":
@@ -64,7 +64,13 @@ function coerce(spec: FieldSpec, value: unknown): unknown {
       return blank ? Boolean(spec.default) : value === true || value === "true";
     case "json":
       if (blank) return spec.default;
-      return typeof value === "string" ? JSON.parse(value) : value;
+      if (typeof value !== "string") return value;
+      try {
+        return JSON.parse(value);
+      } catch (err) {
+        // Only a ${VAR} whose value is not JSON gets here (fieldProblem parsed the rest).
+        throw new ConfigError(`${name} is not valid JSON (${(err as Error).message})`, { field: name });
+      }
     default:
       return blank ? String(spec.default ?? "") : String(value).trim();
   }

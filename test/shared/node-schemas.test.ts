@@ -1,0 +1,118 @@
+/**
+ * Issue 16: editor, runtime and lint agree on every field of every node that has a schema. For
+ * each field, valid and invalid samples are derived from the field's spec (bounds, enum members,
+ * blanks, ${VAR}s, the spec's own samples); each sample is put into an otherwise valid node and
+ * judged three ways: the editor's validator as the build writes it into the .html (run in an
+ * empty `vm` context, as a browser would run it), the runtime's readConfig, and `otbridge lint`.
+ * All three must accept it, or all three refuse it with the same sentence.
+ */
+import * as assert from "node:assert/strict";
+import * as fs from "fs";
+import * as path from "path";
+import * as vm from "vm";
+import { lintFlow, loadSettings } from "../../cli/flows/lint";
+import { parseFlow } from "../../cli/flows/flow-file";
+import { SCHEMAS } from "../../cli/flows/node-schemas";
+import { editorScript } from "../../nodes/shared/schema/editor-script";
+import { readConfig, type FieldSpec, type NodeSchema } from "../../nodes/shared/schema";
+import { REPO } from "../cli-flows/cli-run";
+
+type Verdict = string | null;
+
+function samples(spec: FieldSpec): { valid: unknown[]; invalid: unknown[] } {
+  const valid: unknown[] = [...(spec.samples?.valid ?? [])];
+  const invalid: unknown[] = [...(spec.samples?.invalid ?? [])];
+  if (!(spec.required && (spec.default === "" || spec.default === undefined))) valid.push(spec.default);
+  if (spec.required) invalid.push("");
+  else valid.push("");
+  if (spec.env !== false) valid.push("${OTB_SAMPLE}");
+  switch (spec.kind) {
+    case "number":
+      invalid.push("twelve", "1e", {});
+      if (spec.min !== undefined) valid.push(spec.min, String(spec.min)), invalid.push(spec.min - 1);
+      if (spec.max !== undefined) valid.push(spec.max), invalid.push(spec.max + 1);
+      if (spec.integer) invalid.push((spec.min ?? 0) + 0.5);
+      break;
+    case "boolean":
+      valid.push(true, false, "true", "false");
+      invalid.push("yes", 1);
+      break;
+    case "enum":
+      valid.push(...(spec.values ?? []));
+      invalid.push("not-a-member");
+      break;
+    case "json":
+      invalid.push("{ nope");
+      if (spec.json === "array") valid.push("[]"), invalid.push("{}");
+      break;
+    default:
+      break;
+  }
+  return { valid, invalid };
+}
+
+/** A node with every field valid: defaults, or the first valid sample where the default is blank and required. */
+function baseNode(schema: NodeSchema): Record<string, unknown> {
+  const node: Record<string, unknown> = { id: "n1", type: schema.type, name: "sample", x: 1, y: 1, z: "t" };
+  for (const [name, spec] of Object.entries(schema.fields)) {
+    if (spec.kind === "ref") continue;
+    const needsValue = spec.required && (spec.default === "" || spec.default === undefined);
+    if (needsValue) {
+      const v = spec.samples?.valid?.[0];
+      if (v === undefined) throw new Error(`${schema.type}.${name} is required with a blank default: give it samples.valid`);
+      node[name] = v;
+    } else node[name] = spec.default;
+  }
+  return node;
+}
+
+function editorValidators(schema: NodeSchema): Record<string, { validate?: (this: unknown, v: unknown) => unknown }> {
+  const sandbox = vm.createContext({});
+  vm.runInContext(`${editorScript(schema)}\nthis.result = otbSchema;`, sandbox);
+  return (sandbox as { result: { defaults: Record<string, { validate?: (v: unknown) => unknown }> } }).result.defaults;
+}
+
+describe("node schemas: editor, runtime and lint agree", () => {
+  const settings = loadSettings(REPO, undefined);
+
+  it("every node with a schema has its generated validators in the built editor file", () => {
+    for (const [type, { schema }] of Object.entries(SCHEMAS)) {
+      const html = fs.readFileSync(path.join(REPO, "dist", "nodes", type, `${type}.html`), "utf8");
+      assert.ok(html.includes(editorScript(schema)), `${type}.html carries the script generated from its schema`);
+      assert.ok(!/\/\/ otb:schema/.test(html), `${type}.html has no unfilled marker`);
+    }
+  });
+
+  for (const [type, { schema }] of Object.entries(SCHEMAS)) {
+    it(`${type}: every field, valid and invalid samples`, () => {
+      const editor = editorValidators(schema);
+      const base = baseNode(schema);
+      assert.equal(readConfig(schema, base) !== null, true, "the base node is valid");
+      let judged = 0;
+      for (const [field, spec] of Object.entries(schema.fields)) {
+        if (spec.kind === "ref") continue;
+        const { valid, invalid } = samples(spec);
+        for (const [sample, expectValid] of [...valid.map((v) => [v, true] as const), ...invalid.map((v) => [v, false] as const)]) {
+          const node = { ...base, [field]: sample };
+          const what = `${type}.${field} = ${JSON.stringify(sample)}`;
+          const e = editor[field]!.validate!.call(node, sample);
+          const editorVerdict: Verdict = e === true ? null : String(e);
+          let runtimeVerdict: Verdict = null;
+          try {
+            readConfig(schema, node);
+          } catch (err) {
+            runtimeVerdict = (err as Error).message;
+          }
+          const lint = lintFlow(parseFlow(JSON.stringify([{ id: "t", type: "tab" }, node]), "sample.json"), settings).filter((f) => f.rule === "node-config" && f.message.startsWith(field));
+          const lintVerdict: Verdict = lint[0]?.message ?? null;
+          assert.equal(editorVerdict === null, expectValid, `${what}: editor says ${editorVerdict ?? "valid"}`);
+          // Node-RED resolves a whole ${VAR} before the node starts: the runtime never sees one.
+          if (sample !== "${OTB_SAMPLE}") assert.equal(runtimeVerdict, editorVerdict, `${what}: runtime and editor`);
+          assert.equal(lintVerdict, editorVerdict, `${what}: lint and editor`);
+          judged++;
+        }
+      }
+      assert.ok(judged >= Object.keys(schema.fields).length, `${judged} samples judged`);
+    });
+  }
+});
