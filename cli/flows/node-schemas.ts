@@ -13,6 +13,8 @@ import { fact, FIELD_CANDIDATES } from "./contract-fields";
 import type { NodeSchema } from "../../nodes/shared/schema/field-spec";
 import { schema as lineSchema } from "../../nodes/otb-line/schema";
 import { parseLineConfig } from "../../nodes/otb-line/line-config";
+import { schema as windowSchema } from "../../nodes/otb-window/schema";
+import { parseWindowConfig } from "../../nodes/otb-window/window-config";
 
 export interface SchemaEntry {
   schema: NodeSchema;
@@ -22,6 +24,7 @@ export interface SchemaEntry {
 
 export const SCHEMAS: Record<string, SchemaEntry> = {
   "otb-line": { schema: lineSchema, parse: parseLineConfig },
+  "otb-window": { schema: windowSchema, parse: (def) => parseWindowConfig(def, String(def.cardPath ?? "").trim() ? [] : undefined) },
 };
 
 const WHOLE_ENV = /^\$\{[^}]+\}$/;
@@ -84,7 +87,6 @@ export const LEGACY_CHECKS: Record<string, LegacyCheck> = {
   "otb-opcua-in": (node) => jsonFields(node, ["tags", "items", "nodes"]),
   "otb-modbus-in": (node) => jsonFields(node, ["registers", "map", "registerMap"]),
   "otb-validate": (node) => jsonFields(node, ["rules", "tags"]),
-  "otb-window": (node) => jsonFields(node, ["features"]),
 };
 
 function jsonFields(node: FlowNode, fields: string[]): string[] {

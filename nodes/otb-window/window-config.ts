@@ -1,43 +1,24 @@
-/** Parsing of an otb-window's editor configuration into WindowOptions; throws ConfigError naming the field. */
-import { ConfigError, bool, isSafeTopicLevel, num } from "../shared";
+/** An otb-window's checked configuration (schema.ts) as WindowOptions; throws ConfigError naming the field. */
+import { ConfigError } from "../shared/errors";
 import type { ModelCard } from "../shared/model-card";
 import type { NodeDef } from "../shared/red";
 import { featureName, isAggregation, parseFeatureName, AGGREGATIONS } from "./aggregations";
-import type { FeatureSpec, MissingPolicy, WindowOptions } from "./window-engine";
+import { readConfig, type ConfigOf } from "../shared/schema";
+import type { FeatureSpec, WindowOptions } from "./window-engine";
+import { schema } from "./schema";
 
-export interface OtbWindowDef extends NodeDef {
-  windowName: string;
-  mode: "tumbling" | "sliding";
-  /** Seconds (decimals allowed), as the form shows them. */
-  length: string | number;
-  hop: string | number;
-  /** [{tag, agg}] as the form saves it; "tag:agg" strings (as in a model card) are accepted too. */
-  features: Array<{ tag: string; agg: string } | string> | string;
-  /** Optional: take the feature list from this model card at deploy, so window and model cannot disagree. */
-  cardPath?: string;
-  acceptUncertain: boolean | string;
-  missing: MissingPolicy;
-  lateTolerance: string | number;
-  closeOnWallClock?: boolean | string;
-}
+export type WindowSettings = ConfigOf<typeof schema>;
+export type OtbWindowDef = NodeDef & Partial<Record<keyof WindowSettings, unknown>>;
 
 export interface WindowConfig {
   windowName: string;
   options: WindowOptions;
 }
 
-const MISSING: readonly MissingPolicy[] = ["skip", "hold", "mark"];
-
-export function parseFeatures(raw: OtbWindowDef["features"]): FeatureSpec[] {
-  let list: Array<{ tag: string; agg: string } | string>;
-  if (typeof raw === "string") {
-    try {
-      list = raw.trim() ? JSON.parse(raw) : [];
-    } catch (err) {
-      throw new ConfigError(`features is not valid JSON: ${(err as Error).message}`);
-    }
-  } else list = raw ?? [];
-  if (!Array.isArray(list) || list.length === 0) throw new ConfigError("at least one feature (tag and aggregation) is required");
+/** The feature list of a checked config (schema.ts checked tags and aggregations). */
+export function parseFeatures(raw: unknown): FeatureSpec[] {
+  const list = (Array.isArray(raw) ? raw : []) as Array<{ tag: string; agg: string } | string>;
+  if (list.length === 0) throw new ConfigError("features needs at least one feature (tag and aggregation), or a model card");
   const specs = list.map((item, i) => {
     const f = typeof item === "string" ? (parseFeatureName(item) ?? { tag: item, agg: "" }) : item;
     const tag = String(f?.tag ?? "").trim();
@@ -69,28 +50,25 @@ function checkDistinct(specs: FeatureSpec[]): FeatureSpec[] {
   return specs;
 }
 
-export function parseWindowConfig(def: Partial<OtbWindowDef>, cardFeatures?: FeatureSpec[]): WindowConfig {
-  const windowName = String(def.windowName || def.name || "").trim();
-  if (!windowName) throw new ConfigError("window name is required (it becomes the topic level _features/<name>)");
-  if (!isSafeTopicLevel(windowName)) throw new ConfigError(`window name "${windowName}" cannot be a topic level (no / + # or leading $)`);
-  const lengthMs = Math.round(num(def.length, NaN) * 1000);
-  if (!(lengthMs >= 1)) throw new ConfigError("length must be a positive number of seconds");
-  const hopMs = def.mode === "sliding" ? Math.round(num(def.hop, NaN) * 1000) : lengthMs;
-  if (!(hopMs >= 1) || hopMs > lengthMs) throw new ConfigError("hop must be a positive number of seconds, at most the length");
-  const missing = (def.missing ?? "mark") as MissingPolicy;
-  if (!MISSING.includes(missing)) throw new ConfigError(`missing-value policy "${missing}" is not one of ${MISSING.join(", ")}`);
-  const lateToleranceMs = Math.round(num(def.lateTolerance, 1, 0, 3600) * 1000);
-  const features = cardFeatures ?? parseFeatures(def.features ?? []);
+/** The window of a saved node (as the runtime and `otbridge lint` read it); card features replace the list. */
+export function parseWindowConfig(def: Record<string, unknown>, cardFeatures?: FeatureSpec[]): WindowConfig {
+  return windowFromSettings(readConfig(schema, def), cardFeatures);
+}
+
+export function windowFromSettings(c: WindowSettings, cardFeatures?: FeatureSpec[]): WindowConfig {
+  const lengthMs = Math.round(c.length * 1000);
+  const hopMs = c.mode === "sliding" ? Math.round(c.hop * 1000) : lengthMs;
+  if (!(lengthMs >= 1) || !(hopMs >= 1)) throw new ConfigError("length and hop must be at least a millisecond");
   return {
-    windowName,
+    windowName: c.windowName,
     options: {
       lengthMs,
       hopMs,
-      features,
-      acceptUncertain: bool(def.acceptUncertain, false),
-      missing,
-      lateToleranceMs,
-      closeOnWallClock: bool(def.closeOnWallClock, true),
+      features: cardFeatures ?? parseFeatures(c.features),
+      acceptUncertain: c.acceptUncertain,
+      missing: c.missing,
+      lateToleranceMs: Math.round(Math.min(3600, c.lateTolerance) * 1000),
+      closeOnWallClock: c.closeOnWallClock,
       maxFutureMs: 5 * 60_000,
       maxSamplesPerTag: 100_000,
       maxCatchUpWindows: 1_000,

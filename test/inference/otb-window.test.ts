@@ -83,10 +83,10 @@ describe("otb-window node", function () {
 
     const bad = await load({ windowName: "a/b", features: [{ tag: "a", agg: "mean" }] });
     const error = await nextMessage(bad.errors);
-    assert.match((error.error as { message: string }).message, /window name "a\/b" cannot be a topic level/);
+    assert.match((error.error as { message: string }).message, /windowName "a\/b" cannot be a topic level/);
     const again = nextMessage(bad.errors);
     bad.win.receive({ payload: sig("a", 1, Date.now()) });
-    assert.match(((await again).error as { message: string }).message, /window name/);
+    assert.match(((await again).error as { message: string }).message, /windowName/);
   });
 
   it("feeds otb-infer end to end: Signals in, a scored Inference out", async () => {

@@ -14,17 +14,18 @@ import { lintFlow, loadSettings } from "../../cli/flows/lint";
 import { parseFlow } from "../../cli/flows/flow-file";
 import { SCHEMAS } from "../../cli/flows/node-schemas";
 import { editorScript } from "../../nodes/shared/schema/editor-script";
-import { readConfig, type FieldSpec, type NodeSchema } from "../../nodes/shared/schema";
+import { fieldProblem, readConfig, type FieldSpec, type NodeSchema } from "../../nodes/shared/schema";
 import { REPO } from "../cli-flows/cli-run";
 
 type Verdict = string | null;
 
-function samples(spec: FieldSpec): { valid: unknown[]; invalid: unknown[] } {
+function samples(spec: FieldSpec, baseValue: unknown): { valid: unknown[]; invalid: unknown[] } {
   const valid: unknown[] = [...(spec.samples?.valid ?? [])];
   const invalid: unknown[] = [...(spec.samples?.invalid ?? [])];
-  if (!(spec.required && (spec.default === "" || spec.default === undefined))) valid.push(spec.default);
+  // The default and a blank are valid unless the field's check says otherwise in the base node.
+  if (baseValue === spec.default) valid.push(spec.default);
   if (spec.required) invalid.push("");
-  else valid.push("");
+  else if (baseValue === spec.default) valid.push("");
   if (spec.env !== false) valid.push("${OTB_SAMPLE}");
   switch (spec.kind) {
     case "number":
@@ -43,7 +44,8 @@ function samples(spec: FieldSpec): { valid: unknown[]; invalid: unknown[] } {
       break;
     case "json":
       invalid.push("{ nope");
-      if (spec.json === "array") valid.push("[]"), invalid.push("{}");
+      if (spec.json === "array") invalid.push("{}");
+      if (spec.json === "array" && baseValue === spec.default && Array.isArray(spec.default) && spec.default.length === 0) valid.push("[]");
       break;
     default:
       break;
@@ -54,14 +56,12 @@ function samples(spec: FieldSpec): { valid: unknown[]; invalid: unknown[] } {
 /** A node with every field valid: defaults, or the first valid sample where the default is blank and required. */
 function baseNode(schema: NodeSchema): Record<string, unknown> {
   const node: Record<string, unknown> = { id: "n1", type: schema.type, name: "sample", x: 1, y: 1, z: "t" };
+  for (const [name, spec] of Object.entries(schema.fields)) if (spec.kind !== "ref") node[name] = spec.default;
   for (const [name, spec] of Object.entries(schema.fields)) {
-    if (spec.kind === "ref") continue;
-    const needsValue = spec.required && (spec.default === "" || spec.default === undefined);
-    if (needsValue) {
-      const v = spec.samples?.valid?.[0];
-      if (v === undefined) throw new Error(`${schema.type}.${name} is required with a blank default: give it samples.valid`);
-      node[name] = v;
-    } else node[name] = spec.default;
+    if (spec.kind === "ref" || fieldProblem(name, spec, node[name], node, schema.checks ?? {}) === null) continue;
+    const v = spec.samples?.valid?.[0];
+    if (v === undefined) throw new Error(`${schema.type}.${name}: its default is not valid on its own; give it samples.valid`);
+    node[name] = v;
   }
   return node;
 }
@@ -91,7 +91,7 @@ describe("node schemas: editor, runtime and lint agree", () => {
       let judged = 0;
       for (const [field, spec] of Object.entries(schema.fields)) {
         if (spec.kind === "ref") continue;
-        const { valid, invalid } = samples(spec);
+        const { valid, invalid } = samples(spec, base[field]);
         for (const [sample, expectValid] of [...valid.map((v) => [v, true] as const), ...invalid.map((v) => [v, false] as const)]) {
           const node = { ...base, [field]: sample };
           const what = `${type}.${field} = ${JSON.stringify(sample)}`;

@@ -17,11 +17,12 @@ export function fieldProblem(
   checks: Record<string, FieldCheck>,
 ): string | null {
   const blank = value === undefined || value === null || (typeof value === "string" && value.trim() === "");
-  if (blank) return spec.required ? `${name} is required` : null;
+  if (blank && spec.required) return `${name} is required`;
+  if (blank && !spec.checkBlank) return null;
   // Node-RED replaces a whole "${VAR}" with the environment variable's value when the flow starts
   // (flowUtil.evaluateEnvProperties); editor and lint cannot know it, the runtime sees the value.
   if (typeof value === "string" && spec.env !== false && /^\$\{[^}]+\}$/.test(value.trim())) return null;
-  switch (spec.kind) {
+  switch (blank ? "blank" : spec.kind) {
     case "number": {
       if (typeof value !== "number" && typeof value !== "string") return `${name} must be a number`;
       const n = typeof value === "number" ? value : Number(value.trim());
@@ -35,6 +36,7 @@ export function fieldProblem(
       if (value !== true && value !== false && value !== "true" && value !== "false") return `${name} must be true or false`;
       break;
     case "enum":
+      if (typeof value !== "string") return `${name} must be one of ${(spec.values ?? []).join(", ")}`;
       if (!(spec.values ?? []).includes(String(value))) return `${name} "${String(value)}" is not one of ${(spec.values ?? []).join(", ")}`;
       break;
     case "json": {
@@ -59,7 +61,7 @@ export function fieldProblem(
   if (spec.check) {
     const check = checks[spec.check];
     if (!check) return `${name}: no check named ${spec.check}`;
-    const problem = check(value, node);
+    const problem = check(value, node, spec);
     if (problem) return `${name} ${problem}`;
   }
   return null;

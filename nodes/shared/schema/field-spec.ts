@@ -9,10 +9,11 @@ export type FieldKind = "text" | "number" | "boolean" | "enum" | "json" | "ref";
 
 /**
  * A custom check: the problem as the end of a sentence after the field name ("cannot be a topic
- * level"), or null. Gets the raw value (never blank, never a whole ${VAR}) and the whole node, so
- * it can compare fields. Self-contained: no imports, no outer variables.
+ * level"), or null. Gets the raw value (never blank, never a whole ${VAR}), the whole node (so it
+ * can compare fields; in the editor, with the form's current values) and the field's spec (data
+ * such as `values`). Self-contained: no imports, no outer variables.
  */
-export type FieldCheck = (value: unknown, node: Record<string, unknown>) => string | null;
+export type FieldCheck = (value: unknown, node: Record<string, unknown>, spec: FieldSpec) => string | null;
 
 export interface FieldSpec {
   kind: FieldKind;
@@ -24,7 +25,7 @@ export interface FieldSpec {
   min?: number;
   max?: number;
   integer?: boolean;
-  /** enum: the accepted values. */
+  /** enum: the accepted values (also data a check may read, e.g. the aggregations of a feature list). */
   values?: readonly string[];
   /** json: the shape the parsed value must have. */
   json?: "array" | "object" | "any";
@@ -36,6 +37,8 @@ export interface FieldSpec {
   configType?: string;
   /** The name of a check in the schema's `checks`. */
   check?: string;
+  /** Run the check on a blank value too (whether blank is fine depends on other fields). */
+  checkBlank?: boolean;
   /** Values the agreement test must see accepted / refused, beyond the ones it derives. */
   samples?: { valid?: unknown[]; invalid?: unknown[] };
 }

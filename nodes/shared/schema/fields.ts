@@ -1,7 +1,7 @@
 /** Builders for field specs, so a schema reads as a list and keeps its value types. */
 import type { FieldSpec, NodeSchema } from "./field-spec";
 
-type Options = Omit<FieldSpec, "kind" | "default" | "values">;
+type Options = Omit<FieldSpec, "kind" | "default">;
 
 export interface TextField extends FieldSpec { kind: "text"; default: string }
 export interface NumberField extends FieldSpec { kind: "number"; default: number | "" }
