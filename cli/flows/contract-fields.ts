@@ -1,19 +1,18 @@
 /**
- * Where the contract-level facts live inside otb node configs. The node forms were written in
- * parallel with this tool, so each fact is looked up under a short list of candidate field
- * names, first match wins. When a node's fields settle, this table is the one place to update;
- * config-node references are also discovered from the editor's `defaults` (`type: "otb-..."`).
+ * Where the contract-level facts live inside otb node configs: the exact field names the nodes'
+ * schemas and forms save (a fact may live in different fields of different node types, e.g. a
+ * catalog file). Config-node references come from the schemas' `ref` fields (config-refs.ts).
  */
 import type { Flow, FlowNode } from "./flow-file";
 import { configRefs } from "./config-refs";
 
-export const ZONES = ["L0", "L1", "L2", "L3", "DMZ", "L4", "L5"] as const;
-export type Zone = (typeof ZONES)[number];
+import { ZONES, type Zone } from "../../nodes/shared/zones";
 
-/** "l3", "L3", "L3.5" (the DMZ's Purdue number) -> canonical zone, or null. */
+export { ZONES, type Zone };
+
+/** A zone exactly as the conduit's runtime accepts it (no "L3.5" or lower case: the runtime refuses those), or null. */
 export function parseZone(value: unknown): Zone | null {
-  const text = String(value ?? "").trim().toUpperCase();
-  if (text === "L3.5" || text === "IDMZ") return "DMZ";
+  const text = String(value ?? "").trim();
   return (ZONES as readonly string[]).includes(text) ? (text as Zone) : null;
 }
 
@@ -21,24 +20,27 @@ export function zoneRank(zone: Zone): number {
   return ZONES.indexOf(zone);
 }
 
-/** Candidate field names per fact, most likely first. */
+/**
+ * The field(s) holding each fact. Two entries only where two node types name the same fact
+ * differently (otb-validate catalogFile, otb-modbus-in mapFile, otb-opcua-in catalogPath).
+ * TLS has no field of its own: the broker URL's scheme (mqtts, wss) and the CA/cert files say it.
+ */
 export const FIELD_CANDIDATES = {
-  conduitBroker: ["broker", "brokerUrl", "url", "server"],
-  conduitSourceZone: ["sourceZone", "fromZone", "zoneFrom", "source"],
-  conduitTargetZone: ["targetZone", "toZone", "zoneTo", "target"],
-  conduitProtocol: ["protocolVersion", "mqttVersion", "protocol"],
-  conduitTls: ["tls", "useTls", "usetls"],
-  conduitVerify: ["verifyServer", "verifyServerCert", "rejectUnauthorized", "verifyservercert", "tlsVerify", "verify"],
-  conduitAllowlist: ["allowTopics", "allowlist", "topicAllowlist", "allowedTopics", "topics"],
-  conduitKinds: ["kinds", "allowedKinds", "allow"],
-  conduitMode: ["mode", "payloadFormat", "format"],
-  publishTopic: ["template", "topic", "topicTemplate"],
-  inferModel: ["modelPath", "model", "modelFile", "file", "path"],
-  inferCard: ["cardPath", "card"],
-  catalogFile: ["catalogFile", "mapFile", "tagFile", "tagsFile", "catalogPath"],
-  catalogMode: ["rulesFrom", "mapSource", "tagSource", "tagsFrom"],
-  inferSha256: ["sha256", "modelSha256", "pinnedSha256", "pin", "hash"],
-} as const;
+  conduitBroker: ["broker"],
+  conduitSourceZone: ["sourceZone"],
+  conduitTargetZone: ["targetZone"],
+  conduitProtocol: ["protocolVersion"],
+  conduitTls: [],
+  conduitVerify: ["verifyServer"],
+  conduitAllowlist: ["allowTopics"],
+  conduitKinds: [],
+  conduitMode: ["mode"],
+  publishTopic: ["template"],
+  inferModel: ["modelPath"],
+  inferCard: ["cardPath"],
+  catalogFile: ["catalogFile", "mapFile", "catalogPath"],
+  catalogMode: ["rulesFrom", "mapSource"],
+} as const satisfies Record<string, readonly string[]>;
 
 export type Fact = keyof typeof FIELD_CANDIDATES;
 

@@ -10,8 +10,8 @@ import { ConfigError, bool, num, type MessageKind } from "../shared";
 import type { FullPolicy, ReplayOrder } from "./queue/durable-queue";
 import { isValidFilter } from "./topic-policy";
 
-export const ZONES = ["L0", "L1", "L2", "L3", "DMZ", "L4", "L5"] as const;
-export type Zone = (typeof ZONES)[number];
+import { ZONES, type Zone } from "../shared/zones";
+export { ZONES, type Zone };
 export type MessageKindName = MessageKind;
 /**
  * The message kinds a conduit can carry: one row each, with the byte stored in queue records
