@@ -5,6 +5,7 @@
  */
 import { createHash } from "crypto";
 import { configRefs } from "./config-refs";
+import { fact } from "./contract-fields";
 import { asData, ROW_KEYS } from "./deep-diff";
 import { describeNode, isConfigNode, isObject, type Flow, type FlowNode } from "./flow-file";
 import type { LineManifest, NodeOverrides } from "./manifest";
@@ -63,8 +64,9 @@ function applyModel(nodes: FlowNode[], model: NonNullable<LineManifest["model"]>
   const infers = nodes.filter((n) => n.type === "otb-infer" && (!model.node || n.name === model.node || n.id === model.node));
   if (infers.length === 0) throw new CloneError(`manifest model: the template has no otb-infer${model.node ? ` named "${model.node}"` : ""}`);
   for (const node of infers) {
-    // otb-infer has no sha256 field: the model's card pins it, and lint (model-pinned) checks the card.
-    node.modelPath = model.file;
+    node[fact(node, "inferModel")?.[0] ?? "modelPath"] = model.file;
+    const pin = fact(node, "inferSha256");
+    if (pin) node[pin[0]] = model.sha256;
   }
 }
 

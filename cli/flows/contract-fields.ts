@@ -40,6 +40,7 @@ export const FIELD_CANDIDATES = {
   inferCard: ["cardPath"],
   catalogFile: ["catalogFile", "mapFile", "catalogPath"],
   catalogMode: ["rulesFrom", "mapSource"],
+  inferSha256: ["sha256"],
 } as const satisfies Record<string, readonly string[]>;
 
 export type Fact = keyof typeof FIELD_CANDIDATES;

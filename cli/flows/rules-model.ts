@@ -42,7 +42,7 @@ export function resolveRepoFile(model: string, flowFile: string, root: string, f
 
 export const modelPinned: Rule = {
   id: "model-pinned",
-  description: "every otb-infer model exists, has its card beside it, and matches the card's sha256",
+  description: "every otb-infer model exists, has its card beside it, and matches the card's (and the node's) sha256",
   severity: "error",
   check({ flow, settings, report }) {
     for (const node of flow.nodes.filter((n) => n.type === "otb-infer")) {
@@ -53,7 +53,9 @@ export const modelPinned: Rule = {
       }
       const name = model[1];
       if (ENV_REF.test(name)) {
-        report(node, `model path ${name} comes from the environment; lint cannot check the file (otb-infer checks it against its card's sha256 when it loads it)`, true);
+        const pin = fact(node, "inferSha256");
+        const pinNote = pin ? `; otb-infer verifies the pinned ${pin[0]} ${String(pin[1]).slice(0, 12)}... when it loads it` : "and nothing pins its sha256 in the flow";
+        report(node, `model path ${name} comes from the environment; lint cannot check the file${pin ? pinNote : ` ${pinNote}`}`, true);
         continue;
       }
       const file = resolveRepoFile(name, flow.file, settings.root, settings.fileRoots);
@@ -78,6 +80,10 @@ export const modelPinned: Rule = {
       }
       const actual = fileSha256(file);
       if (actual !== cardSha) report(node, `model ${name} does not match its card: file sha256 ${actual.slice(0, 12)}..., card pins ${cardSha.slice(0, 12)}...`);
+      const pin = fact(node, "inferSha256");
+      if (pin && String(pin[1]).toLowerCase() !== cardSha) {
+        report(node, `pinned ${pin[0]} ${String(pin[1]).slice(0, 12)}... differs from the card's ${cardSha.slice(0, 12)}...`);
+      }
     }
   },
 };

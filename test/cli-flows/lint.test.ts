@@ -74,14 +74,13 @@ describe("otbridge lint", () => {
     assert.match(site.message, /site "plant\/1" cannot be a topic level \(no \/ \+ #/);
   });
 
-  it("checks every otb-infer model against its card", () => {
+  it("checks every otb-infer model against its card and its pin", () => {
     const found = lintFile(fixture("bad-model.json"), settings);
     const byNode = (id: string): string[] => found.filter((f) => f.node === id && f.rule === "model-pinned").map((f) => `${f.severity}: ${f.message}`);
     assert.deepEqual(byNode("inf0000000000001"), []);
     assert.match(byNode("inf0000000000002")[0], /^error: model file models\/nope.onnx not found/);
     assert.match(byNode("inf0000000000003")[0], /^error: model models\/tampered.onnx does not match its card/);
-    // otb-infer has no sha256 field (its card pins the model): a stray one in a flow is not read.
-    assert.deepEqual(byNode("inf0000000000004"), []);
+    assert.match(byNode("inf0000000000004")[0], /^error: pinned sha256 0{12}\.\.\. differs from the card's/);
     assert.match(byNode("inf0000000000005")[0], /^warn: model path \$\{OTB_MODEL\} comes from the environment/);
     assert.match(byNode("inf0000000000006")[0], /^error: no model file/);
   });
@@ -195,7 +194,7 @@ describe("otbridge lint", () => {
       const r = otbridge(["lint", "--format", "json", "test/fixtures/flows/bad-model.json"]);
       assert.equal(r.status, 1);
       const out = JSON.parse(r.stdout) as { errors: number; warnings: number; findings: Finding[] };
-      assert.equal(out.errors, 4); // three model-pinned errors and modelPath required
+      assert.equal(out.errors, 5); // four model-pinned errors and modelPath required
       assert.equal(out.warnings, 1);
       const f = out.findings.find((x) => x.node === "inf0000000000002");
       assert.deepEqual({ ...f, message: undefined }, { file: "test/fixtures/flows/bad-model.json", node: "inf0000000000002", type: "otb-infer", name: "missing file", rule: "model-pinned", severity: "error", message: undefined });
