@@ -15,6 +15,8 @@ import { schema as lineSchema } from "../../nodes/otb-line/schema";
 import { parseLineConfig } from "../../nodes/otb-line/line-config";
 import { schema as windowSchema } from "../../nodes/otb-window/schema";
 import { parseWindowConfig } from "../../nodes/otb-window/window-config";
+import { schema as inferSchema } from "../../nodes/otb-infer/schema";
+import { parseInferConfig } from "../../nodes/otb-infer/infer-config";
 
 export interface SchemaEntry {
   schema: NodeSchema;
@@ -24,6 +26,7 @@ export interface SchemaEntry {
 
 export const SCHEMAS: Record<string, SchemaEntry> = {
   "otb-line": { schema: lineSchema, parse: parseLineConfig },
+  "otb-infer": { schema: inferSchema, parse: (def) => parseInferConfig(def, ".") },
   "otb-window": { schema: windowSchema, parse: (def) => parseWindowConfig(def, String(def.cardPath ?? "").trim() ? [] : undefined) },
 };
 

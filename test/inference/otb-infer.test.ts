@@ -141,7 +141,7 @@ describe("otb-infer node", function () {
   it("refuses an unusable configuration with the field named", async () => {
     const f = await load({ modelPath: "models/pump.txt" });
     const err = await nextMessage(f.errors);
-    assert.match((err.error as { message: string }).message, /model file "models\/pump.txt" must end in .onnx/);
+    assert.match((err.error as { message: string }).message, /modelPath "models\/pump.txt" must end in .onnx/);
   });
 
   it("refuses a model whose sha256 does not match, says why, and scores nothing", async () => {
