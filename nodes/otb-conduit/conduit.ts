@@ -25,6 +25,9 @@ import { REFUSALS, TopicPolicy, type Refusal } from "./topic-policy";
 const KIND_NAMES: Record<number, MessageKindName | undefined> =
   Object.fromEntries(Object.entries(KIND_CODES).map(([name, code]) => [code, name as MessageKindName]));
 
+/** A lost link that had lasted at least this long moves to the next broker at once. */
+const FAILOVER_AFTER_MS = 1000;
+
 export interface Forwarder {
   readonly connected: boolean;
   attach(client: MqttClient): void;
@@ -92,6 +95,10 @@ export class Conduit extends EventEmitter {
         if (client !== this.current) return;
         if (!this.closing) this.outage.failed(classify(err));
         this.connection.lost(err);
+        // Another member may be up: fail over now rather than after the backoff (issue 19). Only
+        // after a link that lasted FAILOVER_AFTER_MS, so that members which accept and drop us at
+        // once (session taken over, an ACL) still back off between rounds instead of spinning.
+        if (cfg.urls.length > 1 && !this.closing) this.connection.retrySoon(FAILOVER_AFTER_MS);
       },
       onProtocolError: (client, err) => {
         // The conduit drops the link itself to find the culprit record: not an outage.

@@ -280,6 +280,33 @@ describe("otb-conduit fails over between several brokers (issue 19)", function (
     await waitStatus(new RegExp(`${gates[1]!.url.replace(/\./g, "\\.")} \\(2 of 2\\)`));
   });
 
+  it("members that accept and drop us at once: the conduit backs off between rounds instead of spinning", async () => {
+    // A broker that answers CONNECT with a CONNACK (MQTT 5, success) and hangs up 10 ms later.
+    let connects = 0;
+    const servers: net.Server[] = [];
+    for (let i = 0; i < 2; i++) {
+      const server = net.createServer((socket) => {
+        socket.on("error", () => undefined);
+        socket.once("data", () => {
+          connects++;
+          socket.write(Buffer.from([0x20, 0x03, 0x00, 0x00, 0x00]));
+          setTimeout(() => socket.destroy(), 10);
+        });
+      });
+      await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+      servers.push(server);
+      cleanup.push(() => new Promise<void>((r) => server.close(() => r())));
+    }
+    const urls = servers.map((s) => `mqtt://127.0.0.1:${(s.address() as net.AddressInfo).port}`);
+    const run = await load(urls.join("\n"));
+    await waitFor(() => connects >= 4, 15_000, "both members tried twice");
+    const from = connects;
+    await delay(3000);
+    // Backoff 250 ms doubling to 0.5 s (reconnectMax): about a dozen CONNECTs in 3 s, not hundreds.
+    assert.ok(connects - from <= 30, `${connects - from} CONNECTs in 3 s`);
+    assert.equal(run.caught.length, 1, "one report for the whole outage");
+  });
+
   itWithMosquitto("a single broker URL: no position in the status or the report, as before", async () => {
     const [a] = await brokers(1);
     const run = await load(a!.url);
