@@ -22,7 +22,11 @@ import { brokerList, parseConduitConfig, type ConduitDef } from "../../nodes/otb
 import { itWithMosquitto } from "../helpers/interop";
 import { delay, startMosquitto, waitFor, type Mosquitto } from "../helpers/peers";
 import { helper, tab, withCoreNodes } from "../helpers/red";
-import { statusesOf, tempDir } from "./harness";
+import { Publisher } from "../../nodes/otb-publish/publish-logic";
+import { connectUser, makeConduit, statusesOf, tempDir } from "./harness";
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const tahu = require("sparkplug-payload").get("spBv1.0") as { decodePayload(b: Uint8Array): { metrics: Array<{ name?: string; value: unknown }> } };
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const conduitNode = require("../../nodes/otb-conduit/otb-conduit");
@@ -305,6 +309,53 @@ describe("otb-conduit fails over between several brokers (issue 19)", function (
     // Backoff 250 ms doubling to 0.5 s (reconnectMax): about a dozen CONNECTs in 3 s, not hundreds.
     assert.ok(connects - from <= 30, `${connects - from} CONNECTs in 3 s`);
     assert.equal(run.caught.length, 1, "one report for the whole outage");
+  });
+
+  itWithMosquitto("Sparkplug: on the new broker a new CONNECT with the next bdSeq in its NDEATH will, then NBIRTH with every known metric", async () => {
+    const [a, b] = await brokers(2);
+    const gates = [await Gate.open(a!.port), await Gate.open(b!.port)];
+    cleanup.push(async () => {
+      for (const g of gates) await g.down();
+    });
+    // A Sparkplug host on each broker, decoding with Eclipse Tahu's decoder.
+    const seen: Array<Array<{ type: string; bdSeq?: number; names: string[] }>> = [[], []];
+    for (const [i, m] of [a!, b!].entries()) {
+      const client = await connectAsync(m.url, { protocolVersion: 4, clientId: `host-${i}` });
+      cleanup.push(() => client.endAsync(true));
+      await client.subscribeAsync("spBv1.0/G1/#", { qos: 1 });
+      client.on("message", (topic, payload) => {
+        const metrics = tahu.decodePayload(payload).metrics;
+        const bd = metrics.find((x) => x.name === "bdSeq");
+        seen[i]!.push({ type: topic.split("/")[2]!, bdSeq: bd ? Number(String(bd.value)) : undefined, names: metrics.map((x) => x.name ?? "") });
+      });
+    }
+    const conduit = makeConduit({ broker: gates.map((g) => g.url).join("\n"), queueDir: dir, protocolVersion: "4", clientId: "edge-e1",
+      allowTopics: ["spBv1.0/G1/#"], mode: "sparkplug", spGroup: "G1", spEdgeNode: "E1" });
+    cleanup.push(() => conduit.close());
+    const publisher = new Publisher({ topicMode: "uns", template: "", rbe: false, deadband: 0, sparkplugTopic: "spBv1.0/G1/NDATA/E1" }, conduit.policy);
+    const publish = (value: number): Promise<unknown> => conduit.submit(publisher.prepare([{ tag: "pump1.current", value, ts: Date.now(), quality: "good",
+      source: { protocol: "sim", address: "x" }, context: ctx }], { line: null }).records);
+    connectUser(conduit);
+    const of = (i: number, type: string) => seen[i]!.filter((m) => m.type === type);
+    await waitFor(() => of(0, "NBIRTH").length === 1, 10_000, "NBIRTH on the first broker");
+    await publish(1);
+    await waitFor(() => of(0, "NDATA").length >= 1, 10_000, "NDATA on the first broker");
+    const first = of(0, "NBIRTH")[0]!.bdSeq!;
+    await gates[0]!.down();
+    // The first broker lost us without DISCONNECT: it publishes our will, the session's bdSeq.
+    await waitFor(() => of(0, "NDEATH").length === 1, 10_000, "NDEATH will on the first broker");
+    assert.equal(of(0, "NDEATH")[0]!.bdSeq, first);
+    await waitFor(() => of(1, "NBIRTH").length === 1, 10_000, "NBIRTH on the second broker");
+    const birth = of(1, "NBIRTH")[0]!;
+    assert.equal(birth.bdSeq, (first + 1) % 256, "a new CONNECT, a new bdSeq");
+    assert.ok(birth.names.includes("pump1.current"), "the NBIRTH lists the metric learned on the first broker");
+    await publish(2);
+    await waitFor(() => of(1, "NDATA").length >= 1 && conduit.stats().queued === 0, 10_000, "NDATA on the second broker");
+    // Its will on the second broker carries that session's bdSeq.
+    await gates[1]!.down();
+    await waitFor(() => of(1, "NDEATH").length === 1, 10_000, "NDEATH will on the second broker");
+    assert.equal(of(1, "NDEATH")[0]!.bdSeq, birth.bdSeq);
+    assert.equal(conduit.stats().delivered, 2);
   });
 
   itWithMosquitto("a single broker URL: no position in the status or the report, as before", async () => {
