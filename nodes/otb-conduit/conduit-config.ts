@@ -82,7 +82,13 @@ export interface ConduitCredentials {
 export interface ConduitConfig {
   id: string;
   name: string;
+  /** The first broker: the only one for a conduit that names one (every flow saved before lists). */
   url: string;
+  /**
+   * Every broker the conduit may use, in the order given (the members of a cluster such as EMQX
+   * or HiveMQ, or an active/standby pair); mqtt-link.ts moves round robin to the next on a loss.
+   */
+  urls: string[];
   protocolVersion: 4 | 5;
   clientId: string;
   keepaliveS: number;
@@ -104,16 +110,12 @@ export interface ConduitConfig {
 
 const SCHEMES = new Set(["mqtt:", "mqtts:", "ws:", "wss:"]);
 
-export function parseConduitConfig(def: ConduitDef, creds: ConduitCredentials, userDir: string): ConduitConfig {
-  const url = (def.broker ?? "").trim();
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw new ConfigError(`broker URL "${url}" is not a URL (mqtt://, mqtts://, ws:// or wss://)`);
-  }
-  if (!SCHEMES.has(parsed.protocol)) throw new ConfigError(`broker URL scheme ${parsed.protocol} is not one of mqtt, mqtts, ws, wss`);
-  const secure = parsed.protocol === "mqtts:" || parsed.protocol === "wss:";
+export function parseConduitConfig(def: ConduitDef, creds: ConduitCredentials, userDir: string, env: NodeJS.ProcessEnv = process.env): ConduitConfig {
+  const urls = brokerList(def.broker, env);
+  const parsedUrls = urls.map(checkUrl);
+  const parsed = parsedUrls[0]!;
+  const secureOf = (u: URL): boolean => u.protocol === "mqtts:" || u.protocol === "wss:";
+  const secure = parsedUrls.some(secureOf);
   const protocolVersion = String(def.protocolVersion ?? "5") === "4" ? 4 : 5;
   const sourceZone = zone(def.sourceZone, "source zone");
   const targetZone = zone(def.targetZone, "target zone");
@@ -122,7 +124,9 @@ export function parseConduitConfig(def: ConduitDef, creds: ConduitCredentials, u
   }
   const verify = bool(def.verifyServer, true);
   if (targetZone === "L4" || targetZone === "L5") {
-    if (!secure) throw new ConfigError(`into ${targetZone} a conduit needs TLS (mqtts:// or wss://), not ${parsed.protocol}//`);
+    // Every member: a failover must never downgrade the link to plaintext.
+    const plain = parsedUrls.find((u) => !secureOf(u));
+    if (plain) throw new ConfigError(`into ${targetZone} a conduit needs TLS (mqtts:// or wss://), not ${plain.protocol}//${urls.length > 1 ? ` (broker ${plain.href.replace(/\/$/, "")})` : ""}`);
     if (!verify) throw new ConfigError(`into ${targetZone} the server certificate must be verified`);
     if (protocolVersion !== 5) throw new ConfigError(`into ${targetZone} a conduit needs MQTT 5 (reason codes), not 3.1.1`);
   }
@@ -166,7 +170,8 @@ export function parseConduitConfig(def: ConduitDef, creds: ConduitCredentials, u
   return {
     id: def.id,
     name: def.name || parsed.host,
-    url,
+    url: urls[0]!,
+    urls,
     protocolVersion,
     clientId: (def.clientId ?? "").trim() || `otb-${def.id.replace(/[^A-Za-z0-9]/g, "").slice(0, 16)}`,
     keepaliveS: num(def.keepalive, 15, 1, 3600),
@@ -192,6 +197,38 @@ export function parseConduitConfig(def: ConduitDef, creds: ConduitCredentials, u
     },
     sparkplug,
   };
+}
+
+/**
+ * The broker field: one URL (every flow saved before lists), or several, one per line or
+ * separated by commas. Node-RED substitutes a field that is exactly one ${VAR} before the node
+ * sees it (flows/util.js mapEnvVarProperties), never a ${VAR} inside a longer text, so each
+ * entry's ${VAR} is resolved here; a variable may itself hold a list.
+ */
+export function brokerList(field: string | undefined, env: NodeJS.ProcessEnv = process.env): string[] {
+  const split = (s: string): string[] => s.split(/[\r\n,]+/).map((u) => u.trim()).filter((u) => u.length > 0);
+  const urls = split(String(field ?? "")).flatMap((entry) => {
+    const ref = /^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$/.exec(entry);
+    if (!ref) return [entry];
+    const value = env[ref[1]!];
+    if (value === undefined || value.trim() === "") throw new ConfigError(`broker ${entry}: environment variable ${ref[1]} is not set`);
+    return split(value);
+  });
+  if (urls.length === 0) throw new ConfigError("no broker URL: give one (mqtts://host:8883), or several, one per line");
+  const twice = urls.find((u, i) => urls.indexOf(u) !== i);
+  if (twice !== undefined) throw new ConfigError(`broker ${twice} is listed twice`);
+  return urls;
+}
+
+function checkUrl(url: string): URL {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new ConfigError(`broker URL "${url}" is not a URL (mqtt://, mqtts://, ws:// or wss://)`);
+  }
+  if (!SCHEMES.has(parsed.protocol)) throw new ConfigError(`broker URL scheme ${parsed.protocol} is not one of mqtt, mqtts, ws, wss`);
+  return parsed;
 }
 
 function zone(value: string | undefined, what: string): Zone {

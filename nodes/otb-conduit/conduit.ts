@@ -12,8 +12,8 @@ import type { MqttClient } from "mqtt";
 import { SharedConnection } from "../shared/shared-connection";
 import type { Node } from "../shared/red";
 import { KIND_CODES, type ConduitConfig, type ConduitCredentials, type MessageKindName } from "./conduit-config";
-import { classify, type LinkFailure } from "./link-failure";
-import { mqttAdapter } from "./mqtt-link";
+import { classify, type BrokerPosition, type LinkFailure } from "./link-failure";
+import { mqttAdapter, type MqttAdapter } from "./mqtt-link";
 import { OutageTracker } from "./outage";
 import { PlainForwarder } from "./plain-forwarder";
 import { DurableQueue, type AppendResult, type QueueCounters } from "./queue/durable-queue";
@@ -24,6 +24,9 @@ import { REFUSALS, TopicPolicy, type Refusal } from "./topic-policy";
 
 const KIND_NAMES: Record<number, MessageKindName | undefined> =
   Object.fromEntries(Object.entries(KIND_CODES).map(([name, code]) => [code, name as MessageKindName]));
+
+/** A lost link that had lasted at least this long moves to the next broker at once. */
+const FAILOVER_AFTER_MS = 1000;
 
 export interface Forwarder {
   readonly connected: boolean;
@@ -41,6 +44,8 @@ export interface ConduitStats extends QueueCounters {
   refused: Record<Refusal, number>;
   /** Connected with a backlog older than the live stream still draining. */
   replaying: boolean;
+  /** The broker in use (or being tried): which of the configured ones. */
+  broker: BrokerPosition;
   sparkplug?: SparkplugCounters;
 }
 
@@ -51,6 +56,7 @@ export class Conduit extends EventEmitter {
   readonly connection: SharedConnection<MqttClient>;
   readonly refused = Object.fromEntries(REFUSALS.map((r) => [r, 0])) as Record<Refusal, number>;
   private readonly forwarder: PlainForwarder | SparkplugForwarder;
+  private readonly link: MqttAdapter;
   private current: MqttClient | null = null;
   private closing: Promise<void> | null = null;
   /**
@@ -82,12 +88,17 @@ export class Conduit extends EventEmitter {
         })
       : new PlainForwarder(this.queue, { window: cfg.inflight, rateLimit: cfg.rateLimit, onQuarantine, recheck: (r) => this.recheck(r) });
     const sparkplug = this.forwarder instanceof SparkplugForwarder ? this.forwarder : null;
+    // Every failed attempt carries its reason (and its broker); the tracker decides whether it starts an outage.
     const adapter = mqttAdapter(cfg, {
       connectOptions: sparkplug ? () => sparkplug.connectOptions() : undefined,
       onLost: (client, err) => {
         if (client !== this.current) return;
         if (!this.closing) this.outage.failed(classify(err));
         this.connection.lost(err);
+        // Another member may be up: fail over now rather than after the backoff (issue 19). Only
+        // after a link that lasted FAILOVER_AFTER_MS, so that members which accept and drop us at
+        // once (session taken over, an ACL) still back off between rounds instead of spinning.
+        if (cfg.urls.length > 1 && !this.closing) this.connection.retrySoon(FAILOVER_AFTER_MS);
       },
       onProtocolError: (client, err) => {
         // The conduit drops the link itself to find the culprit record: not an outage.
@@ -95,13 +106,12 @@ export class Conduit extends EventEmitter {
         if (this.forwarder instanceof PlainForwarder) this.forwarder.protocolError(err);
         this.connection.lost(err);
       },
+      onAttemptFailed: (failure) => {
+        if (!this.closing) this.outage.failed(failure);
+      },
+      stopping: () => this.closing !== null,
     });
-    const open = adapter.open;
-    // Every failed attempt carries its reason; the tracker decides whether it starts an outage.
-    adapter.open = () => open().catch((err: unknown) => {
-      if (!this.closing) this.outage.failed(classify(err));
-      throw err;
-    });
+    this.link = adapter;
     this.connection = new SharedConnection<MqttClient>(adapter, { initialMs: 250, maxMs: cfg.reconnectMaxMs, factor: 2, jitter: 0.2 });
     this.connection.on("state", (state: string) => {
       if (state === "connected" && this.connection.client) {
@@ -137,6 +147,7 @@ export class Conduit extends EventEmitter {
       // A replay is a backlog beyond one in-flight window (an outage's or a restart's), not the
       // handful of records a healthy link under load always has between publish and PUBACK.
       replaying: this.forwarder.connected && q.queued > Math.max(this.cfg.inflight, q.inFlight),
+      broker: this.link.broker,
       sparkplug: this.forwarder instanceof SparkplugForwarder ? this.forwarder.counters() : undefined,
     };
   }

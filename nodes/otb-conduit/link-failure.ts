@@ -52,12 +52,31 @@ const UNTRUSTED = new Set(["SELF_SIGNED_CERT_IN_CHAIN", "DEPTH_ZERO_SELF_SIGNED_
   "UNABLE_TO_GET_ISSUER_CERT", "UNABLE_TO_GET_ISSUER_CERT_LOCALLY", "CERT_UNTRUSTED", "CERT_REJECTED", "CERT_SIGNATURE_FAILURE",
   "INVALID_CA", "CERT_REVOKED"]);
 
+/** Which of the conduit's brokers, 1-based: "mqtt://b:1883 (2 of 2)". */
+export interface BrokerPosition {
+  url: string;
+  index: number;
+  count: number;
+}
+
+export function describeBroker(b: BrokerPosition): string {
+  return b.count > 1 ? `${b.url} (${b.index} of ${b.count})` : b.url;
+}
+
 export class LinkFailure extends ConnectionError {
   readonly summary: string;
+  /** The broker this failure happened on (set by mqtt-link.ts). */
+  broker?: BrokerPosition;
   constructor(readonly failure: FailureClass, detail: string) {
     const hint = HINT[failure];
     super(`${SUMMARY[failure]}: ${detail}${hint ? ` (${hint})` : ""}`);
     this.summary = SUMMARY[failure];
+  }
+
+  /** Names the broker it happened on; returns this. */
+  at(broker: BrokerPosition): this {
+    this.broker = broker;
+    return this;
   }
 }
 

@@ -11,7 +11,7 @@ import { onClose, reportError } from "../shared";
 import type { Node, NodeAPI, NodeDef } from "../shared/red";
 import { Conduit, type OtbConduitNode } from "./conduit";
 import { parseConduitConfig, type ConduitDef } from "./conduit-config";
-import type { LinkFailure } from "./link-failure";
+import { describeBroker, type LinkFailure } from "./link-failure";
 import type { QueueRecord } from "./queue/record";
 
 /** How long a closing conduit waits for its closing users (otb-publish drains in well under this). */
@@ -47,14 +47,21 @@ export = function (RED: NodeAPI): void {
       });
       conduit.on("fault", (err: Error) => reportError(this, err));
       // Once per outage, with the reason: Catch on every flow that uses the conduit, and the log.
+      // With several brokers the report names the one that failed; the conduit is already trying
+      // the next (mqtt-link.ts), and the log says which one took over once the link is stable.
       conduit.on("link-down", (failure: LinkFailure) => whenStarted(() => {
         const s = conduit.stats();
-        reportAndLog(this, new Error(`conduit ${def.name || conduit.cfg.url}: ${failure.message}`), {
-          payload: { conduit: def.name || def.id, broker: conduit.cfg.url, failure: failure.failure, reason: failure.summary, queued: s.queued },
+        const broker = failure.broker ?? s.broker;
+        const where = broker.count > 1 ? ` broker ${describeBroker(broker)}` : "";
+        const next = broker.count > 1 ? "; failing over to the next broker" : "";
+        reportAndLog(this, new Error(`conduit ${def.name || broker.url}${where}: ${failure.message}${next}`), {
+          payload: { conduit: def.name || def.id, broker: broker.url, brokers: conduit.cfg.urls, failure: failure.failure, reason: failure.summary, queued: s.queued },
         });
       }));
       conduit.on("link-restored", (downMs: number, first: LinkFailure) => {
-        this.log(`connection to ${conduit.cfg.url} restored after ${(downMs / 1000).toFixed(1)} s (${first.summary}); ${conduit.stats().queued} queued`);
+        const now = conduit.stats().broker;
+        const moved = first.broker && first.broker.url !== now.url ? `failed over from ${first.broker.url} to ${describeBroker(now)}` : `connection to ${describeBroker(now)} restored`;
+        this.log(`${moved} after ${(downMs / 1000).toFixed(1)} s (${first.summary}); ${conduit.stats().queued} queued`);
       });
     } catch (err) {
       this.configError = (err as Error).message;

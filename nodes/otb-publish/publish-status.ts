@@ -25,10 +25,13 @@ export function statusView(s: ConduitStats, delivering: boolean, newDrops: boole
     const text = `${s.state === "connecting" ? "connecting" : "disconnected"} · ${s.queued} queued${full}${tail}`;
     return { kind: s.state === "connecting" ? "waiting" : "down", text };
   }
-  if (s.sparkplug && !s.sparkplug.hostOnline) return { kind: "warning", text: `host offline · ${s.queued} buffered${tail}` };
-  if (newDrops || full) return { kind: "warning", text: `buffer full · ${s.queued} queued${tail}` };
-  if (s.replaying) return { kind: "warning", text: `replaying · ${s.queued} left${tail}` };
-  if (delivering) return { kind: "flowing", text: `${s.delivered} sent · ${s.queued} queued${tail}` };
-  if (s.delivered === 0 && s.queued === 0) return { kind: "waiting", text: `connected · 0 queued${tail}` };
+  // A conduit with several brokers (issue 19) says which one it is on; one broker: as before.
+  const on = s.broker && s.broker.count > 1 ? `${s.broker.url} (${s.broker.index} of ${s.broker.count})` : "";
+  const where = on ? ` · ${on}` : "";
+  if (s.sparkplug && !s.sparkplug.hostOnline) return { kind: "warning", text: `host offline · ${s.queued} buffered${tail}${where}` };
+  if (newDrops || full) return { kind: "warning", text: `buffer full · ${s.queued} queued${tail}${where}` };
+  if (s.replaying) return { kind: "warning", text: `replaying · ${s.queued} left${tail}${where}` };
+  if (delivering) return { kind: "flowing", text: `${s.delivered} sent · ${s.queued} queued${tail}${where}` };
+  if (s.delivered === 0 && s.queued === 0) return { kind: "waiting", text: `connected${on ? ` to ${on}` : ""} · 0 queued${tail}` };
   return { kind: "keep", text: "" };
 }
