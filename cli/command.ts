@@ -1,4 +1,5 @@
 /** What every otbridge subcommand module exports, and the argument parsing they share. */
+import { parse as parseCsv } from "csv-parse/sync";
 import { parseArgs as parseArgv } from "util";
 
 export interface Command {
@@ -70,4 +71,20 @@ export function numberOption(value: unknown, name: string, min: number, max: num
   const n = Number(value);
   if (!Number.isFinite(n) || n < min || n > max) throw new CliError(`--${name} must be a number from ${min} to ${max}, got "${String(value)}"`);
   return n;
+}
+
+/**
+ * A comma-separated option value (`--features`, `--faults`, `--protocols`) read as one CSV record,
+ * so an item holding a comma is written in quotes: `--features '"Pressure, bar:mean",Flow:std'`.
+ * Items are trimmed; empty items are kept (the caller decides whether they are an error).
+ */
+export function listOption(value: string, name: string): string[] {
+  if (value.trim() === "") return [];
+  try {
+    const records = parseCsv(value, { delimiter: ",", ltrim: true, rtrim: true, relax_column_count: true }) as string[][];
+    if (records.length !== 1 || !records[0]) throw new Error("one line expected");
+    return records[0];
+  } catch (err) {
+    throw new CliError(`--${name} is a comma-separated list (quote an item that holds a comma): ${(err as Error).message}`);
+  }
 }

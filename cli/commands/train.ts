@@ -4,7 +4,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { CliError, intOption, numberOption, parseArgs, type Command } from "../command";
+import { CliError, intOption, listOption, numberOption, parseArgs, type Command } from "../command";
 import { writeModelFiles } from "../train/model-card";
 import { fromCsv, fromFrames, normalMask, normalRows, parseTime, type NormalPeriod, type TrainingSet } from "../train/sources";
 import { applyVerdicts, type VerdictUse } from "../train/verdicts";
@@ -115,7 +115,7 @@ const command: Command = {
     try {
       set = csv
         ? fromCsv(csv, (options.features as string | undefined) ?? "mean", Math.round(lengthS * 1000), Math.round(hopS * 1000))
-        : fromFrames(framesFile as string, (options.features as string | undefined)?.split(",").map((s) => s.trim()).filter(Boolean));
+        : fromFrames(framesFile as string, (options.features === undefined ? undefined : listOption(options.features as string, "features").filter(Boolean)));
     } catch (err) {
       throw new CliError((err as Error).message);
     }

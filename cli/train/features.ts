@@ -7,6 +7,7 @@
  */
 import { aggregate, featureName, isAggregation, AGGREGATIONS, type Aggregation } from "../../nodes/otb-window/aggregations";
 import type { Table } from "./csv";
+import { listOption } from "../command";
 
 export interface FeatureSpec {
   name: string;
@@ -29,12 +30,12 @@ export interface Frames {
 }
 
 /**
- * `--features` syntax: comma-separated items, each `agg` (for every tag), `tag:agg`, or `tag`
+ * `--features` syntax: comma-separated items (quoted when a tag holds a comma), each `agg` (for every tag), `tag:agg`, or `tag`
  * (that tag with every listed bare aggregation, `last` when none is listed). Order is kept:
  * tags in table order for bare aggregations, then explicit items as written.
  */
 export function parseFeatureSpec(spec: string, tags: string[]): FeatureSpec[] {
-  const items = spec.split(",").map((s) => s.trim()).filter(Boolean);
+  const items = listOption(spec, "features").filter(Boolean);
   if (items.length === 0) throw new Error("--features is empty");
   const bareAggs = items.filter(isAggregation);
   const out: FeatureSpec[] = [];

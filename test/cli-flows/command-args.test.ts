@@ -7,7 +7,7 @@
 import * as assert from "assert";
 import { spawnSync } from "child_process";
 import * as path from "path";
-import { CliError, parseArgs, type OptionSpec } from "../../cli/command";
+import { CliError, listOption, parseArgs, type OptionSpec } from "../../cli/command";
 
 const CLI = path.resolve(__dirname, "..", "..", "cli", "otbridge.js");
 
@@ -74,6 +74,14 @@ describe("otbridge argument parsing (util.parseArgs)", () => {
       assert.strictEqual(err.exitCode, 2);
     });
   }
+
+  it("reads a comma-separated option as one CSV record: trimmed items, quotes for an item with a comma", () => {
+    assert.deepStrictEqual(listOption("opcua, modbus ,mqtt", "protocols"), ["opcua", "modbus", "mqtt"]);
+    assert.deepStrictEqual(listOption('"Pressure, bar:mean",Flow', "features"), ["Pressure, bar:mean", "Flow"]);
+    assert.deepStrictEqual(listOption("spike,,drift", "faults"), ["spike", "", "drift"]);
+    assert.deepStrictEqual(listOption("", "faults"), []);
+    assert.throws(() => listOption('"open', "features"), (e: Error) => e instanceof CliError && /^--features is a comma-separated list/.test(e.message));
+  });
 
   it("through the real CLI: one line on stderr, exit 2, for each command", () => {
     for (const [command, argv, message] of [
