@@ -200,10 +200,10 @@ function normalPeriod(options: Record<string, unknown>): NormalPeriod {
 function detectorParams(items: string[]): Record<string, number> {
   const out: Record<string, number> = {};
   for (const item of items) {
-    const m = /^([A-Za-z]+)=(.+)$/.exec(item);
-    const value = m ? Number(m[2]) : NaN;
-    if (!m || !Number.isFinite(value)) throw new CliError(`--param must be KEY=NUMBER, got "${item}"`);
-    out[m[1]] = value;
+    const [, key, text] = /^([A-Za-z]+)=(.+)$/.exec(item) ?? [];
+    const value = Number(text);
+    if (key === undefined || text === undefined || !Number.isFinite(value)) throw new CliError(`--param must be KEY=NUMBER, got "${item}"`);
+    out[key] = value;
   }
   return out;
 }

@@ -8,6 +8,7 @@
  * csv-parse leaves numbers to the caller and a `,` decimal mark depends on the separator.
  */
 import { parse } from "csv-parse/sync";
+import { at } from "../checked";
 
 export const LABEL_COLUMNS = ["anomaly", "changepoint"];
 const TIME_COLUMNS = ["datetime", "timestamp", "time", "ts", "date"];
@@ -89,11 +90,11 @@ export function splitRecords(text: string, sep: string, source = "CSV"): CsvReco
 /** The separator of the header record: `;` (SKAB, and where the decimal mark is a comma), tab, else `,`. */
 export function detectSeparator(text: string): string {
   let quoted = false;
-  const seen = { ";": 0, "\t": 0, ",": 0 } as Record<string, number>;
+  const seen = { ";": 0, "\t": 0, ",": 0 };
   for (const c of text) {
     if (c === '"') quoted = !quoted;
     else if (!quoted && (c === "\n" || c === "\r")) break;
-    else if (!quoted && c in seen) seen[c]++;
+    else if (!quoted && (c === ";" || c === "\t" || c === ",")) seen[c]++;
   }
   return seen[";"] > 0 ? ";" : seen["\t"] > 0 ? "\t" : ",";
 }
@@ -116,8 +117,9 @@ export function parseCsv(text: string, source = "CSV"): Table {
   const body = text.replace(/^\uFEFF/, "");
   const sep = detectSeparator(body);
   const records = splitRecords(body, sep, source);
-  if (records.length < 2) throw new CsvError(`${source}: needs a header and at least one row`);
-  const cols = records[0].fields.map((c) => c.trim());
+  const [header, ...dataRecords] = records;
+  if (!header || dataRecords.length === 0) throw new CsvError(`${source}: needs a header and at least one row`);
+  const cols = header.fields.map((c) => c.trim());
   const timeIndex = cols.findIndex((c) => TIME_COLUMNS.includes(c.toLowerCase()));
   if (timeIndex < 0) throw new CsvError(`${source}: no time column (one of ${TIME_COLUMNS.join(", ")}) in header "${cols.join(sep)}"`);
   const labelIndex = new Map<string, number>();
@@ -128,21 +130,24 @@ export function parseCsv(text: string, source = "CSV"): Table {
     else if (c) tagIndex.push(i);
   });
   if (tagIndex.length === 0) throw new CsvError(`${source}: no tag columns besides time and labels`);
-  const table: Table = { ts: [], tags: tagIndex.map((i) => cols[i]), rows: [], labels: {}, notNumbers: 0 };
-  for (const name of labelIndex.keys()) table.labels[name] = [];
-  for (const { line, fields: cells } of records.slice(1)) {
+  const table: Table = { ts: [], tags: tagIndex.map((i) => at(cols, i)), rows: [], labels: {}, notNumbers: 0 };
+  const labels = [...labelIndex].map(([name, i]) => ({ i, values: (table.labels[name] = []) as number[] }));
+  for (const { line, fields: cells } of dataRecords) {
+    // Every record has the header's length from here on, so the cells below exist.
     if (cells.length !== cols.length) throw new CsvError(`${source}: line ${line} has ${cells.length} fields, header has ${cols.length}`);
-    const ts = parseTimestamp(cells[timeIndex]);
-    if (!Number.isFinite(ts)) throw new CsvError(`${source}: line ${line}: cannot read time "${cells[timeIndex]}"`);
+    const time = at(cells, timeIndex);
+    const ts = parseTimestamp(time);
+    if (!Number.isFinite(ts)) throw new CsvError(`${source}: line ${line}: cannot read time "${time}"`);
     table.ts.push(ts);
     table.rows.push(
       tagIndex.map((i) => {
-        const v = parseNumber(cells[i], sep);
-        if (Number.isNaN(v) && cells[i].trim() !== "") table.notNumbers = (table.notNumbers ?? 0) + 1;
+        const cell = at(cells, i);
+        const v = parseNumber(cell, sep);
+        if (Number.isNaN(v) && cell.trim() !== "") table.notNumbers = (table.notNumbers ?? 0) + 1;
         return v;
       }),
     );
-    for (const [name, i] of labelIndex) table.labels[name].push(parseNumber(cells[i], sep) > 0 ? 1 : 0);
+    for (const label of labels) label.values.push(parseNumber(at(cells, label.i), sep) > 0 ? 1 : 0);
   }
   return table;
 }
