@@ -81,7 +81,8 @@ export function numberOption(value: unknown, name: string, min: number, max: num
 export function listOption(value: string, name: string): string[] {
   if (value.trim() === "") return [];
   try {
-    const records = parseCsv(value, { delimiter: ",", ltrim: true, rtrim: true, relax_column_count: true }) as string[][];
+    // relax_quotes: a quote inside an unquoted item is kept (a tag such as Pressure "PT-101" [bar]).
+    const records = parseCsv(value, { delimiter: ",", ltrim: true, rtrim: true, relax_column_count: true, relax_quotes: true }) as string[][];
     if (records.length !== 1 || !records[0]) throw new Error("one line expected");
     return records[0];
   } catch (err) {

@@ -79,6 +79,7 @@ describe("otbridge argument parsing (util.parseArgs)", () => {
     assert.deepStrictEqual(listOption("opcua, modbus ,mqtt", "protocols"), ["opcua", "modbus", "mqtt"]);
     assert.deepStrictEqual(listOption('"Pressure, bar:mean",Flow', "features"), ["Pressure, bar:mean", "Flow"]);
     assert.deepStrictEqual(listOption("spike,,drift", "faults"), ["spike", "", "drift"]);
+    assert.deepStrictEqual(listOption('Pressure "PT-101" [bar]:std,Flow', "features"), ['Pressure "PT-101" [bar]:std', "Flow"], "a quote inside an item is kept");
     assert.deepStrictEqual(listOption("", "faults"), []);
     assert.throws(() => listOption('"open', "features"), (e: Error) => e instanceof CliError && /^--features is a comma-separated list/.test(e.message));
   });
