@@ -11,7 +11,9 @@ const { spawnSync } = require("child_process");
 const fs = require("fs");
 const path = require("path");
 
-const root = path.resolve(__dirname, "..");
+// OTB_BUILD_ROOT: another tree (the test of this script); `--check`: say, exit 1 if stale, build nothing.
+const root = path.resolve(process.env.OTB_BUILD_ROOT || path.join(__dirname, ".."));
+const checkOnly = process.argv.includes("--check");
 /** What tsc and build-assets read. */
 const INPUTS = ["nodes", "cli", "test", "bench", "icons", "package.json", "tsconfig.json"];
 const SKIP = new Set(["node_modules", "dist", ".git"]);
@@ -41,7 +43,10 @@ function stale() {
 }
 
 const why = stale();
-if (why) {
+if (checkOnly) {
+  console.log(why ? `otbridge: build needed (${why})` : "otbridge: build up to date");
+  process.exitCode = why ? 1 : 0;
+} else if (why) {
   console.log(`otbridge: building (${why})`);
   const r = spawnSync(process.platform === "win32" ? "npm.cmd" : "npm", ["run", "build", "--silent"], { cwd: root, stdio: "inherit", shell: process.platform === "win32" });
   process.exitCode = r.status ?? 1;
