@@ -61,7 +61,7 @@ const command: Command = {
     try {
       const jobs = manifests.map((m) => job(m, root, options.template as string | undefined, options.out as string | undefined));
       const [first] = jobs;
-      if (!first) throw new CliError("no line manifest to generate from (give --manifest FILE)");
+      if (!first) throw new CliError("clone needs --manifest FILE (see --help)");
       return options.check ? check(jobs) : generate(first, root);
     } catch (err) {
       if (err instanceof ManifestError || err instanceof FlowFileError || err instanceof CloneError) throw new CliError(err.message);
