@@ -110,6 +110,8 @@ async function nodeRedRss(modelPath: string | null, enginePath: string): Promise
 interface Measured {
   /** A 20 us busy loop timed like the runs: the scheduling noise of this machine in this run. */
   floor: number[];
+  /** The 1-minute load average when the measurement ended: p99s are only comparable at similar load. */
+  load: number;
   /** InferenceSession.run calls per burst of 32 frames through the node (1 = one batch). */
   runsPerBurst: number;
   raw1: number[];
@@ -230,7 +232,7 @@ async function measure(engine: Engine, modelPath: string, quick: boolean): Promi
     await got;
   });
   await helper.unload();
-  return { floor, runsPerBurst, raw1, raw32, node1, node32, worker1, hop };
+  return { floor, load: os.loadavg()[0], runsPerBurst, raw1, raw32, node1, node32, worker1, hop };
 }
 
 const us = (ms: number): number => ms * 1000;
@@ -239,7 +241,7 @@ function engineFigures(kind: string, m: Measured): Figure[] {
   const p = (v: number[], q: number): number => us(percentile(v, q));
   return [
     { name: `${kind}: batch 1 p50`, unit: "us", pack: p(m.node1, 50), raw: p(m.raw1, 50), higherIsBetter: false, note: `Node-RED alone (a pass-through node) costs ${p(m.hop, 50).toFixed(1)} us of that` },
-    { name: `${kind}: batch 1 p99`, unit: "us", pack: p(m.node1, 99), raw: p(m.raw1, 99), higherIsBetter: false, note: `the pass-through node's p99: ${p(m.hop, 99).toFixed(1)} us; a 20 us busy loop's p99 (this machine's noise): ${p(m.floor, 99).toFixed(1)} us` },
+    { name: `${kind}: batch 1 p99`, unit: "us", pack: p(m.node1, 99), raw: p(m.raw1, 99), higherIsBetter: false, note: `the pass-through node's p99: ${p(m.hop, 99).toFixed(1)} us; a 20 us busy loop's p99 (this machine's noise): ${p(m.floor, 99).toFixed(1)} us; load average ${m.load.toFixed(1)} on ${os.cpus().length} cores` },
     { name: `${kind}: batch 1 p50, worker thread`, unit: "us", pack: p(m.worker1, 50), raw: p(m.raw1, 50), higherIsBetter: false, note: "execution: worker" },
     { name: `${kind}: batch 1 p99, worker thread`, unit: "us", pack: p(m.worker1, 99), raw: p(m.raw1, 99), higherIsBetter: false },
     { name: `${kind}: batch 32 p50`, unit: "us", pack: p(m.node32, 50), raw: p(m.raw32, 50), higherIsBetter: false, note: `pack: 32 frames sent by an upstream node to the 32nd Inference, ${m.runsPerBurst.toFixed(2)} session run(s) per burst` },
