@@ -6,8 +6,9 @@
  * benchmark into .otb-cache/, see native-engine.ts). Batch 1: one frame at a time. Batch 32: a
  * burst of 32 frames sent by an upstream node (as a flow delivers it), timed until the 32nd
  * Inference, against one raw run of a [32, n] tensor. Percentiles over 10,000 calls (10,000
- * bursts) after 200 warm-up calls, beside a 20 us busy loop timed the same way: the part of the
- * tail that is the machine's (preemption by other processes on a shared CPU), not any library's.
+ * bursts) after 200 warm-up calls, raw and pack taken in turns, beside a 20 us busy loop timed
+ * the same way: the part of the tail that is the machine's (preemption by other processes on a
+ * shared CPU), not any library's.
  * Then wasm against native (raw runs and through the node), the RSS of a real Node-RED process
  * with the model loaded against the same Node-RED with an empty flow, and the engines' install
  * sizes.
@@ -70,14 +71,21 @@ function modelArg(args: string[]): string {
   return path.resolve(args[i].includes("=") ? args[i].split("=")[1] : args[i + 1]);
 }
 
-/** Per-call latencies (ms) of `fn`, after a warm-up. */
-async function time(iterations: number, fn: () => Promise<void>): Promise<number[]> {
-  for (let i = 0; i < Math.min(200, iterations); i++) await fn();
-  const out: number[] = [];
-  for (let i = 0; i < iterations; i++) {
-    const t0 = nowMs();
-    await fn();
-    out.push(nowMs() - t0);
+/**
+ * Per-call latencies (ms) of each of `fns`, after a warm-up, taken in turns (one call of each per
+ * round) so that every contender sees the same machine state: on a shared machine the load moves
+ * within seconds, and back-to-back phases would compare one moment's library with another's.
+ */
+async function interleaved<K extends string>(rounds: number, fns: Record<K, () => Promise<void>>): Promise<Record<K, number[]>> {
+  const keys = Object.keys(fns) as K[];
+  for (let i = 0; i < Math.min(200, rounds); i++) for (const k of keys) await fns[k]();
+  const out = Object.fromEntries(keys.map((k) => [k, [] as number[]])) as Record<K, number[]>;
+  for (let i = 0; i < rounds; i++) {
+    for (const k of keys) {
+      const t0 = nowMs();
+      await fns[k]();
+      out[k].push(nowMs() - t0);
+    }
   }
   return out;
 }
@@ -137,10 +145,6 @@ async function measure(engine: Engine, modelPath: string, quick: boolean): Promi
   const one = Float32Array.from(values);
   const many = new Float32Array(32 * n);
   for (let i = 0; i < 32; i++) many.set(one, i * n);
-  const raw1 = await time(iterations, async () => void (await session.run({ [card.input.name]: new ort.Tensor("float32", one.slice(), [1, n]) })));
-  const raw32 = await time(bursts, async () => void (await session.run({ [card.input.name]: new ort.Tensor("float32", many.slice(), [32, n]) })));
-  await session.release();
-  const floor = await time(iterations, async () => spin(20));
 
   // Pack: the otb-infer node in a Node-RED runtime, timed from receive() to the Inference at a helper node.
   process.env.OTB_INFER_ENGINE = engine.modulePath;
@@ -170,32 +174,39 @@ async function measure(engine: Engine, modelPath: string, quick: boolean): Promi
     const n = helper.getNode(id) as unknown as { send: unknown };
     if (Object.prototype.hasOwnProperty.call(n, "send")) n.send = h._NodePrototype.send;
   }
-  const input = helper.getNode("infer");
-  const out = helper.getNode("out");
   const events = await Promise.all(["events", "eventsW"].map((id) => new Promise<{ payload: { engine?: string } }>((resolve) => helper.getNode(id).once("input", resolve))));
   for (const e of events) {
     if (!e.payload.engine?.startsWith(engine.name)) throw new Error(`otb-infer loaded the model with ${e.payload.engine}, not ${engine.name}`);
   }
   const frame = (): FeatureFrame => ({ kind: "features", ts: Date.now(), windowMs: 1000, names: card.features, values: [...values], missing: [], quality: "good" });
-  const inferences = (count: number): Promise<void> =>
+  /** Resolves when `count` messages reached helper node `id`. */
+  const arrivals = (id: string, count: number): Promise<void> =>
     new Promise((resolve) => {
+      const node = helper.getNode(id);
       let left = count;
       const on = (): void => {
         if (--left === 0) {
-          out.removeListener("input", on);
+          node.removeListener("input", on);
           resolve();
         }
       };
-      out.on("input", on);
+      node.on("input", on);
     });
-  const node1 = await time(iterations, async () => {
-    const got = inferences(1);
-    input.receive({ payload: frame() });
+  const through = (inId: string, outId: string, payload: unknown, count: number) => async (): Promise<void> => {
+    const got = arrivals(outId, count);
+    helper.getNode(inId).receive({ payload: typeof payload === "function" ? payload() : payload });
     await got;
+  };
+
+  const single = await interleaved(iterations, {
+    raw1: async () => void (await session.run({ [card.input.name]: new ort.Tensor("float32", one.slice(), [1, n]) })),
+    node1: through("infer", "out", frame, 1),
+    worker1: through("inferW", "outW", frame, 1), // the same with execution "worker"
+    hop: through("pass", "passOut", frame, 1), // Node-RED's own cost of one message through one node
+    floor: async () => spin(20),
   });
   // Each burst enters through an upstream node, as in a flow; the session's runs are counted to
-  // show whether the 32 frames were scored as one batch.
-  const burst = helper.getNode("burst");
+  // show whether the 32 frames were scored as one batch (raw32's own run is one per round).
   const proto = Object.getPrototypeOf(session) as { run: (...a: unknown[]) => Promise<unknown> };
   const run = proto.run;
   let runs = 0;
@@ -203,35 +214,21 @@ async function measure(engine: Engine, modelPath: string, quick: boolean): Promi
     runs++;
     return run.apply(this, a);
   };
-  let node32: number[];
+  let many32: { raw32: number[]; node32: number[] };
   try {
-    node32 = await time(bursts, async () => {
-      const got = inferences(32);
-      burst.receive({ payload: Array.from({ length: 32 }, frame) });
-      await got;
+    many32 = await interleaved(bursts, {
+      raw32: async () => void (await session.run({ [card.input.name]: new ort.Tensor("float32", many.slice(), [32, n]) })),
+      node32: through("burst", "out", () => Array.from({ length: 32 }, frame), 32),
     });
   } finally {
     proto.run = run;
   }
-  const runsPerBurst = runs / (bursts + Math.min(200, bursts));
-  // The same with the model on a worker thread (execution "worker").
-  const inputW = helper.getNode("inferW");
-  const outW = helper.getNode("outW");
-  const worker1 = await time(iterations, async () => {
-    const got = new Promise<void>((resolve) => outW.once("input", () => resolve()));
-    inputW.receive({ payload: frame() });
-    await got;
-  });
-
-  // Node-RED's own cost of one message through one node, for reading the figures above.
-  const passOut = helper.getNode("passOut");
-  const pass = helper.getNode("pass");
-  const hop = await time(iterations, async () => {
-    const got = new Promise<void>((resolve) => passOut.once("input", () => resolve()));
-    pass.receive({ payload: frame() });
-    await got;
-  });
+  const rounds = bursts + Math.min(200, bursts);
+  const runsPerBurst = (runs - rounds) / rounds;
   await helper.unload();
+  await session.release();
+  const { raw1, node1, worker1, hop, floor } = single;
+  const { raw32, node32 } = many32;
   return { floor, load: os.loadavg()[0], runsPerBurst, raw1, raw32, node1, node32, worker1, hop };
 }
 
