@@ -13,7 +13,7 @@ const ts = require("typescript");
 const root = path.resolve(__dirname, "..");
 /** Folders whose errors fail the check, and folders inside them not brought under it yet. */
 const STRICT = ["cli/"];
-const PENDING = ["cli/flows/"];
+const PENDING = [];
 
 const configFile = path.join(root, "tsconfig.strict.json");
 const read = ts.readConfigFile(configFile, ts.sys.readFile);
