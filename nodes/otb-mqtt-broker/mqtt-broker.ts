@@ -60,12 +60,13 @@ export class MqttBroker extends EventEmitter {
   private readonly clientId: string;
   private reportedThisOutage = false;
 
-  constructor(readonly options: BrokerOptions, idSeed: string) {
+  /** `idPrefix` starts a generated client id: "otb-mqtt-" for a broker node, "otb-mqtt-in-" (as before) for a node's own connection. */
+  constructor(readonly options: BrokerOptions, idSeed: string, idPrefix = "otb-mqtt-") {
     super();
-    const seed = idSeed.replace(/[^A-Za-z0-9]/g, "").slice(0, 16);
+    const seed = idSeed.replace(/[^A-Za-z0-9]/g, "").slice(0, 12);
     // A persistent session needs the same client id after a restart; a clean one gets a random
     // suffix so two copies of one flow (a test rig beside the line) do not take each other over.
-    this.clientId = options.clientId || (options.clean ? `otb-${seed}-${Math.random().toString(16).slice(2, 8)}` : `otb-${seed}`);
+    this.clientId = options.clientId || (options.clean ? `${idPrefix}${seed}-${Math.random().toString(16).slice(2, 8)}` : `${idPrefix}${seed}`);
     this.conn = new SharedConnection<MqttClient>(this.adapter(), {
       initialMs: options.reconnectInitialMs,
       maxMs: options.reconnectMaxMs,

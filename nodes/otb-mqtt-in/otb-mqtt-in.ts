@@ -55,7 +55,7 @@ export = function (RED: NodeAPI): void {
         if (!config.mqtt) throw new ConfigError(`broker node "${config.name || ref}" is not usable: ${config.configError ?? "not started"}`);
         broker = config.mqtt;
       } else if (isLegacyBrokerValue(ref)) {
-        broker = new MqttBroker(legacyBrokerOptions(def, node.credentials ?? {}, tlsOptions(RED, def.tls)), node.id);
+        broker = new MqttBroker(legacyBrokerOptions(def, node.credentials ?? {}, tlsOptions(RED, def.tls)), node.id, "otb-mqtt-in-");
         privateBroker = true;
         reportOutages(broker, node, broker.url);
         node.warn(`this node keeps its own connection to ${broker.url}, as nodes saved before otb-mqtt-broker did; it runs unchanged. ` +
