@@ -14,10 +14,12 @@ import mqttInNode = require("../../nodes/otb-mqtt-in/otb-mqtt-in");
 import type { Signal } from "../../nodes/shared";
 import { startRuntime } from "../helpers/admin";
 import { itWithMosquitto } from "../helpers/interop";
-import { startAedes, startMosquitto, waitFor, type AedesBroker } from "../helpers/peers";
+import { freePort, startMosquitto, startAedes, waitFor, type AedesBroker } from "../helpers/peers";
+import { makePki } from "../publish/harness";
 import { helper, tab, withCoreNodes } from "../helpers/red";
 
-const nodes = withCoreNodes([brokerNode, mqttInNode]);
+const tlsNode = require(require.resolve("@node-red/nodes/core/network/05-tls.js")) as (RED: unknown) => void;
+const nodes = withCoreNodes([brokerNode, mqttInNode, tlsNode]);
 
 type Msg = Record<string, unknown>;
 
@@ -121,6 +123,20 @@ describe("otb-mqtt-broker (Node-RED, aedes)", () => {
     }
   });
 
+  it("reports an unreachable broker once, as refused, while it keeps retrying", async function () {
+    this.timeout(30_000);
+    const closed = await freePort();
+    await helper.load(nodes, sharedFlow(`mqtt://127.0.0.1:${closed}`));
+    const a = watch("ina");
+    const caught = caughtAll();
+    const mqtt = (helper.getNode("brk") as unknown as { mqtt: { counters: { attempts: number } } }).mqtt;
+    await waitFor(() => mqtt.counters.attempts >= 3, 20_000, "three attempts");
+    await waitFor(() => caught.length >= 2, 5000, "Catch heard of it");
+    assert.strictEqual(caught.length, 2, caught.map(errorText).join(" | "));
+    assert.match(errorText(caught[0]), /failed: connection refused: .*is the broker running and is the port right\?/);
+    assert.ok(a.statuses.some((t) => /comm_lost: connection refused/.test(t)), a.statuses.join(" | "));
+  });
+
   it("runs an otb-mqtt-in saved before otb-mqtt-broker (its own URL and login) unchanged, and says once how to migrate", async () => {
     broker.broker.authenticate = (_client, username, password, done) => done(null, username === "old" && String(password) === "login");
     const saved = JSON.parse(fs.readFileSync(path.join(__dirname, "../../../test/mqtt-in/fixtures/legacy-mqtt-in-flow.json"), "utf8")) as Msg[];
@@ -194,6 +210,48 @@ describe("otb-mqtt-broker (Node-RED, Debian mosquitto)", () => {
       await pub?.endAsync(true);
       await helper.unload();
       await mosq.close();
+    }
+  });
+});
+
+describe("otb-mqtt-broker over TLS (Debian mosquitto, core tls-config)", () => {
+  afterEach(() => helper.unload());
+
+  itWithMosquitto("connects with the right CA; with another CA reports the untrusted certificate once and keeps retrying", async function () {
+    this.timeout(40_000);
+    const pki = makePki();
+    const port = await freePort();
+    const mosq = await startMosquitto([`listener ${port} 127.0.0.1`, "allow_anonymous true", `cafile ${pki.ca}`, `certfile ${pki.serverCert}`, `keyfile ${pki.serverKey}`], { port });
+    const url = `mqtts://127.0.0.1:${port}`;
+    const withTls = (ca: string): Msg[] => [
+      ...sharedFlow(url, { tls: "tlscfg" }),
+      { id: "tlscfg", type: "tls-config", name: "plant CA", cert: "", key: "", ca, verifyservercert: true, servername: "" },
+    ];
+    try {
+      await helper.load(nodes, withTls(pki.ca));
+      let a = watch("ina");
+      await waitFor(() => a.statuses.some((t) => /subscribed/.test(t)), 15_000, "subscribed over TLS");
+      const pub = await mqtt.connectAsync(url, { ca: fs.readFileSync(pki.ca) });
+      await waitFor(async () => {
+        await pub.publishAsync("a/t", JSON.stringify({ v: 1 }), { qos: 1 });
+        return a.signals.length > 0;
+      }, 5000, "a value over TLS");
+      await pub.endAsync(true);
+      await helper.unload();
+
+      await helper.load(nodes, withTls(pki.otherCa));
+      a = watch("ina");
+      const caught = caughtAll();
+      const broker = (helper.getNode("brk") as unknown as { mqtt: { counters: { attempts: number } } }).mqtt;
+      await waitFor(() => broker.counters.attempts >= 3, 20_000, "three attempts");
+      await waitFor(() => caught.length >= 2, 5000, "Catch heard of it");
+      assert.strictEqual(caught.length, 2, caught.map(errorText).join(" | "));
+      assert.match(errorText(caught[0]), /failed: untrusted certificate: .*not signed by the configured CA/);
+      assert.ok(a.statuses.some((t) => /comm_lost: untrusted certificate/.test(t)), a.statuses.join(" | "));
+    } finally {
+      await helper.unload();
+      await mosq.close();
+      fs.rmSync(pki.dir, { recursive: true, force: true });
     }
   });
 });
