@@ -3,7 +3,7 @@
  * (Debian's /usr/bin/chromium through playwright-core, as test/pilot/forms.test.ts) against a
  * real Node-RED: opening the node offers to move its connection settings into a broker node;
  * Done without pressing it changes nothing; pressing it creates the broker node (or uses the
- * matching one), points the node at it and clears the node's own login; the deployed flow runs.
+ * matching one) and points the node at it; the flow deploys and is saved that way.
  */
 import { strict as assert } from "assert";
 import * as fs from "fs";
@@ -78,7 +78,7 @@ describeWithChromium("otb-mqtt-in editor: moving a node's own connection into an
     assert.deepEqual((await flow()).find((n) => n.id === "old1"), before);
   });
 
-  it("moves the settings into a new broker node, or uses the matching one, and the deployed flow runs", async () => {
+  it("moves the settings into a new broker node, or uses the matching one; the flow deploys with the node pointing at it", async () => {
     await open("old1");
     await page.click("#otb-migrate");
     await done();
