@@ -5,7 +5,10 @@
  * reason. Signals are stamped in place (quality, reasons, unit) to keep the hot path free of
  * per-value allocations; reasons arrays are only created for values that have a finding.
  */
-import { describeErrors, isSafeTopicLevel, validateSignal, type Quality, type Signal, type SignalSource } from "../shared";
+// Straight from the modules, not the ../shared index: its re-exports are getters, read per Signal.
+import { isSafeTopicLevel } from "../shared/envelope";
+import { describeErrors, isValidSignal, validateSignal } from "../shared/schemas";
+import type { Quality, Signal, SignalSource } from "../shared/types";
 import { DEFAULT_SEVERITY, type TagRule, type TunableReason } from "./catalog";
 import { INVALID_ITEMS, QualityCounters, type TagCounters } from "./counters";
 import { DriftDetector, FlatlineDetector, SpikeDetector } from "./detectors";
@@ -155,7 +158,7 @@ export class QualityEngine {
         raw.value = String(value);
         notFinite = true;
       }
-      if (!validateSignal(raw)) {
+      if (!isValidSignal(raw)) {
         this.reject(item, index, describeErrors(validateSignal.errors), out);
         return;
       }

@@ -4,7 +4,7 @@
  * the rejected items with a reason each, so that a node can route what it refuses instead of
  * dropping it.
  */
-import { describeErrors, validateSignal } from "./schemas";
+import { describeErrors, isValidSignal, validateSignal } from "./schemas";
 import type { Context, Signal } from "./types";
 
 export interface RejectedItem {
@@ -26,7 +26,7 @@ export function splitBatch(payload: unknown): SplitBatch {
   const rejected: RejectedItem[] = [];
   for (let i = 0; i < items.length; i++) {
     const item = items[i];
-    if (validateSignal(item)) signals.push(item);
+    if (isValidSignal(item)) signals.push(item);
     else rejected.push({ index: i, item, reason: describeErrors(validateSignal.errors) });
   }
   return { signals, rejected };
