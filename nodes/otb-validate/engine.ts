@@ -7,7 +7,7 @@
  */
 // Straight from the modules, not the ../shared index: its re-exports are getters, read per Signal.
 import { isSafeTopicLevel } from "../shared/envelope";
-import { describeErrors, isValidSignal, validateSignal } from "../shared/schemas";
+import { describeErrors, isValidSignal, validateSignal, type SignalCheckMemo } from "../shared/schemas";
 import type { Quality, Signal, SignalSource } from "../shared/types";
 import { DEFAULT_SEVERITY, type TagRule, type TunableReason } from "./catalog";
 import { INVALID_ITEMS, QualityCounters, type TagCounters } from "./counters";
@@ -113,10 +113,11 @@ export class QualityEngine {
   processBatch(payload: unknown): BatchResult {
     const result: BatchResult = { passed: [], quarantined: [], invalid: [] };
     const now = this.now();
+    const memo: SignalCheckMemo = {};
     if (Array.isArray(payload)) {
-      for (let i = 0; i < payload.length; i++) this.processItem(payload[i], i, now, result);
+      for (let i = 0; i < payload.length; i++) this.processItem(payload[i], i, now, result, memo);
     } else {
-      this.processItem(payload, 0, now, result);
+      this.processItem(payload, 0, now, result, memo);
     }
     return result;
   }
@@ -143,7 +144,7 @@ export class QualityEngine {
     this.recentGood = this.recentTotal = 0;
   }
 
-  private processItem(item: unknown, index: number, now: number, out: BatchResult): void {
+  private processItem(item: unknown, index: number, now: number, out: BatchResult, memo: SignalCheckMemo): void {
     try {
       if (typeof item !== "object" || item === null || Array.isArray(item)) {
         this.reject(item, index, `item is ${item === null ? "null" : Array.isArray(item) ? "an array" : typeof item}, not a Signal object`, out);
@@ -158,7 +159,7 @@ export class QualityEngine {
         raw.value = String(value);
         notFinite = true;
       }
-      if (!isValidSignal(raw)) {
+      if (!isValidSignal(raw, memo)) {
         this.reject(item, index, describeErrors(validateSignal.errors), out);
         return;
       }

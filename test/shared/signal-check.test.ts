@@ -94,6 +94,28 @@ describe("isValidSignal agrees with the Signal schema", () => {
     assert.equal(isValidSignal(JSON.parse('{"tag":"a","value":1,"ts":1,"quality":"good","source":{"protocol":"sim","address":"x"},"__proto__":1}')), false);
   });
 
+  it("checks a Context shared by the items of a batch once, and still refuses a bad one", () => {
+    const r = rng(11);
+    for (let round = 0; round < 300; round++) {
+      // A few Context objects, some of them broken, shared between the items of one batch.
+      const contexts = Array.from({ length: 3 }, () => {
+        const c: Record<string, unknown> = { enterprise: "acme", site: "p1", area: "pumps", line: "line1", mode: "running" };
+        if (r() < 0.4) mutate(c, CONTEXT_KEYS, r);
+        return c;
+      });
+      const items = Array.from({ length: 20 }, () => {
+        const s = base(r);
+        s.context = contexts[Math.floor(r() * contexts.length)];
+        if (r() < 0.1) mutate(s, SIGNAL_KEYS, r);
+        return s;
+      });
+      const { signals, rejected } = splitBatch(items);
+      const expected = items.filter((x) => validateSignal(x));
+      assert.deepEqual(signals, expected, `round ${round}`);
+      assert.equal(rejected.length, items.length - expected.length);
+    }
+  });
+
   it("is what splitBatch uses: same split as ajv item by item", () => {
     const r = rng(7);
     const items: unknown[] = [];
