@@ -58,6 +58,9 @@ export class QualityEngine {
   readonly counters: QualityCounters;
   private readonly states = new Map<string, TagState>();
   private readonly staleStates: TagState[] = [];
+  /** Tags outside the catalog seen so far (bounded like the counters): their counters and whether the tag is unsafe as a topic level. */
+  private readonly unknown = new Map<string, { counters: TagCounters; unsafe: boolean }>();
+  private readonly maxTags: number;
   private readonly unknownTags: UnknownTagPolicy;
   private readonly maxStringLength: number;
   private readonly now: () => number;
@@ -72,7 +75,8 @@ export class QualityEngine {
     this.now = options.now ?? Date.now;
     this.unknownTags = options.unknownTags ?? "pass";
     this.maxStringLength = options.maxStringLength ?? 1024;
-    this.counters = new QualityCounters(options.maxTags ?? 10_000, this.now());
+    this.maxTags = options.maxTags ?? 10_000;
+    this.counters = new QualityCounters(this.maxTags, this.now());
     for (const rule of options.rules) {
       const state: TagState = {
         rule,
@@ -141,6 +145,7 @@ export class QualityEngine {
   resetCounters(): void {
     this.counters.reset(this.now());
     for (const s of this.states.values()) s.counters = this.counters.of(s.rule.tag);
+    this.unknown.clear();
     this.recentGood = this.recentTotal = 0;
   }
 
@@ -173,9 +178,10 @@ export class QualityEngine {
         counters = state.counters;
         this.applyRule(signal, state, notFinite, now);
       } else {
-        counters = this.counters.of(signal.tag);
+        const u = this.unknownTag(signal.tag);
+        counters = u.counters;
         // Catalog tags were checked at deploy; others must still be usable as one UNS topic level.
-        if (!isSafeTopicLevel(signal.tag)) this.flag("unsafe_tag", "bad");
+        if (u.unsafe) this.flag("unsafe_tag", "bad");
         this.checkValueShape(signal.value);
         if (this.unknownTags !== "pass") this.flag("unknown_tag", this.unknownTags);
       }
@@ -196,6 +202,15 @@ export class QualityEngine {
       // A hostile object (a throwing getter, a frozen Signal) is still accounted for.
       this.reject(item, index, `unprocessable: ${(err as Error)?.message ?? String(err)}`, out);
     }
+  }
+
+  private unknownTag(tag: string): { counters: TagCounters; unsafe: boolean } {
+    let u = this.unknown.get(tag);
+    if (u === undefined) {
+      u = { counters: this.counters.of(tag), unsafe: !isSafeTopicLevel(tag) };
+      if (this.unknown.size < this.maxTags) this.unknown.set(tag, u);
+    }
+    return u;
   }
 
   private reject(item: unknown, index: number, reason: string, out: BatchResult): void {
