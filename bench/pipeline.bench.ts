@@ -72,7 +72,8 @@ const LINE = {
   shifts: [{ name: "early", start: "06:00", end: "14:00" }, { name: "late", start: "14:00", end: "22:00" }, { name: "night", start: "22:00", end: "06:00" }],
 };
 
-function flow(): Array<Record<string, unknown>> {
+/** The flow; without otb-infer (`--without-infer`) the window feeds the sink directly, to show what inference costs. */
+function flow(withInfer: boolean): Array<Record<string, unknown>> {
   const change = (id: string, next: string): Record<string, unknown> => ({ id, z: "f", type: "change", rules: [{ t: "set", p: "topic", pt: "msg", to: id, tot: "str" }], wires: [[next]] });
   return [
     { id: "f", type: "tab" },
@@ -80,8 +81,10 @@ function flow(): Array<Record<string, unknown>> {
     { id: "v", z: "f", type: "otb-validate", rulesFrom: "file", catalogFile: RULES, unknownTags: "pass", summaryInterval: "0", wires: [["c"], ["quarantine"], []] },
     { id: "quarantine", z: "f", type: "helper" },
     { id: "c", z: "f", type: "otb-context", line: "line", asset: "pump1", modeSource: "state", modeTag: "line.state_code", stateMap: [{ value: "1", mode: "running" }], persist: false, wires: [["w"], []] },
-    { id: "w", z: "f", type: "otb-window", windowName: "pump1", mode: "tumbling", length: "10", hop: "10", features: CARD.features, missing: "hold", lateTolerance: "1", closeOnWallClock: false, wires: [["i"], []] },
-    { id: "i", z: "f", type: "otb-infer", modelPath: MODEL, sha256: CARD.sha256, threads: "1", maxQueue: "1000", maxBatch: "32", raiseAfter: "3", clearAfter: "5", hotReload: false, wires: [["scored"], ["events"]] },
+    { id: "w", z: "f", type: "otb-window", windowName: "pump1", mode: "tumbling", length: "10", hop: "10", features: CARD.features, missing: "hold", lateTolerance: "1", closeOnWallClock: false, wires: [[withInfer ? "i" : "scored"], []] },
+    ...(withInfer
+      ? [{ id: "i", z: "f", type: "otb-infer", modelPath: MODEL, sha256: CARD.sha256, threads: "1", maxQueue: "1000", maxBatch: "32", raiseAfter: "3", clearAfter: "5", hotReload: false, wires: [["scored"], ["events"]] }]
+      : []),
     { id: "scored", z: "f", type: "helper" },
     { id: "events", z: "f", type: "helper" },
     change("ch1", "ch2"), change("ch2", "ch3"), change("ch3", "ch4"), change("ch4", "raw"),
@@ -132,10 +135,11 @@ const bench: Benchmark = {
   async run(opts) {
     const batches = opts.quick ? 1000 : 5000;
     const helper = initRuntime();
-    await helper.load([otbLine, otbValidate, otbContext, otbWindow, otbInfer, coreNode("function/15-change")] as Array<(RED: unknown) => void>, flow());
+    const withInfer = !opts.args.includes("--without-infer");
+    await helper.load([otbLine, otbValidate, otbContext, otbWindow, otbInfer, coreNode("function/15-change")] as Array<(RED: unknown) => void>, flow(withInfer));
     try {
       // The model loads (hash check, child-process parse) before the first frame can be scored.
-      await modelInService(helper);
+      if (withInfer) await modelInService(helper);
       // Warm-up (JIT, rule windows, model session), then the measured run: slices of 500 batches,
       // the reference and the pack in turn, so that both see the same machine load.
       let quarantined = 0;
@@ -170,7 +174,7 @@ const bench: Benchmark = {
       }
       const signals = batches * STEPS_PER_BATCH * TAGS.length;
       const figures: Figure[] = [
-        { name: "signals/s end to end, batches of 100", unit: "signals/s", pack: (signals / packMs) * 1000, raw: (signals / rawMs) * 1000, higherIsBetter: true, note: `raw: 4 change nodes; ${quarantined} of ${signals + WARM_UP * STEPS_PER_BATCH * TAGS.length} quarantined` },
+        { name: "signals/s end to end, batches of 100", unit: "signals/s", pack: (signals / packMs) * 1000, raw: (signals / rawMs) * 1000, higherIsBetter: true, note: `raw: 4 change nodes; ${withInfer ? "" : "WITHOUT otb-infer; "}${quarantined} of ${signals + WARM_UP * STEPS_PER_BATCH * TAGS.length} quarantined` },
         { name: "time per Signal end to end", unit: "us", pack: (packMs * 1000) / signals, raw: (rawMs * 1000) / signals, higherIsBetter: false, note: "goal < 10 us" },
         // CPU time of the whole process (every thread) while each side ran: what a Signal costs
         // whatever else the machine is doing, where wall time also counts time spent descheduled.
