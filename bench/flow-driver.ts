@@ -17,7 +17,6 @@ interface Hooks {
   add(id: string, fn: (event: { node: { id: string } }) => void): void;
   remove(id: string): void;
 }
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const hooks = (require(require.resolve("@node-red/util", { paths: [require.resolve("node-red")] })) as { hooks: Hooks }).hooks;
 
 /** The helper's internals this driver touches (not part of its typed API). */
