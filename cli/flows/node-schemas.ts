@@ -15,6 +15,10 @@ import { schema as lineSchema } from "../../nodes/otb-line/schema";
 import { parseLineConfig } from "../../nodes/otb-line/line-config";
 import { schema as windowSchema } from "../../nodes/otb-window/schema";
 import { parseWindowConfig } from "../../nodes/otb-window/window-config";
+import { schema as validateSchema } from "../../nodes/otb-validate/schema";
+import { parseValidateConfig } from "../../nodes/otb-validate/validate-config";
+import { schema as contextSchema } from "../../nodes/otb-context/schema";
+import { parseContextConfig } from "../../nodes/otb-context/context-config";
 
 export interface SchemaEntry {
   schema: NodeSchema;
@@ -25,6 +29,8 @@ export interface SchemaEntry {
 export const SCHEMAS: Record<string, SchemaEntry> = {
   "otb-line": { schema: lineSchema, parse: parseLineConfig },
   "otb-window": { schema: windowSchema, parse: (def) => parseWindowConfig(def, String(def.cardPath ?? "").trim() ? [] : undefined) },
+  "otb-validate": { schema: validateSchema, parse: parseValidateConfig },
+  "otb-context": { schema: contextSchema, parse: parseContextConfig },
 };
 
 const WHOLE_ENV = /^\$\{[^}]+\}$/;
@@ -86,7 +92,6 @@ export const LEGACY_CHECKS: Record<string, LegacyCheck> = {
   // Tag lists, register maps and rule sets may be stored as JSON text in the form.
   "otb-opcua-in": (node) => jsonFields(node, ["tags", "items", "nodes"]),
   "otb-modbus-in": (node) => jsonFields(node, ["registers", "map", "registerMap"]),
-  "otb-validate": (node) => jsonFields(node, ["rules", "tags"]),
 };
 
 function jsonFields(node: FlowNode, fields: string[]): string[] {

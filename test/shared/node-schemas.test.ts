@@ -57,6 +57,8 @@ function samples(spec: FieldSpec, baseValue: unknown): { valid: unknown[]; inval
 function baseNode(schema: NodeSchema): Record<string, unknown> {
   const node: Record<string, unknown> = { id: "n1", type: schema.type, name: "sample", x: 1, y: 1, z: "t" };
   for (const [name, spec] of Object.entries(schema.fields)) if (spec.kind !== "ref") node[name] = spec.default;
+  // A required config node reference holds an id (whether that node exists is the runner's check).
+  for (const [name, spec] of Object.entries(schema.fields)) if (spec.kind === "ref" && spec.required) node[name] = `cfg-${name}`;
   for (const [name, spec] of Object.entries(schema.fields)) {
     if (spec.kind === "ref" || fieldProblem(name, spec, node[name], node, schema.checks ?? {}) === null) continue;
     const v = spec.samples?.valid?.[0];
