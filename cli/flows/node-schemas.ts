@@ -19,6 +19,8 @@ import { schema as validateSchema } from "../../nodes/otb-validate/schema";
 import { parseValidateConfig } from "../../nodes/otb-validate/validate-config";
 import { schema as contextSchema } from "../../nodes/otb-context/schema";
 import { parseContextConfig } from "../../nodes/otb-context/context-config";
+import { schema as oeeSchema } from "../../nodes/otb-oee/schema";
+import { parseOeeConfig } from "../../nodes/otb-oee/oee-config";
 
 export interface SchemaEntry {
   schema: NodeSchema;
@@ -31,6 +33,7 @@ export const SCHEMAS: Record<string, SchemaEntry> = {
   "otb-window": { schema: windowSchema, parse: (def) => parseWindowConfig(def, String(def.cardPath ?? "").trim() ? [] : undefined) },
   "otb-validate": { schema: validateSchema, parse: parseValidateConfig },
   "otb-context": { schema: contextSchema, parse: parseContextConfig },
+  "otb-oee": { schema: oeeSchema, parse: parseOeeConfig },
 };
 
 const WHOLE_ENV = /^\$\{[^}]+\}$/;

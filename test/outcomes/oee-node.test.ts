@@ -203,8 +203,15 @@ describe("otb-oee node", function () {
     fs.writeFileSync(path.join(userDir, "bc.json"), JSON.stringify({ line: "line1", currency: "euro", baseline: { measuredAt: "x", oee: 2 }, unitValues: {}, expected: {} }));
     await helper.load(withCoreNodes([otbLine, otbOee]), flow({ businessCaseFile: "bc.json" }));
     const seen = collect();
-    node("oee").receive({ payload: [sig("line1.state", "running", T0)] });
-    await waitFor(() => seen.caught.length >= 1 && seen.rejected.length === 1, 30_000);
-    assert.match(String((seen.caught[seen.caught.length - 1].error as { message: string }).message), /business case: .*currency/);
+    await waitFor(() => seen.caught.length >= 1, 30_000);
+    assert.match(String((seen.caught[0]!.error as { message: string }).message), /business case: .*currency/, "reported once the flow has started");
+    assert.match(String((helper.getNode("oee") as unknown as { status: { lastCall: { args: Array<{ text: string }> } } }).status.lastCall.args[0]!.text), /^config: /);
+    const batch = [sig("line1.state", "running", T0)];
+    node("oee").receive({ payload: batch });
+    // A node that cannot run hands each message to Catch with its items and the reason.
+    await waitFor(() => seen.caught.length >= 2, 30_000);
+    assert.deepEqual(seen.caught[1]!.payload, batch);
+    assert.match(String((seen.caught[1]!.error as { message: string }).message), /business case: .*currency/);
+    assert.deepEqual([seen.caught.length, seen.rejected.length, seen.kpis.length], [2, 0, 0]);
   });
 });
