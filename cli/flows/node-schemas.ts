@@ -21,6 +21,8 @@ import { schema as contextSchema } from "../../nodes/otb-context/schema";
 import { parseContextConfig } from "../../nodes/otb-context/context-config";
 import { schema as oeeSchema } from "../../nodes/otb-oee/schema";
 import { parseOeeConfig } from "../../nodes/otb-oee/oee-config";
+import { schema as spcSchema } from "../../nodes/otb-spc/schema";
+import { parseSpcConfig } from "../../nodes/otb-spc/spc-config";
 
 export interface SchemaEntry {
   schema: NodeSchema;
@@ -34,6 +36,7 @@ export const SCHEMAS: Record<string, SchemaEntry> = {
   "otb-validate": { schema: validateSchema, parse: parseValidateConfig },
   "otb-context": { schema: contextSchema, parse: parseContextConfig },
   "otb-oee": { schema: oeeSchema, parse: parseOeeConfig },
+  "otb-spc": { schema: spcSchema, parse: parseSpcConfig },
 };
 
 const WHOLE_ENV = /^\$\{[^}]+\}$/;
