@@ -23,6 +23,7 @@ import { schema as oeeSchema } from "../../nodes/otb-oee/schema";
 import { parseOeeConfig } from "../../nodes/otb-oee/oee-config";
 import { schema as spcSchema } from "../../nodes/otb-spc/schema";
 import { parseSpcConfig } from "../../nodes/otb-spc/spc-config";
+import { schema as publishSchema } from "../../nodes/otb-publish/schema";
 
 export interface SchemaEntry {
   schema: NodeSchema;
@@ -37,6 +38,7 @@ export const SCHEMAS: Record<string, SchemaEntry> = {
   "otb-context": { schema: contextSchema, parse: parseContextConfig },
   "otb-oee": { schema: oeeSchema, parse: parseOeeConfig },
   "otb-spc": { schema: spcSchema, parse: parseSpcConfig },
+  "otb-publish": { schema: publishSchema },
 };
 
 const WHOLE_ENV = /^\$\{[^}]+\}$/;
