@@ -4,7 +4,7 @@
  * context messages (an MES, an operator form, a schedule), keeps them across restarts, and
  * emits a ContextEvent on output 2 for every change.
  */
-import { defineNode, type NodeContext, type NodeController } from "../shared/define-node";
+import { afterFlowsStart, defineNode, type NodeContext, type NodeController } from "../shared/define-node";
 import { unsLinePath } from "../shared/envelope";
 import type { NodeAPI, NodeMessageInFlow, NodeSend } from "../shared/red";
 import type { Context } from "../shared/types";
@@ -18,14 +18,17 @@ import { StampRouter, describe } from "./stamp-router";
 
 class ContextController implements NodeController {
   private readonly router: StampRouter;
+  private cancelReport: (() => void) | null = null;
 
-  constructor(private readonly ctx: NodeContext<ContextFields>, settings: ContextSettings, line: OtbLineNode, private readonly file: ContextFile | null, initial: OperatorContext) {
+  constructor(private readonly ctx: NodeContext<ContextFields>, settings: ContextSettings, line: OtbLineNode, private readonly file: ContextFile | null, initial: OperatorContext, loadError: Error | null) {
     const identity: Context = line.identity();
     if (settings.cell) identity.cell = settings.cell;
     if (settings.asset) identity.asset = settings.asset;
     const stamper = new ContextStamper({ identity, shiftAt: line.shiftAt.bind(line), mode: createModeDeriver(settings.mode), initial });
     this.router = new StampRouter(stamper, unsLinePath(identity), settings.contextTopic, file);
     ctx.status.waiting(describe(stamper.context));
+    // Reported once the flow has started, so that its Catch nodes exist (see define-node.ts).
+    if (loadError) this.cancelReport = afterFlowsStart(ctx.RED, () => ctx.report(loadError));
   }
 
   input(msg: NodeMessageInFlow, send: NodeSend): void {
@@ -36,6 +39,7 @@ class ContextController implements NodeController {
   }
 
   async close(): Promise<void> {
+    this.cancelReport?.();
     await this.file?.flush();
   }
 }
@@ -50,16 +54,17 @@ export = function (RED: NodeAPI): void {
       const line = RED.nodes.getNode(ctx.config.line) as unknown as OtbLineNode;
       let file: ContextFile | null = null;
       let initial: OperatorContext = {};
+      let loadError: Error | null = null;
       if (settings.persist) {
         const path = contextFilePath(ctx.durableDir("otb-context's saved product, batch, order and mode (persist)"), ctx.node.id);
         file = new ContextFile(path, (err) => ctx.report(err, { payload: null, error: { message: `saving context: ${err.message}` } }));
         try {
           initial = loadContextFile(path);
         } catch (err) {
-          ctx.report(new Error(`saved context ${path} is unreadable, starting empty: ${(err as Error).message}`));
+          loadError = new Error(`saved context ${path} is unreadable, starting empty: ${(err as Error).message}`);
         }
       }
-      return new ContextController(ctx, settings, line, file, initial);
+      return new ContextController(ctx, settings, line, file, initial, loadError);
     },
   });
 };

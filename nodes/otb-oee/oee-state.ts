@@ -20,16 +20,18 @@ export class OeeState {
   /** `file` null: nothing is kept (persist off). */
   constructor(private readonly file: string | null, private readonly engine: OeeEngine, private readonly input: OeeInput, private readonly months: Months, private readonly report: (err: Error) => void) {}
 
-  load(): void {
-    if (!this.file) return;
+  /** The saved state restored; an unreadable file is left alone and returned as an error to report. */
+  load(): Error | null {
+    if (!this.file) return null;
     try {
       const saved = loadState<Saved>(this.file);
-      if (!saved) return;
+      if (!saved) return null;
       this.engine.restore(saved.engine);
       this.input.restore(saved.input);
       this.months.current = saved.month ?? null;
+      return null;
     } catch (err) {
-      this.report(new Error(`saved OEE state ${this.file} is unreadable, starting fresh: ${(err as Error).message}`));
+      return new Error(`saved OEE state ${this.file} is unreadable, starting fresh: ${(err as Error).message}`);
     }
   }
 

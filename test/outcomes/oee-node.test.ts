@@ -158,6 +158,27 @@ describe("otb-oee node", function () {
     assert.match(r[0].reason, /^future_timestamp/);
   });
 
+  it("starts fresh on an unreadable saved state and says so once in Catch", async () => {
+    fs.mkdirSync(path.join(userDir, "otbridge", "oee"), { recursive: true });
+    fs.writeFileSync(path.join(userDir, "otbridge", "oee", "oee.json"), "{not json");
+    await helper.load(withCoreNodes([otbLine, otbOee]), flow({ persist: true }));
+    const seen = collect();
+    await waitFor(() => seen.caught.length >= 1, 30_000);
+    assert.match(String((seen.caught[0]!.error as { message: string }).message), /saved OEE state .*oee\.json is unreadable, starting fresh/);
+    node("oee").receive({ payload: [sig("line1.state", "running", T0), sig("line1.total", 0, T0), sig("line1.reject", 0, T0)] });
+    node("oee").receive({ topic: "report", payload: T0 + MIN });
+    await waitFor(() => seen.kpis.some((k) => k.scope === "demand"), 30_000);
+    assert.equal(seen.caught.length, 1, "one report, and the node runs");
+  });
+
+  it("refuses to keep its state without a userDir, saying how to fix it", async () => {
+    helper.settings({ userDir: undefined });
+    await helper.load(withCoreNodes([otbLine, otbOee]), flow({ persist: true }));
+    const seen = collect();
+    await waitFor(() => seen.caught.length >= 1, 30_000);
+    assert.match(String((seen.caught[0]!.error as { message: string }).message), /no userDir, so otb-oee's saved state \(persist\) has nowhere durable to live: set userDir/);
+  });
+
   it("keeps its state across a restart: parts counted while Node-RED was down are not lost", async () => {
     await helper.load(withCoreNodes([otbLine, otbOee]), flow({ persist: true }));
     node("oee").receive({ payload: [sig("line1.state", "running", T0), sig("line1.total", 0, T0), sig("line1.reject", 0, T0)] });

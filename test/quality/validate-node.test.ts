@@ -155,8 +155,9 @@ describe("otb-validate node", () => {
   it("refuses a rule table with a band out of order, naming the tag", async () => {
     const rules = [{ tag: "p", range: { badBelow: 10, uncertainBelow: 5 } }];
     await helper.load(otbValidate, flow({ rules }));
-    const v = spied("v");
-    assert.match(String(v.error.firstCall.args[0].message), /tags\[0\] \(p\): range uncertainBelow \(5\) is below badBelow \(10\)/);
+    const report = await nextMessage(helper.getNode("caught"));
+    assert.match(String((report.error as { message: string }).message), /tags\[0\] \(p\): range uncertainBelow \(5\) is below badBelow \(10\)/);
+    assert.equal(spied("v").status.lastCall.args[0].fill, "red");
   });
 
   it("serves per-tag counters at the admin endpoint and resets them", async () => {
