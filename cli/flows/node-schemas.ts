@@ -25,6 +25,15 @@ import { schema as modbusDeviceSchema } from "../../nodes/otb-modbus-device/sche
 import { parseDeviceConfig } from "../../nodes/otb-modbus-device/device-config";
 import { schema as modbusInSchema } from "../../nodes/otb-modbus-in/schema";
 import { parseModbusInConfig } from "../../nodes/otb-modbus-in/map-source";
+import { schema as validateSchema } from "../../nodes/otb-validate/schema";
+import { parseValidateConfig } from "../../nodes/otb-validate/validate-config";
+import { schema as contextSchema } from "../../nodes/otb-context/schema";
+import { parseContextConfig } from "../../nodes/otb-context/context-config";
+import { schema as oeeSchema } from "../../nodes/otb-oee/schema";
+import { parseOeeConfig } from "../../nodes/otb-oee/oee-config";
+import { schema as spcSchema } from "../../nodes/otb-spc/schema";
+import { parseSpcConfig } from "../../nodes/otb-spc/spc-config";
+import { schema as publishSchema } from "../../nodes/otb-publish/schema";
 
 export interface SchemaEntry {
   schema: NodeSchema;
@@ -50,6 +59,11 @@ export const SCHEMAS: Record<string, SchemaEntry> = {
   "otb-opcua-in": { schema: opcuaInSchema, parse: refsAside(opcuaInSchema, parseOpcuaInConfig) },
   "otb-modbus-device": { schema: modbusDeviceSchema, parse: parseDeviceConfig },
   "otb-modbus-in": { schema: modbusInSchema, parse: refsAside(modbusInSchema, parseModbusInConfig) },
+  "otb-validate": { schema: validateSchema, parse: parseValidateConfig },
+  "otb-context": { schema: contextSchema, parse: parseContextConfig },
+  "otb-oee": { schema: oeeSchema, parse: parseOeeConfig },
+  "otb-spc": { schema: spcSchema, parse: parseSpcConfig },
+  "otb-publish": { schema: publishSchema },
 };
 
 const WHOLE_ENV = /^\$\{[^}]+\}$/;
@@ -107,11 +121,4 @@ export const LEGACY_CHECKS: Record<string, LegacyCheck> = {
     }
     return problems;
   },
-
-  // Rule sets may be stored as JSON text in the form.
-  "otb-validate": (node) => jsonFields(node, ["rules", "tags"]),
 };
-
-function jsonFields(node: FlowNode, fields: string[]): string[] {
-  return fields.map((f) => jsonField(node, f).error).filter((e): e is string => e !== undefined);
-}

@@ -65,6 +65,18 @@ function baseNode(schema: NodeSchema): Record<string, unknown> {
     if (v === undefined) throw new Error(`${schema.type}.${name}: its default is not valid on its own; give it samples.valid`);
     node[name] = v;
   }
+  // Fields whose need depends on other fields are the runtime parser's: a field it names takes its first valid sample.
+  for (let tries = 0; tries < Object.keys(schema.fields).length; tries++) {
+    try {
+      SCHEMAS[schema.type]?.parse?.(node);
+      break;
+    } catch (err) {
+      const name = ((err as { detail?: { field?: string } }).detail ?? {}).field;
+      const v = name ? schema.fields[name]?.samples?.valid?.[0] : undefined;
+      if (!name || v === undefined || node[name] === v) throw new Error(`${schema.type}: the base node fails its parser: ${(err as Error).message}`);
+      node[name] = v;
+    }
+  }
   return node;
 }
 
