@@ -121,5 +121,9 @@ export = function (RED: NodeAPI): void {
       const file = cfg.persist ? stateFilePath(ctx.durableDir("otb-oee's saved state (persist)"), "oee", ctx.node.id) : null;
       return new OeeController(ctx, cfg, line, file);
     },
+    // Unconfigured: the input goes to the reject output with the reason, as well as to Catch.
+    refuse(msg, send, err) {
+      send([null, { ...msg, rejected: [{ index: 0, reason: `otb-oee is not configured: ${err.message}` }] } as NodeMessage]);
+    },
   });
 };

@@ -95,5 +95,9 @@ export = function (RED: NodeAPI): void {
       const file = cfg.persist ? stateFilePath(ctx.durableDir("otb-spc's saved limits and history (persist)"), "spc", ctx.node.id) : null;
       return new SpcController(ctx, cfg, line ? line.identity() : undefined, file);
     },
+    // Unconfigured: the input goes to the reject output with the reason, as well as to Catch.
+    refuse(msg, send, err) {
+      send([null, null, { ...msg, rejected: [{ index: 0, reason: `otb-spc is not configured: ${err.message}` }] } as NodeMessage]);
+    },
   });
 };

@@ -94,6 +94,11 @@ export = function (RED: NodeAPI): void {
     schema,
     status: { idleAfterMs: 30_000 },
     create: (ctx) => new ValidateController(ctx, validateSettings(ctx.config, ctx.userFile)),
+    // Unconfigured: nothing passes, but nothing vanishes either.
+    refuse(msg, send, err) {
+      const items = Array.isArray(msg.payload) ? (msg.payload as unknown[]) : [msg.payload];
+      route(msg, send, [], [], items.map((item, index) => ({ index, item, reason: `otb-validate is not configured: ${err.message}` })));
+    },
   });
 
   // Per-tag quality counters for dashboards and audits, behind the editor's admin auth.

@@ -229,10 +229,11 @@ describe("otb-oee node", function () {
     assert.match(String((helper.getNode("oee") as unknown as { status: { lastCall: { args: Array<{ text: string }> } } }).status.lastCall.args[0]!.text), /^config: /);
     const batch = [sig("line1.state", "running", T0)];
     node("oee").receive({ payload: batch });
-    // A node that cannot run hands each message to Catch with its items and the reason.
-    await waitFor(() => seen.caught.length >= 2, 30_000);
+    // A node that cannot run hands each message to Catch and to its reject output, with the reason.
+    await waitFor(() => seen.caught.length >= 2 && seen.rejected.length >= 1, 30_000);
     assert.deepEqual(seen.caught[1]!.payload, batch);
     assert.match(String((seen.caught[1]!.error as { message: string }).message), /business case: .*currency/);
-    assert.deepEqual([seen.caught.length, seen.rejected.length, seen.kpis.length], [2, 0, 0]);
+    assert.match(JSON.stringify(seen.rejected[0]), /otb-oee is not configured: .*business case/);
+    assert.deepEqual([seen.caught.length, seen.rejected.length, seen.kpis.length], [2, 1, 0]);
   });
 });

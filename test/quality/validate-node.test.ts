@@ -127,7 +127,7 @@ describe("otb-validate node", () => {
     assert.equal(((await q).payload as Signal[])[0].unit, "A");
   });
 
-  it("turns red on an unreadable catalog, says why in Catch, and hands every later message to Catch with its items", async () => {
+  it("turns red on an unreadable catalog, says why in Catch, and hands every later message to Catch and its reject output with its items", async () => {
     await helper.load(otbValidate, flow({ rulesFrom: "file", catalogFile: "/nonexistent/rules.json" }));
     const v = spied("v");
     const deployReport = await nextMessage(helper.getNode("caught"));
@@ -135,7 +135,9 @@ describe("otb-validate node", () => {
     assert.equal(v.status.lastCall.args[0].fill, "red");
     assert.match(v.status.lastCall.args[0].text, /config: cannot read tag catalog/);
     const out: unknown[] = [];
-    for (const id of ["ok", "q"]) helper.getNode(id).on("input", (m: unknown) => out.push(m));
+    const rejected: Array<{ invalid: Array<{ item: unknown; reason: string }> }> = [];
+    helper.getNode("ok").on("input", (m: unknown) => out.push(m));
+    helper.getNode("q").on("input", (m: unknown) => rejected.push(m as (typeof rejected)[number]));
     const caught = nextMessage(helper.getNode("caught"));
     const batch = [signal("p", 50, T0)];
     v.receive({ payload: batch });
@@ -143,6 +145,9 @@ describe("otb-validate node", () => {
     assert.deepEqual(m.payload, batch, "the items reach Catch, not lost");
     assert.match(String((m.error as { message: string }).message), /cannot read tag catalog .*ENOENT/);
     assert.deepEqual(out, [], "nothing passes while the node cannot run");
+    await waitFor(() => rejected.length === 1, 5000, "the items on the reject output");
+    assert.deepEqual(rejected[0]!.invalid.map((r) => r.item), batch);
+    assert.match(rejected[0]!.invalid[0]!.reason, /^otb-validate is not configured: cannot read tag catalog/);
   });
 
   it("refuses rules from a file without a catalog file, naming the field", async () => {
