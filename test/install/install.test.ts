@@ -175,11 +175,7 @@ describe("install: the packed tarball into a fresh Node-RED user folder, registr
   it("Manage palette > Install > Upload of the tarball (Node-RED's own npm) into a running Node-RED adds every node, and otb-infer scores", async () => {
     const paletteDir = freshUserDir();
     try {
-      // The registry-only install is proven by the flagless `npm install` above, which also warmed
-      // npm's cache with every package of the tarball's tree: Node-RED's npm may take them from
-      // there without asking the registry again (prefer-offline still fetches anything missing).
-      // What this test proves, the palette's own install path, is unchanged; it runs faster.
-      red = await startInstalledRed(paletteDir, { ...env, ...CLOSED, npm_config_prefer_offline: "true" });
+      red = await startInstalledRed(paletteDir, { ...env, ...CLOSED });
       const form = new FormData();
       form.append("tarball", new Blob([fs.readFileSync(tarball)], { type: "application/gzip" }), path.basename(tarball));
       const t0 = Date.now();
