@@ -98,6 +98,7 @@ describeWithChromium("single-line pilot in the browser (headless Chromium)", fun
     sub = await Subscriber.connect(pilot.sim!.mqttUrl!, `${pilot.prefix}/#`);
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
     page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
+    page.setDefaultNavigationTimeout(120_000); // the editor's first load took over 30 s beside the hogs and other jobs
     page.on("pageerror", (err) => pageErrors.push(err.message));
     redUrl = pilot.red.url;
   });
