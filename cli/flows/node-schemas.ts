@@ -25,6 +25,10 @@ import { schema as modbusDeviceSchema } from "../../nodes/otb-modbus-device/sche
 import { parseDeviceConfig } from "../../nodes/otb-modbus-device/device-config";
 import { schema as modbusInSchema } from "../../nodes/otb-modbus-in/schema";
 import { parseModbusInConfig } from "../../nodes/otb-modbus-in/map-source";
+import { schema as mqttBrokerSchema } from "../../nodes/otb-mqtt-broker/schema";
+import { parseBrokerConfig } from "../../nodes/otb-mqtt-broker/broker-config";
+import { schema as mqttInSchema } from "../../nodes/otb-mqtt-in/schema";
+import { parseMqttInConfig } from "../../nodes/otb-mqtt-in/mqtt-in-config";
 
 export interface SchemaEntry {
   schema: NodeSchema;
@@ -50,6 +54,9 @@ export const SCHEMAS: Record<string, SchemaEntry> = {
   "otb-opcua-in": { schema: opcuaInSchema, parse: refsAside(opcuaInSchema, parseOpcuaInConfig) },
   "otb-modbus-device": { schema: modbusDeviceSchema, parse: parseDeviceConfig },
   "otb-modbus-in": { schema: modbusInSchema, parse: refsAside(modbusInSchema, parseModbusInConfig) },
+  // Credentials are not in a flow file: lint checks the broker without them.
+  "otb-mqtt-broker": { schema: mqttBrokerSchema, parse: (def) => parseBrokerConfig(def) },
+  "otb-mqtt-in": { schema: mqttInSchema, parse: refsAside(mqttInSchema, parseMqttInConfig) },
 };
 
 const WHOLE_ENV = /^\$\{[^}]+\}$/;
