@@ -50,8 +50,8 @@ export const schema = defineSchema({
     tls: field.ref("tls-config"),
     topics: field.json([{ topic: "sensors/#", qos: 1 }], {
       json: "array",
+      required: true,
       check: "topics",
-      checkBlank: true,
       samples: { valid: [[{ topic: "spBv1.0/plant/#", qos: 0 }], '[{"topic":"sensors/+/telemetry","qos":1}]'], invalid: [[{ topic: "a/#/b", qos: 1 }], [], [{ topic: "" }]] },
     }),
     format: field.oneOf(["auto", "json", "sparkplug"] as const, "auto"),
@@ -69,10 +69,12 @@ export const schema = defineSchema({
   migrations: [
     {
       to: 2,
+      // The form always saved a list; hand-written flows may hold text (tag-sources.ts reads it too).
       describe: "topics given as text (filters one per line or comma-separated, QoS 1), as the runtime always read them, become the form's list",
       up(def) {
         const raw = def.topics;
-        if (typeof raw !== "string" || /^\s*(\[|\$\{)/.test(raw)) return def;
+        // JSON text (a list, or not JSON at all: "{...") and a whole ${VAR} stay for the field check.
+        if (typeof raw !== "string" || raw.trim() === "" || /^\s*(\[|\{|\$\{)/.test(raw)) return def;
         return { ...def, topics: raw.split(/[\n,]/).map((t) => t.trim()).filter(Boolean).map((topic) => ({ topic, qos: 1 })) };
       },
     },
