@@ -34,6 +34,10 @@ import { parseOeeConfig } from "../../nodes/otb-oee/oee-config";
 import { schema as spcSchema } from "../../nodes/otb-spc/schema";
 import { parseSpcConfig } from "../../nodes/otb-spc/spc-config";
 import { schema as publishSchema } from "../../nodes/otb-publish/schema";
+import { schema as mqttBrokerSchema } from "../../nodes/otb-mqtt-broker/schema";
+import { parseBrokerConfig } from "../../nodes/otb-mqtt-broker/broker-config";
+import { schema as mqttInSchema } from "../../nodes/otb-mqtt-in/schema";
+import { parseMqttInConfig } from "../../nodes/otb-mqtt-in/mqtt-in-config";
 
 export interface SchemaEntry {
   schema: NodeSchema;
@@ -64,6 +68,9 @@ export const SCHEMAS: Record<string, SchemaEntry> = {
   "otb-oee": { schema: oeeSchema, parse: parseOeeConfig },
   "otb-spc": { schema: spcSchema, parse: parseSpcConfig },
   "otb-publish": { schema: publishSchema },
+  // Credentials are not in a flow file: lint checks the broker without them.
+  "otb-mqtt-broker": { schema: mqttBrokerSchema, parse: (def) => parseBrokerConfig(def) },
+  "otb-mqtt-in": { schema: mqttInSchema, parse: refsAside(mqttInSchema, parseMqttInConfig) },
 };
 
 const WHOLE_ENV = /^\$\{[^}]+\}$/;
