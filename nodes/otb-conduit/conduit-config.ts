@@ -19,47 +19,8 @@ export { ZONES, type Zone, KIND_CODES, KIND_TABLE, MESSAGE_KINDS, type MessageKi
 /** The checked fields of a saved conduit (schema.ts). */
 export type ConduitSettings = ConfigOf<typeof schema>;
 
-/** A saved conduit as Node-RED hands it over (the editor's strings, or a hand-written flow's values). */
-export interface ConduitDef {
-  id: string;
-  name?: string;
-  broker?: string;
-  protocolVersion?: string | number;
-  clientId?: string;
-  keepalive?: string | number;
-  connectTimeout?: string | number;
-  reconnectMax?: string | number;
-  caFile?: string;
-  certFile?: string;
-  keyFile?: string;
-  verifyServer?: string | boolean;
-  servername?: string;
-  sourceZone?: string;
-  targetZone?: string;
-  allowTopics?: string[] | string;
-  allowSignals?: string | boolean;
-  allowFeatures?: string | boolean;
-  allowInference?: string | boolean;
-  allowEvents?: string | boolean;
-  /** otb-infer's Alarm messages (issue 18). Absent (a conduit saved before alarms existed): as allowEvents. */
-  allowAlarms?: string | boolean;
-  /** KPIs (OEE, SPC, energy, value); absent (a conduit saved before the kind existed), it follows allowEvents. */
-  allowKpi?: string | boolean;
-  rateLimit?: string | number;
-  maxMessageBytes?: string | number;
-  inflight?: string | number;
-  queueDir?: string;
-  queueMaxMB?: string | number;
-  commitMs?: string | number;
-  replayOrder?: string;
-  fullPolicy?: string;
-  /** Max age of a queued record, in seconds (0 or empty: no limit); older ones are expired, never published. */
-  queueMaxAgeS?: string | number;
-  mode?: string;
-  spGroup?: string;
-  spEdgeNode?: string;
-  spPrimaryHost?: string;
-}
+/** A saved conduit as Node-RED hands it over (the editor's strings, or a hand-written flow's values): schema.ts's fields. */
+export type ConduitDef = { id: string; version?: unknown } & Partial<Record<keyof ConduitSettings, unknown>>;
 
 export interface ConduitCredentials {
   user?: string;
