@@ -90,6 +90,30 @@ describe("otb-conduit in Node-RED: deploy-time errors, userDir, saved flows", fu
     assert.ok(fs.existsSync(path.join(dir, "queues", "dmz")));
   });
 
+  it("a conduit's run-time error reaches Catch once per user, whether it registered through defineNode, the connection or both", async () => {
+    helper.settings({ userDir: dir });
+    const flowWithPlainUser = [...flow({}), { id: "plain", z: "t", type: "test-plain-user", wires: [] }];
+    // A user not defined through defineNode: it only registers with the conduit's connection (as otb-publish did).
+    const plainUser = (RED: NodeAPI): void => {
+      function Plain(this: import("node-red").Node, def: import("node-red").NodeDef): void {
+        RED.nodes.createNode(this as never, def as never);
+        (RED.nodes.getNode("c1") as unknown as OtbConduitNode).conduit!.connection.register(this as never, { onState: () => undefined });
+      }
+      (RED.nodes.registerType as (t: string, c: unknown) => void)("test-plain-user", Plain);
+    };
+    await helper.load(withCoreNodes([conduitNode, userNode, plainUser]), flowWithPlainUser);
+    const node = helper.getNode("c1") as unknown as OtbConduitNode;
+    // The defineNode user also registers with the connection: it must still hear each error once.
+    node.conduit!.connection.register(helper.getNode("user") as never, { onState: () => undefined });
+    const caught = caughtWithin(helper.getNode("caught"), 10_000, 500);
+    await new Promise((r) => setTimeout(r, 50));
+    node.conduit!.emit("fault", new Error("queue write failed: EIO"));
+    const reports = (await caught).filter((m) => /EIO/.test((m.error as { message: string }).message));
+    // One Catch node on the tab: Node-RED delivers one report per user that routes it there (two users).
+    assert.equal(reports.length, 2, `one report per user, got ${reports.length}`);
+    assert.deepEqual(Object.keys(node.users).sort(), ["plain", "user"]);
+  });
+
   it("a conduit saved before version 2 (no alarm/KPI flags, events off) carries no alarms or KPIs; one saved now keeps its flags", async () => {
     await helper.load(withCoreNodes([conduitNode, userNode]), flow({ queueDir: dir, allowEvents: false }));
     const kinds = (): string[] => [...((helper.getNode("c1") as unknown as OtbConduitNode).conduit?.cfg.kinds ?? [])].sort();
