@@ -312,7 +312,7 @@ async function main(): Promise<void> {
   const normalFile = path.join(args.data, "anomaly-free", "anomaly-free.csv");
   if (fs.existsSync(normalFile)) {
     // Not part of the SKAB protocol: false alarms on 2.6 hours without any fault.
-    const rows = fs.readFileSync(normalFile, "utf8").split("\n").filter((l) => l.trim()).length - 1;
+    const rows = parseCsv(fs.readFileSync(normalFile, "utf8"), normalFile).ts.length;
     console.log("\nFalse alarms without any fault. anomaly-free.csv (every alarmed row is a false alarm), same configuration:");
     for (const trainRows of [args.config.trainRows, Math.floor(rows / 2)]) {
       const r = await falseAlarmsOnNormal(normalFile, { ...args.config, trainRows }, scorer);

@@ -1,4 +1,7 @@
-/** What every otbridge subcommand module exports, and the small argument parser they share. */
+/** What every otbridge subcommand module exports, and the argument parsing they share. */
+import { parse as parseCsv } from "csv-parse/sync";
+import { parseArgs as parseArgv } from "util";
+
 export interface Command {
   summary: string;
   run(argv: string[]): Promise<number>;
@@ -14,6 +17,7 @@ export class CliError extends Error {
 export interface OptionSpec {
   /** "string" takes a value, "boolean" is a flag, "list" may repeat. */
   type: "string" | "boolean" | "list";
+  /** One letter: `-h` for `--help`. */
   alias?: string;
   default?: string | boolean;
 }
@@ -23,45 +27,34 @@ export interface Parsed {
   positionals: string[];
 }
 
-/** Parses `--name value`, `--name=value`, `--flag`, `-a value`; unknown options are errors. */
+/**
+ * Parses `--name value`, `--name=value`, `--flag`, `--flag=false`, `-a value` and `--` with
+ * Node's `util.parseArgs`. It runs non-strict and its tokens are checked here, because strict
+ * mode refuses a value that starts with a dash (`--seed -1`, `--start-ago -5`) before the
+ * command can say what is wrong with it, and its messages name no fix the user needs here:
+ * unknown options, missing values and values on flags are CliErrors (exit 2) in one line.
+ */
 export function parseArgs(argv: string[], spec: Record<string, OptionSpec>): Parsed {
   const options: Parsed["options"] = {};
-  const positionals: string[] = [];
-  const byAlias = new Map<string, string>();
+  const config: Record<string, { type: "string" | "boolean"; short?: string; multiple?: boolean }> = {};
   for (const [name, s] of Object.entries(spec)) {
-    if (s.alias) byAlias.set(s.alias, name);
+    config[name] = { type: s.type === "boolean" ? "boolean" : "string", ...(s.alias ? { short: s.alias } : {}), ...(s.type === "list" ? { multiple: true } : {}) };
     if (s.default !== undefined) options[name] = s.default;
   }
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (arg === "--") {
-      positionals.push(...argv.slice(i + 1));
-      break;
-    }
-    if (!arg.startsWith("-") || arg === "-") {
-      positionals.push(arg);
-      continue;
-    }
-    let name: string;
-    let inline: string | undefined;
-    if (arg.startsWith("--")) {
-      const eq = arg.indexOf("=");
-      name = eq >= 0 ? arg.slice(2, eq) : arg.slice(2);
-      inline = eq >= 0 ? arg.slice(eq + 1) : undefined;
-    } else {
-      name = byAlias.get(arg.slice(1)) ?? arg.slice(1);
-    }
-    const s = spec[name];
-    if (!s) throw new CliError(`unknown option ${arg}`);
+  const { tokens, positionals } = parseArgv({ args: argv, options: config, strict: false, allowPositionals: true, tokens: true });
+  for (const token of tokens) {
+    if (token.kind !== "option") continue;
+    const s = spec[token.name];
+    if (!s) throw new CliError(`unknown option ${token.rawName}`);
     if (s.type === "boolean") {
-      if (inline !== undefined && inline !== "true" && inline !== "false") throw new CliError(`--${name} takes no value`);
-      options[name] = inline !== "false";
+      const v = token.value;
+      if (v !== undefined && v !== "true" && v !== "false") throw new CliError(`--${token.name} takes no value`);
+      options[token.name] = v !== "false";
       continue;
     }
-    const value = inline ?? argv[++i];
-    if (value === undefined) throw new CliError(`--${name} needs a value`);
-    if (s.type === "list") options[name] = [...((options[name] as string[] | undefined) ?? []), value];
-    else options[name] = value;
+    if (token.value === undefined) throw new CliError(`--${token.name} needs a value`);
+    if (s.type === "list") options[token.name] = [...((options[token.name] as string[] | undefined) ?? []), token.value];
+    else options[token.name] = token.value;
   }
   return { options, positionals };
 }
@@ -78,4 +71,21 @@ export function numberOption(value: unknown, name: string, min: number, max: num
   const n = Number(value);
   if (!Number.isFinite(n) || n < min || n > max) throw new CliError(`--${name} must be a number from ${min} to ${max}, got "${String(value)}"`);
   return n;
+}
+
+/**
+ * A comma-separated option value (`--features`, `--faults`, `--protocols`) read as one CSV record,
+ * so an item holding a comma is written in quotes: `--features '"Pressure, bar:mean",Flow:std'`.
+ * Items are trimmed; empty items are kept (the caller decides whether they are an error).
+ */
+export function listOption(value: string, name: string): string[] {
+  if (value.trim() === "") return [];
+  try {
+    // relax_quotes: a quote inside an unquoted item is kept (a tag such as Pressure "PT-101" [bar]).
+    const records = parseCsv(value, { delimiter: ",", ltrim: true, rtrim: true, relax_column_count: true, relax_quotes: true }) as string[][];
+    if (records.length !== 1 || !records[0]) throw new Error("one line expected");
+    return records[0];
+  } catch (err) {
+    throw new CliError(`--${name} is a comma-separated list (quote an item that holds a comma): ${(err as Error).message}`);
+  }
 }

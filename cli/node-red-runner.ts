@@ -108,10 +108,10 @@ export function startNodeRed(opts: NodeRedOptions): Promise<RunningNodeRed> {
       tail.push(line);
       if (tail.length > 40) tail.shift();
       log(line);
-      const m = /Server now running at (http:\/\/[^/\s]+)/.exec(line);
-      if (m && !settled) {
+      const url = /Server now running at (http:\/\/[^/\s]+)/.exec(line)?.[1];
+      if (url && !settled) {
         settled = true;
-        resolve({ child, url: m[1], stop: () => stopChild(child) });
+        resolve({ child, url, stop: () => stopChild(child) });
       }
     };
     lineReader(child.stdout!, onLine);

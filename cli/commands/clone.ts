@@ -60,7 +60,9 @@ const command: Command = {
     if (options.check && options.out === "-") throw new CliError("--check compares with a file; --out - has nothing to compare");
     try {
       const jobs = manifests.map((m) => job(m, root, options.template as string | undefined, options.out as string | undefined));
-      return options.check ? check(jobs) : generate(jobs[0], root);
+      const [first] = jobs;
+      if (!first) throw new CliError("clone needs --manifest FILE (see --help)");
+      return options.check ? check(jobs) : generate(first, root);
     } catch (err) {
       if (err instanceof ManifestError || err instanceof FlowFileError || err instanceof CloneError) throw new CliError(err.message);
       throw err;

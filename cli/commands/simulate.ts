@@ -3,7 +3,7 @@
  * embedded broker unless --mqtt-url is given), with labelled, seeded faults or a historian replay.
  */
 import * as fs from "fs";
-import { CliError, intOption, numberOption, parseArgs, type Command } from "../command";
+import { CliError, intOption, listOption, numberOption, parseArgs, type Command } from "../command";
 import { SPEED_MAX, SPEED_MIN, TIME_LINE_HELP, defaultStartAgoMinutes, startTsAgo } from "../sim/clock";
 // Only light modules here: `otbridge --help` loads every command to print its summary. The
 // simulator (and node-opcua, which takes seconds to load) is required when the command runs.
@@ -110,14 +110,14 @@ const command: Command = {
     if (!findScenario(scenarioName)) throw new CliError(`unknown scenario "${scenarioName}"; known: ${SCENARIOS.map((s) => s.name).join(", ")}`);
     let faults: FaultKind[] | undefined;
     if (options.faults !== undefined) {
-      faults = String(options.faults).split(",").map((f) => f.trim()).filter(Boolean) as FaultKind[];
+      faults = listOption(String(options.faults), "faults").filter(Boolean) as FaultKind[];
       const unknown = faults.filter((f) => !FAULT_KINDS.includes(f));
       if (faults.length === 0 || unknown.length) throw new CliError(`unknown fault kind "${unknown[0] ?? ""}"; known: ${FAULT_KINDS.join(", ")}`);
     }
     const seed = intOption(options.seed, "seed", 0, 2 ** 32 - 1);
     const format = options["sensor-format"] as string;
     if (!["json", "sparkplug", "both"].includes(format)) throw new CliError(`--sensor-format must be json, sparkplug or both, got "${format}"`);
-    const protocolList = String(options.protocols).split(",").map((p) => p.trim());
+    const protocolList = listOption(String(options.protocols), "protocols");
     const badProtocol = protocolList.find((p) => !["opcua", "modbus", "mqtt"].includes(p));
     if (badProtocol !== undefined) throw new CliError(`--protocols takes opcua, modbus and mqtt, got "${badProtocol}"`);
     const mqttUrl = options["mqtt-url"] as string | undefined;

@@ -4,7 +4,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { CliError, intOption, numberOption, parseArgs, type Command } from "../command";
+import { CliError, intOption, listOption, numberOption, parseArgs, type Command } from "../command";
 import { writeModelFiles } from "../train/model-card";
 import { fromCsv, fromFrames, normalMask, normalRows, parseTime, type NormalPeriod, type TrainingSet } from "../train/sources";
 import { applyVerdicts, type VerdictUse } from "../train/verdicts";
@@ -115,7 +115,7 @@ const command: Command = {
     try {
       set = csv
         ? fromCsv(csv, (options.features as string | undefined) ?? "mean", Math.round(lengthS * 1000), Math.round(hopS * 1000))
-        : fromFrames(framesFile as string, (options.features as string | undefined)?.split(",").map((s) => s.trim()).filter(Boolean));
+        : fromFrames(framesFile as string, (options.features === undefined ? undefined : listOption(options.features as string, "features").filter(Boolean)));
     } catch (err) {
       throw new CliError((err as Error).message);
     }
@@ -200,10 +200,10 @@ function normalPeriod(options: Record<string, unknown>): NormalPeriod {
 function detectorParams(items: string[]): Record<string, number> {
   const out: Record<string, number> = {};
   for (const item of items) {
-    const m = /^([A-Za-z]+)=(.+)$/.exec(item);
-    const value = m ? Number(m[2]) : NaN;
-    if (!m || !Number.isFinite(value)) throw new CliError(`--param must be KEY=NUMBER, got "${item}"`);
-    out[m[1]] = value;
+    const [, key, text] = /^([A-Za-z]+)=(.+)$/.exec(item) ?? [];
+    const value = Number(text);
+    if (key === undefined || text === undefined || !Number.isFinite(value)) throw new CliError(`--param must be KEY=NUMBER, got "${item}"`);
+    out[key] = value;
   }
   return out;
 }

@@ -38,10 +38,11 @@ export function cloneFlow(template: Flow, manifest: LineManifest): FlowNode[] {
 function applyLine(nodes: FlowNode[], manifest: LineManifest): void {
   const { id: _id, label, ...fields } = manifest.line;
   const lines = nodes.filter((n) => n.type === "otb-line");
-  if (lines.length !== 1) throw new CloneError(`the template must hold exactly one otb-line config node, it has ${lines.length}`);
-  Object.assign(lines[0], fields);
-  const tabs = nodes.filter((n) => n.type === "tab");
-  if (label !== undefined && tabs.length > 0) tabs[0].label = label;
+  const [line] = lines;
+  if (lines.length !== 1 || !line) throw new CloneError(`the template must hold exactly one otb-line config node, it has ${lines.length}`);
+  Object.assign(line, fields);
+  const [tab] = nodes.filter((n) => n.type === "tab");
+  if (label !== undefined && tab) tab.label = label;
 }
 
 function applyOverrides(nodes: FlowNode[], overrides: NodeOverrides | undefined, section: string, types: ReadonlySet<string> | null): void {

@@ -85,28 +85,49 @@ export interface Protection {
   protocol: number | null;
   /** Human summary used by inventory and review: "mqtts, TLS, server verified, MQTT 5". */
   summary: string;
+  /** Members without TLS (named in lint's message). */
+  plain: string[];
+  /** "mqtts://a:8883", or "2 brokers". */
+  shown: string;
 }
 
-/** How a conduit protects what it carries. A tls-config reference (core) counts as TLS. */
+/** The entries of a conduit's broker field: one URL per line or comma-separated (conduit-config.ts brokerList). */
+export function brokerEntries(value: unknown): string[] {
+  return typeof value === "string" ? value.split(/[\r\n,]+/).map((u) => u.trim()).filter((u) => u.length > 0) : [];
+}
+
+const SECURE_SCHEMES = new Set(["mqtts", "wss", "ssl", "tls"]);
+
+/**
+ * How a conduit protects what it carries. With several brokers (a cluster, or active and
+ * standby), TLS holds only when every member is mqtts/wss; one plaintext member is no TLS, and a
+ * ${VAR} member (or a whole-field ${VAR}, which may hold a list) leaves it to the runtime.
+ */
 export function conduitProtection(flow: Flow, node: FlowNode): Protection {
   const url = fact(node, "conduitBroker")?.[1];
-  const urlText = typeof url === "string" ? url : null;
-  const fromEnv = urlText !== null && WHOLE_ENV.test(urlText.trim());
-  const scheme = urlText ? (/^([a-z]+):\/\//i.exec(urlText)?.[1] ?? "").toLowerCase() : "";
+  const urlText = typeof url === "string" ? url.trim() : null;
+  const entries = brokerEntries(urlText);
+  const scheme = (u: string): string => (/^([a-z]+):\/\//i.exec(u)?.[1] ?? "").toLowerCase();
+  const fromEnv = entries.filter((u) => WHOLE_ENV.test(u));
+  const plain = entries.filter((u) => !WHOLE_ENV.test(u) && !SECURE_SCHEMES.has(scheme(u)));
   const tlsField = fact(node, "conduitTls")?.[1];
   const tlsConfig = typeof tlsField === "string" ? flow.byId.get(tlsField) : undefined;
-  const tlsSaid = scheme === "mqtts" || scheme === "wss" || scheme === "ssl" || scheme === "tls" || truthy(tlsField) || tlsConfig?.type === "tls-config";
-  const tls = tlsSaid ? true : fromEnv ? null : false;
+  const tls = entries.length === 0 ? false : plain.length > 0 ? false : fromEnv.length > 0 ? null : true;
   const verifyField = fact(node, "conduitVerify") ?? (tlsConfig ? fact(tlsConfig, "conduitVerify") : null);
   const verifySaid = verifyField ? truthy(verifyField[1]) : true;
   const verify = tls === false ? false : tls === null ? (verifySaid ? null : false) : verifySaid;
   const protocol = conduitProtocol(node);
+  const shown = entries.length > 1 ? `${entries.length} brokers` : (entries[0] ?? "no broker");
   const parts = [
-    ...(fromEnv ? [] : [scheme || "unknown scheme"]),
-    tls === true ? (verify ? "TLS, server verified" : "TLS, server NOT verified") : tls === null ? `TLS decided by ${urlText}${verifySaid ? " (server verification on)" : ", server NOT verified"}` : "no TLS",
+    ...(fromEnv.length === entries.length ? [] : [entries.length > 1 ? [...new Set(entries.filter((u) => !WHOLE_ENV.test(u)).map(scheme))].join("+") : scheme(entries[0] ?? "") || "unknown scheme"]),
+    tls === true
+      ? verify ? "TLS, server verified" : "TLS, server NOT verified"
+      : tls === null
+        ? `TLS decided by ${fromEnv.join(", ")}${verifySaid ? " (server verification on)" : ", server NOT verified"}`
+        : plain.length > 0 && entries.length > 1 ? `no TLS on ${plain.join(", ")}` : "no TLS",
     protocol === null ? `MQTT version from ${String(fact(node, "conduitProtocol")?.[1])}` : `MQTT ${protocol === 4 ? "3.1.1" : protocol}`,
   ];
-  return { url: urlText, tls, verify, protocol, summary: parts.join(", ") };
+  return { url: urlText === null ? null : entries.length > 1 ? entries.join(", ") : urlText, tls, verify, protocol, summary: parts.join(", "), plain, shown };
 }
 
 /** Editor values arrive as strings: "false", "0" and "" are false. */

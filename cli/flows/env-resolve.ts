@@ -37,7 +37,7 @@ export class EnvResolver {
   resolve(node: FlowNode, text: string): Resolved {
     const m = WHOLE_ENV.exec(text.trim());
     if (!m) return { value: text };
-    const found = this.lookup(node, m[1].trim(), 0);
+    const found = this.lookup(node, (m[1] ?? "").trim(), 0);
     if ("reason" in found) return { value: text, unresolved: `${text}: ${found.reason}` };
     return { value: found.value, note: `default of ${text} (${found.scope})` };
   }

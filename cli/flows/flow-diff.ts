@@ -57,10 +57,11 @@ export function diffFlows(before: Flow, after: Flow): FlowDiff {
       if (!identity) continue;
       const matches = added.filter((n) => identityOf(after, n, level) === identity);
       const olds = removed.filter((n) => identityOf(before, n, level) === identity);
-      if (matches.length === 1 && olds.length === 1) {
-        pairs.push([old, matches[0], true]);
+      const [match] = matches;
+      if (match && matches.length === 1 && olds.length === 1) {
+        pairs.push([old, match, true]);
         removed.splice(removed.indexOf(old), 1);
-        added.splice(added.indexOf(matches[0]), 1);
+        added.splice(added.indexOf(match), 1);
       }
     }
   }

@@ -129,8 +129,9 @@ function scripts(html: string): string[] {
   const out: string[] = [];
   const re = /<script\b([^>]*)>([\s\S]*?)<\/script>/gi;
   for (let m = re.exec(html); m; m = re.exec(html)) {
-    const type = /type\s*=\s*["']([^"']+)["']/i.exec(m[1])?.[1] ?? "text/javascript";
-    if (/javascript/i.test(type)) out.push(m[2]);
+    const [, attributes = "", body = ""] = m;
+    const type = /type\s*=\s*["']([^"']+)["']/i.exec(attributes)?.[1] ?? "text/javascript";
+    if (/javascript/i.test(type)) out.push(body);
   }
   return out;
 }

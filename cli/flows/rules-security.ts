@@ -57,7 +57,7 @@ export const conduitTls: Rule = {
       const p = conduitProtection(flow, node);
       // A ${VAR} broker or version is decided at deploy; the conduit itself refuses to start
       // into L4/L5 without TLS and MQTT 5, so lint says what it cannot see, as a warning.
-      if (p.tls === false) report(node, `goes into ${target} without TLS (broker ${p.url ?? "not set"}; use mqtts:// or wss://)`);
+      if (p.tls === false) report(node, `goes into ${target} without TLS (broker ${p.plain.join(", ") || p.url || "not set"}; use mqtts:// or wss://${p.plain.length && p.shown.endsWith("brokers") ? " for every broker" : ""})`);
       else if (p.tls === null) report(node, `goes into ${target} over broker ${p.url}: TLS cannot be checked here (the conduit refuses to start without it)`, true);
       if (p.tls !== false && p.verify === false) report(node, `goes into ${target} without verifying the broker's certificate`);
       if (p.protocol === null) report(node, `goes into ${target} with the MQTT version from ${String(fact(node, "conduitProtocol")?.[1])}: it must be 5, which lint cannot check here`, true);

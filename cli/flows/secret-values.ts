@@ -32,13 +32,13 @@ export function isSecretLiteral(value: unknown): boolean {
 
 /** What secret a piece of code or template text assigns to a literal, or null. */
 export function secretInCode(code: string): string | null {
-  for (const m of code.matchAll(AUTH_HEADER)) {
-    if (isSecretLiteral(m[3]) && /\S+\s+\S{4,}|^[A-Za-z0-9+/=._~-]{12,}$/.test(m[3].trim()) && !/\$\{|\+\s*$/.test(m[3])) return `a literal ${m[1]} header`;
+  for (const [, header, , value = ""] of code.matchAll(AUTH_HEADER)) {
+    if (isSecretLiteral(value) && /\S+\s+\S{4,}|^[A-Za-z0-9+/=._~-]{12,}$/.test(value.trim()) && !/\$\{|\+\s*$/.test(value)) return `a literal ${header} header`;
   }
   const flag = CLI_FLAG.exec(code);
   if (flag) return `a literal ${flag[1] ? `--${flag[1]}` : `${flag[3]} user:password`} on a command line`;
-  for (const m of code.matchAll(ASSIGNMENT)) {
-    if (isSecretName(m[1]) && isSecretLiteral(m[3]) && !m[3].includes("${")) return `a literal ${m[1].replace(/["']/g, "")} in code`;
+  for (const [, name = "", , value = ""] of code.matchAll(ASSIGNMENT)) {
+    if (isSecretName(name) && isSecretLiteral(value) && !value.includes("${")) return `a literal ${name.replace(/["']/g, "")} in code`;
   }
   return null;
 }

@@ -35,7 +35,8 @@ export function reviewSentences(diff: FlowDiff): ReviewSections {
   }
   let moved = 0;
   const renamed = diff.changed.filter((c) => c.newId);
-  if (renamed.length === 1) s.config.push(`${describeNode(renamed[0].after)} has a new id ${renamed[0].after.id} (was ${renamed[0].before.id}); matched by type and name.`);
+  const [only] = renamed;
+  if (renamed.length === 1 && only) s.config.push(`${describeNode(only.after)} has a new id ${only.after.id} (was ${only.before.id}); matched by type and name.`);
   else if (renamed.length > 1) s.config.push(`${renamed.length} nodes have new ids (re-imported or cloned); they are matched by type and name.`);
   for (const c of diff.changed) {
     const who = describeNode(c.after);

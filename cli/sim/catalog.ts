@@ -64,8 +64,9 @@ export function catalogText(value: unknown): string {
 
 export function writeCatalogs(dir: string): string[] {
   fs.mkdirSync(dir, { recursive: true });
-  const written = [path.join(dir, CATALOG_FILES.opcua), path.join(dir, CATALOG_FILES.modbus)];
-  fs.writeFileSync(written[0], catalogText(opcuaCatalog()));
-  fs.writeFileSync(written[1], catalogText(modbusCatalog()));
-  return written;
+  const opcua = path.join(dir, CATALOG_FILES.opcua);
+  const modbus = path.join(dir, CATALOG_FILES.modbus);
+  fs.writeFileSync(opcua, catalogText(opcuaCatalog()));
+  fs.writeFileSync(modbus, catalogText(modbusCatalog()));
+  return [opcua, modbus];
 }

@@ -9,6 +9,7 @@ import type { Label, LabelWriter } from "./labels";
 import type { Disturbances, Values } from "./model";
 import { FaultPlan, type FaultSpec, type PlanOptions, type ScenarioDef } from "./scenarios";
 import { findTag } from "./tags";
+import { at } from "../checked";
 
 export interface ActiveFault extends FaultSpec {
   id: number;
@@ -73,7 +74,7 @@ export class FaultEngine extends EventEmitter {
   /** Ends faults whose time is up and starts those due, at simulated time `ts`. */
   advance(ts: number, disturb: Disturbances): void {
     for (let i = this.active.length - 1; i >= 0; i--) {
-      const f = this.active[i];
+      const f = at(this.active, i);
       if (ts >= f.end) {
         this.active.splice(i, 1);
         if (f.fault === "sensor_failure") this.badStatus.delete(f.tag);

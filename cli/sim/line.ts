@@ -10,6 +10,7 @@ import { anomalyRuns, type ReplayData } from "./replay";
 import { Rng } from "./rng";
 import type { PlanOptions, ScenarioDef } from "./scenarios";
 import type { LineState } from "./tags";
+import { at } from "../checked";
 
 export interface Sample {
   ts: number;
@@ -63,8 +64,8 @@ export class Line extends EventEmitter {
   /** SKAB-style anomaly labels become ground truth labels up front (the recording is known). */
   private labelReplayAnomalies(replay: ReplayData): void {
     for (const [a, b] of anomalyRuns(replay.rows)) {
-      const start = replay.rows[a].ts + this.replayOffset;
-      const end = replay.rows[b].ts + this.replayOffset + 1000;
+      const start = at(replay.rows, a).ts + this.replayOffset;
+      const end = at(replay.rows, b).ts + this.replayOffset + 1000;
       this.opts.labels.write({
         id: 0,
         fault: "anomaly",
@@ -91,14 +92,15 @@ export class Line extends EventEmitter {
     const values = this.model.step(dtMs);
     const replay = this.opts.replay;
     if (replay) {
-      while (this.replayRow < replay.rows.length && replay.rows[this.replayRow].ts + this.replayOffset <= ts) this.replayValues = replay.rows[this.replayRow++].values;
+      while (this.replayRow < replay.rows.length && at(replay.rows, this.replayRow).ts + this.replayOffset <= ts) this.replayValues = at(replay.rows, this.replayRow++).values;
       // Between rows, and after the last one, the replayed tags hold the last recorded value
       // (as a historian does); the rest of the line (state, counters) keeps being simulated.
       if (this.replayValues) {
         Object.assign(values, this.replayValues);
         // The meter on the motor feeder measures what the recording says the motor drew.
-        values["meter1.current"] = values["pump1.motor.current"];
-        values["meter1.voltage"] = values["pump1.motor.voltage"];
+        // (a recording without those columns leaves the simulated meter as it is)
+        values["meter1.current"] = values["pump1.motor.current"] ?? values["meter1.current"] ?? NaN;
+        values["meter1.voltage"] = values["pump1.motor.voltage"] ?? values["meter1.voltage"] ?? NaN;
       }
       if (!this.replayFinished && this.replayRow >= replay.rows.length) {
         this.replayFinished = true;

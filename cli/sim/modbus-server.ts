@@ -11,6 +11,7 @@ import type { ModbusFaultState } from "./faults";
 import type { Sample } from "./line";
 import { MODBUS_MAP, encodeRegisters, registerCount, type Area, type DeviceMap } from "./modbus-map";
 import type { Rng } from "./rng";
+import { at } from "../checked";
 
 type Image = Record<Area, Map<number, number>>;
 
@@ -53,8 +54,8 @@ export class SimModbusServer {
       getCoil: (addr: number, unitID: number, cb: (err: Error | null, v: boolean) => void) => this.read(unitID, "coil", addr, 1, (err, v) => cb(err, v ? v[0] !== 0 : false)),
       getDiscreteInput: (addr: number, unitID: number, cb: (err: Error | null, v: boolean) => void) =>
         this.read(unitID, "discrete", addr, 1, (err, v) => cb(err, v ? v[0] !== 0 : false)),
-      getHoldingRegister: (addr: number, unitID: number, cb: (err: Error | null, v: number) => void) => this.read(unitID, "holding", addr, 1, (err, v) => cb(err, v ? v[0] : 0)),
-      getInputRegister: (addr: number, unitID: number, cb: (err: Error | null, v: number) => void) => this.read(unitID, "input", addr, 1, (err, v) => cb(err, v ? v[0] : 0)),
+      getHoldingRegister: (addr: number, unitID: number, cb: (err: Error | null, v: number) => void) => this.read(unitID, "holding", addr, 1, (err, v) => cb(err, v?.[0] ?? 0)),
+      getInputRegister: (addr: number, unitID: number, cb: (err: Error | null, v: number) => void) => this.read(unitID, "input", addr, 1, (err, v) => cb(err, v?.[0] ?? 0)),
       getMultipleHoldingRegisters: (addr: number, length: number, unitID: number, cb: (err: Error | null, v: number[]) => void) =>
         this.read(unitID, "holding", addr, length, (err, v) => cb(err, v ?? [])),
       getMultipleInputRegisters: (addr: number, length: number, unitID: number, cb: (err: Error | null, v: number[]) => void) =>
@@ -104,7 +105,7 @@ export class SimModbusServer {
         if (value === undefined) continue;
         const words = def.type === "bool" ? [value ? 1 : 0] : encodeRegisters(def, value);
         const target = image[def.area];
-        for (let i = 0; i < registerCount(def); i++) target.set(def.address + i, words[i]);
+        for (let i = 0; i < registerCount(def); i++) target.set(def.address + i, at(words, i));
       }
     }
   }

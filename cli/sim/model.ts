@@ -15,6 +15,7 @@
  */
 import { Rng } from "./rng";
 import { STATE_CODES, type LineState } from "./tags";
+import { at } from "../checked";
 
 export interface ScheduleOptions {
   /** Running time of one batch (simulated ms). */
@@ -117,7 +118,7 @@ export class LineModel {
       case "maintenance":
         if (this.stateSince >= (this.state === "changeover" ? s.changeoverMs : s.maintenanceMs)) {
           this.batchNo++;
-          if (this.state === "changeover") this.product = PRODUCTS[(PRODUCTS.indexOf(this.product as (typeof PRODUCTS)[number]) + 1) % PRODUCTS.length];
+          if (this.state === "changeover") this.product = at(PRODUCTS, (PRODUCTS.indexOf(this.product as (typeof PRODUCTS)[number]) + 1) % PRODUCTS.length);
           next("idle");
         }
         break;

@@ -149,7 +149,9 @@ export class SimOpcuaServer {
     this.certificateFingerprint = new X509Certificate(server.getCertificate()).fingerprint256;
     this.buildAddressSpace(server);
     await server.start();
-    this.port = server.endpoints[0].port;
+    const endpoint = server.endpoints[0];
+    if (!endpoint) throw new Error("the OPC UA server started without an endpoint");
+    this.port = endpoint.port;
     this.server = server;
     if (this.lastSample) this.publish(this.lastSample);
   }

@@ -9,6 +9,7 @@
 import type { Signal } from "../../nodes/shared/types";
 import type { LabelWriter } from "./labels";
 import { Rng } from "./rng";
+import { at } from "../checked";
 
 export type OutcomeFault = "mean_shift" | "variance_increase" | "tool_wear" | "micro_stops" | "breakdown" | "rejects" | "planned_break";
 export const OUTCOME_FAULTS: readonly OutcomeFault[] = ["mean_shift", "variance_increase", "tool_wear", "micro_stops", "breakdown", "rejects", "planned_break"];
@@ -83,7 +84,7 @@ export class PartsProducer {
       case "variance_increase": return { fault: kind, start, end: start + span(5 * MIN, 10 * MIN), params: { sigmaFactor: 2 } };
       case "tool_wear": return { fault: kind, start, end: start + span(15 * MIN, 30 * MIN), params: { driftSigmaAtEnd: 3 } };
       case "micro_stops": return { fault: kind, start, end: start + span(5 * MIN, 10 * MIN), params: { everyMs: 60 * SEC, stopMs: span(10 * SEC, 45 * SEC) } };
-      case "breakdown": return { fault: kind, start, end: start + span(5 * MIN, 20 * MIN), params: { code: FAULT_CODES[Math.floor(r.next() * FAULT_CODES.length)] } };
+      case "breakdown": return { fault: kind, start, end: start + span(5 * MIN, 20 * MIN), params: { code: r.pick(FAULT_CODES) } };
       case "rejects": return { fault: kind, start, end: start + span(2 * MIN, 5 * MIN), params: { rejectRate: 0.2 } };
       case "planned_break": return { fault: kind, start, end: start + 15 * MIN, params: { name: "break" } };
     }
@@ -99,13 +100,13 @@ export class PartsProducer {
         this.order = [...this.scenario.kinds];
         for (let i = this.order.length - 1; i > 0; i--) {
           const j = Math.floor(this.planRng.next() * (i + 1));
-          [this.order[i], this.order[j]] = [this.order[j], this.order[i]];
+          [this.order[i], this.order[j]] = [at(this.order, j), at(this.order, i)];
         }
       }
       this.active = this.draw(this.order.shift()!, this.next);
       const a = this.active;
       const tags = a.fault === "mean_shift" || a.fault === "variance_increase" || a.fault === "tool_wear" ? ["filler.volume"] : ["line.oee_state", "line.parts_total", "line.parts_reject", "line.fault_code"];
-      this.labels.write({ id: this.id++, fault: a.fault, tag: tags[0], tags, start: a.start, end: a.end,
+      this.labels.write({ id: this.id++, fault: a.fault, tag: at(tags, 0), tags, start: a.start, end: a.end,
         startIso: new Date(a.start).toISOString(), endIso: new Date(a.end).toISOString(), scenario: this.scenario.name, seed: this.seed, params: a.params });
     }
   }

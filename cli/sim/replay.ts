@@ -3,8 +3,10 @@
  * one column per tag, optional 0/1 `anomaly` and `changepoint` columns) and hands the line its
  * rows in time order. Rows are re-based onto the simulator's time line (first row = start time,
  * intervals kept) unless the original timestamps are asked for. Anomaly runs become labels.
+ * Records are read as train/csv reads them (csv-parse: quoted fields, CRLF, decimal comma).
  */
 import * as fs from "fs";
+import { detectSeparator, parseNumber, splitRecords, type CsvRecord } from "../train/csv";
 
 /** SKAB column -> simulator tag. */
 export const SKAB_COLUMNS: Record<string, string> = {
@@ -50,12 +52,19 @@ export function loadReplay(file: string, columns: Record<string, string> = SKAB_
   } catch (err) {
     throw new ReplayError(`cannot read replay file ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
   }
-  const lines = text.split(/\r?\n/).filter((l) => l.trim() !== "");
-  if (lines.length < 2) throw new ReplayError(`replay file ${file} has no data rows`);
-  const delimiter = lines[0].includes(";") ? ";" : ",";
-  const header = lines[0].split(delimiter).map((h) => h.trim().replace(/^\uFEFF/, ""));
+  let records: CsvRecord[];
+  let sep: string;
+  try {
+    sep = detectSeparator(text);
+    records = splitRecords(text, sep, `replay file ${file}`);
+  } catch (err) {
+    throw new ReplayError((err as Error).message);
+  }
+  const headerRecord = records[0];
+  if (!headerRecord || records.length < 2) throw new ReplayError(`replay file ${file} has no data rows`);
+  const header = headerRecord.fields.map((h) => h.trim());
   const timeCol = header.findIndex((h) => /^(datetime|timestamp|time|ts)$/i.test(h));
-  if (timeCol < 0) throw new ReplayError(`replay file ${file} has no datetime column (header: ${header.join(delimiter)})`);
+  if (timeCol < 0) throw new ReplayError(`replay file ${file} has no datetime column (header: ${header.join(sep)})`);
   const anomalyCol = header.findIndex((h) => h.toLowerCase() === "anomaly");
   const mapped: Record<string, string> = {};
   const ignored: string[] = [];
@@ -68,8 +77,7 @@ export function loadReplay(file: string, columns: Record<string, string> = SKAB_
   const idx = Object.entries(mapped).map(([col, tag]) => [header.indexOf(col), tag] as const);
   const rows: ReplayRow[] = [];
   let badRows = 0;
-  for (let r = 1; r < lines.length; r++) {
-    const cells = lines[r].split(delimiter);
+  for (const { fields: cells } of records.slice(1)) {
     const ts = parseTime(cells[timeCol] ?? "");
     if (!Number.isFinite(ts)) {
       badRows++;
@@ -77,9 +85,10 @@ export function loadReplay(file: string, columns: Record<string, string> = SKAB_
     }
     const values: Record<string, number> = {};
     // A cell that is not a number replays as NaN: the historian's gap stays visible downstream.
-    for (const [i, tag] of idx) values[tag] = cells[i] === undefined || cells[i].trim() === "" ? NaN : Number(cells[i]);
+    // With `;` or tab separators a decimal comma reads as the spreadsheet meant it ("1,5" = 1.5).
+    for (const [i, tag] of idx) values[tag] = parseNumber(cells[i] ?? "", sep);
     const row: ReplayRow = { ts, values };
-    if (anomalyCol >= 0) row.anomaly = Number(cells[anomalyCol]) >= 0.5;
+    if (anomalyCol >= 0) row.anomaly = parseNumber(cells[anomalyCol] ?? "", sep) >= 0.5;
     rows.push(row);
   }
   if (rows.length === 0) throw new ReplayError(`replay file ${file} has no readable rows`);

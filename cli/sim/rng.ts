@@ -3,6 +3,7 @@
  * comes from one of these, so a seed reproduces a run exactly. Independent streams are derived
  * by name ("noise", "faults", ...) so that adding noise to a tag never shifts the fault schedule.
  */
+import { at } from "../checked";
 export class Rng {
   private state: number;
   private spare: number | null = null;
@@ -38,7 +39,7 @@ export class Rng {
   }
 
   pick<T>(items: readonly T[]): T {
-    return items[Math.floor(this.next() * items.length)];
+    return at(items, Math.floor(this.next() * items.length));
   }
 
   /** Standard normal (Box-Muller, the spare value kept). */

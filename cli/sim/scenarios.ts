@@ -6,6 +6,7 @@
  */
 import { Rng } from "./rng";
 import { OPCUA_TAGS, VIBRATION_TAGS } from "./tags";
+import { at } from "../checked";
 
 export type FaultKind =
   | "bearing_wear"
@@ -177,7 +178,7 @@ export class FaultPlan {
       this.order = [...this.scenario.kinds];
       for (let i = this.order.length - 1; i > 0; i--) {
         const j = Math.floor(this.rng.next() * (i + 1));
-        [this.order[i], this.order[j]] = [this.order[j], this.order[i]];
+        [this.order[i], this.order[j]] = [at(this.order, j), at(this.order, i)];
       }
     }
     const spec = drawFault(this.order.shift()!, this.rng, this.cursor);

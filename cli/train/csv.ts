@@ -3,9 +3,13 @@
  * datetime column, one numeric column per tag, optional 0/1 label columns `anomaly` and
  * `changepoint`. Fields follow RFC 4180 (quoted headers and cells, `""` inside quotes, CRLF);
  * with `;` or tab separators a decimal comma is read ("1,5" = 1.5). Timestamps without a zone
- * are read as UTC (SKAB's are local lab time; only differences matter). Hand-written rather than
- * a dependency: this is the whole of it, and the tests cover RFC 4180's cases.
+ * are read as UTC (SKAB's are local lab time; only differences matter). Records are split by
+ * csv-parse (its sync API); the separator sniffing and the decimal comma are ours, because
+ * csv-parse leaves numbers to the caller and a `,` decimal mark depends on the separator.
  */
+import { parse } from "csv-parse/sync";
+import { at } from "../checked";
+
 export const LABEL_COLUMNS = ["anomaly", "changepoint"];
 const TIME_COLUMNS = ["datetime", "timestamp", "time", "ts", "date"];
 
@@ -35,81 +39,62 @@ export function parseTimestamp(text: string): number {
   return Date.parse(zoned);
 }
 
+/** One CSV record: its fields and the line it starts on (for messages). */
+export interface CsvRecord {
+  line: number;
+  fields: string[];
+}
+
 /**
- * RFC 4180 records: fields separated by `sep`, optionally quoted with `"` (a quoted field may
- * hold the separator, line breaks and `""` for a quote), records ended by CRLF or LF. Returns
- * each record's fields and the line it starts on (for messages). An unterminated quote throws.
+ * RFC 4180 records read by csv-parse: fields separated by `sep`, optionally quoted with `"` (a
+ * quoted field may hold the separator, line breaks and `""` for a quote), records ended by CRLF,
+ * LF or CR (mixed in one file, as appended exports are: all become LF first, because csv-parse
+ * given several record delimiters miscounts lines inside quoted fields), blanks around a field
+ * trimmed (as spreadsheets write `1; "a"`), blank lines skipped. Each record keeps the line it
+ * starts on: csv-parse reports where a record ends, so the start is one past the previous record
+ * and the blank lines skipped since. A record of another length is returned as it is (the caller
+ * says what it expects). Broken quoting throws a CsvError naming the line.
  */
-export function splitRecords(text: string, sep: string, source = "CSV"): Array<{ line: number; fields: string[] }> {
-  const out: Array<{ line: number; fields: string[] }> = [];
-  let fields: string[] = [];
-  let field = "";
-  let line = 1;
-  let recordLine = 1;
-  let i = 0;
-  const n = text.length;
-  const endRecord = (): void => {
-    fields.push(field);
-    // A blank line is no record (a trailing newline, an empty line between rows).
-    if (!(fields.length === 1 && fields[0].trim() === "")) out.push({ line: recordLine, fields });
-    fields = [];
-    field = "";
-  };
-  while (i < n) {
-    const c = text[i];
-    if (c === '"' && field.trim() === "") {
-      // A quoted field (leading blanks before the quote are tolerated, as spreadsheets write them).
-      const quoteLine = line;
-      field = "";
-      i++;
-      for (;;) {
-        if (i >= n) throw new CsvError(`${source}: line ${quoteLine}: a quoted field is never closed`);
-        const d = text[i];
-        if (d === '"') {
-          if (text[i + 1] === '"') {
-            field += '"';
-            i += 2;
-            continue;
-          }
-          i++;
-          break;
-        }
-        if (d === "\n") line++;
-        field += d;
-        i++;
-      }
-      // Only blanks may follow the closing quote before the separator or the end of the record.
-      while (i < n && (text[i] === " " || text[i] === "\t") && text[i] !== sep) i++;
-      if (i < n && text[i] !== sep && text[i] !== "\r" && text[i] !== "\n") throw new CsvError(`${source}: line ${line}: text after a closing quote`);
-      continue;
-    }
-    if (c === sep) {
-      fields.push(field);
-      field = "";
-      i++;
-    } else if (c === "\r" || c === "\n") {
-      if (c === "\r" && text[i + 1] === "\n") i++;
-      i++;
-      endRecord();
-      line++;
-      recordLine = line;
-    } else {
-      field += c;
-      i++;
-    }
+export function splitRecords(text: string, sep: string, source = "CSV"): CsvRecord[] {
+  const out: CsvRecord[] = [];
+  let lastLine = 0;
+  let lastEmpty = 0;
+  try {
+    parse(text.replace(/\r\n?/g, "\n"), {
+      delimiter: sep,
+      record_delimiter: "\n",
+      quote: '"',
+      escape: '"',
+      bom: true,
+      ltrim: true,
+      rtrim: true,
+      relax_column_count: true,
+      skip_empty_lines: true,
+      on_record: (fields: string[], context: { lines: number; empty_lines: number }) => {
+        out.push({ line: lastLine + 1 + (context.empty_lines - lastEmpty), fields });
+        lastLine = context.lines;
+        lastEmpty = context.empty_lines;
+        return null;
+      },
+    });
+  } catch (err) {
+    const e = err as Error & { code?: string; lines?: number; empty_lines?: number };
+    if (e.code === "CSV_QUOTE_NOT_CLOSED") throw new CsvError(`${source}: line ${lastLine + 1 + ((e.empty_lines ?? lastEmpty) - lastEmpty)}: a quoted field is never closed`);
+    if (e.code === "CSV_INVALID_CLOSING_QUOTE") throw new CsvError(`${source}: line ${e.lines ?? lastLine + 1}: text after a closing quote`);
+    if (e.code?.startsWith("CSV_")) throw new CsvError(`${source}: line ${e.lines ?? lastLine + 1}: ${e.message}`);
+    throw err;
   }
-  if (field !== "" || fields.length > 0) endRecord();
   return out;
 }
 
 /** The separator of the header record: `;` (SKAB, and where the decimal mark is a comma), tab, else `,`. */
-function detectSeparator(text: string): string {
+export function detectSeparator(text: string): string {
   let quoted = false;
-  const seen = { ";": 0, "\t": 0, ",": 0 } as Record<string, number>;
+  const seen = { ";": 0, "\t": 0, ",": 0 };
   for (const c of text) {
     if (c === '"') quoted = !quoted;
     else if (!quoted && (c === "\n" || c === "\r")) break;
-    else if (!quoted && c in seen) seen[c]++;
+    else if (!quoted && (c === ";" || c === "\t" || c === ",")) seen[c]++;
   }
   return seen[";"] > 0 ? ";" : seen["\t"] > 0 ? "\t" : ",";
 }
@@ -132,8 +117,9 @@ export function parseCsv(text: string, source = "CSV"): Table {
   const body = text.replace(/^\uFEFF/, "");
   const sep = detectSeparator(body);
   const records = splitRecords(body, sep, source);
-  if (records.length < 2) throw new CsvError(`${source}: needs a header and at least one row`);
-  const cols = records[0].fields.map((c) => c.trim());
+  const [header, ...dataRecords] = records;
+  if (!header || dataRecords.length === 0) throw new CsvError(`${source}: needs a header and at least one row`);
+  const cols = header.fields.map((c) => c.trim());
   const timeIndex = cols.findIndex((c) => TIME_COLUMNS.includes(c.toLowerCase()));
   if (timeIndex < 0) throw new CsvError(`${source}: no time column (one of ${TIME_COLUMNS.join(", ")}) in header "${cols.join(sep)}"`);
   const labelIndex = new Map<string, number>();
@@ -144,21 +130,24 @@ export function parseCsv(text: string, source = "CSV"): Table {
     else if (c) tagIndex.push(i);
   });
   if (tagIndex.length === 0) throw new CsvError(`${source}: no tag columns besides time and labels`);
-  const table: Table = { ts: [], tags: tagIndex.map((i) => cols[i]), rows: [], labels: {}, notNumbers: 0 };
-  for (const name of labelIndex.keys()) table.labels[name] = [];
-  for (const { line, fields: cells } of records.slice(1)) {
+  const table: Table = { ts: [], tags: tagIndex.map((i) => at(cols, i)), rows: [], labels: {}, notNumbers: 0 };
+  const labels = [...labelIndex].map(([name, i]) => ({ i, values: (table.labels[name] = []) as number[] }));
+  for (const { line, fields: cells } of dataRecords) {
+    // Every record has the header's length from here on, so the cells below exist.
     if (cells.length !== cols.length) throw new CsvError(`${source}: line ${line} has ${cells.length} fields, header has ${cols.length}`);
-    const ts = parseTimestamp(cells[timeIndex]);
-    if (!Number.isFinite(ts)) throw new CsvError(`${source}: line ${line}: cannot read time "${cells[timeIndex]}"`);
+    const time = at(cells, timeIndex);
+    const ts = parseTimestamp(time);
+    if (!Number.isFinite(ts)) throw new CsvError(`${source}: line ${line}: cannot read time "${time}"`);
     table.ts.push(ts);
     table.rows.push(
       tagIndex.map((i) => {
-        const v = parseNumber(cells[i], sep);
-        if (Number.isNaN(v) && cells[i].trim() !== "") table.notNumbers = (table.notNumbers ?? 0) + 1;
+        const cell = at(cells, i);
+        const v = parseNumber(cell, sep);
+        if (Number.isNaN(v) && cell.trim() !== "") table.notNumbers = (table.notNumbers ?? 0) + 1;
         return v;
       }),
     );
-    for (const [name, i] of labelIndex) table.labels[name].push(parseNumber(cells[i], sep) > 0 ? 1 : 0);
+    for (const label of labels) label.values.push(parseNumber(at(cells, label.i), sep) > 0 ? 1 : 0);
   }
   return table;
 }

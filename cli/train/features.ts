@@ -7,6 +7,8 @@
  */
 import { aggregate, featureName, isAggregation, AGGREGATIONS, type Aggregation } from "../../nodes/otb-window/aggregations";
 import type { Table } from "./csv";
+import { listOption } from "../command";
+import { at } from "../checked";
 
 export interface FeatureSpec {
   name: string;
@@ -29,12 +31,12 @@ export interface Frames {
 }
 
 /**
- * `--features` syntax: comma-separated items, each `agg` (for every tag), `tag:agg`, or `tag`
+ * `--features` syntax: comma-separated items (quoted when a tag holds a comma), each `agg` (for every tag), `tag:agg`, or `tag`
  * (that tag with every listed bare aggregation, `last` when none is listed). Order is kept:
  * tags in table order for bare aggregations, then explicit items as written.
  */
 export function parseFeatureSpec(spec: string, tags: string[]): FeatureSpec[] {
-  const items = spec.split(",").map((s) => s.trim()).filter(Boolean);
+  const items = listOption(spec, "features").filter(Boolean);
   if (items.length === 0) throw new Error("--features is empty");
   const bareAggs = items.filter(isAggregation);
   const out: FeatureSpec[] = [];
@@ -70,37 +72,38 @@ export function parseFeatureSpec(spec: string, tags: string[]): FeatureSpec[] {
  */
 export function windowFrames(table: Table, features: FeatureSpec[], lengthMs: number, hopMs: number): Frames {
   const tagIndex = features.map((f) => table.tags.indexOf(f.tag));
-  tagIndex.forEach((t, i) => {
-    if (t < 0) throw new Error(`feature ${features[i].name}: tag not in the table`);
+  features.forEach((f, i) => {
+    if (at(tagIndex, i) < 0) throw new Error(`feature ${f.name}: tag not in the table`);
   });
   const frames: Frames = { names: features.map((f) => f.name), ts: [], values: [], row: [] };
   const n = table.ts.length;
   if (n === 0) return frames;
   const endOf = (ts: number): number => Math.floor(ts / hopMs) * hopMs + hopMs;
-  const lastEnd = endOf(table.ts[n - 1]);
+  const lastEnd = endOf(at(table.ts, n - 1));
   let lo = 0;
   let hi = 0;
   // Like the engine, the first window starts at the first sample's hop slot (no partial windows).
-  for (let end = Math.floor(table.ts[0] / hopMs) * hopMs + lengthMs; end <= lastEnd; end += hopMs) {
-    while (hi < n && table.ts[hi] < end) hi++;
+  for (let end = Math.floor(at(table.ts, 0) / hopMs) * hopMs + lengthMs; end <= lastEnd; end += hopMs) {
+    while (hi < n && at(table.ts, hi) < end) hi++;
     const start = end - lengthMs;
-    while (lo < hi && table.ts[lo] < start) lo++;
+    while (lo < hi && at(table.ts, lo) < start) lo++;
     if (lo === hi) {
-      end = endOf(table.ts[hi]) - hopMs; // empty window: jump to the slot of the next row
+      end = endOf(at(table.ts, hi)) - hopMs; // empty window: jump to the slot of the next row
       continue;
     }
     const values: number[] = [];
     for (let f = 0; f < features.length; f++) {
       const ts: number[] = [];
       const vs: number[] = [];
+      const column = at(tagIndex, f);
       for (let r = lo; r < hi; r++) {
-        const v = table.rows[r][tagIndex[f]];
+        const v = at(at(table.rows, r), column);
         if (Number.isFinite(v)) {
-          ts.push(table.ts[r]);
+          ts.push(at(table.ts, r));
           vs.push(v);
         }
       }
-      const v = aggregate(features[f].agg, { ts, values: vs });
+      const v = aggregate(at(features, f).agg, { ts, values: vs });
       if (v === undefined || !Number.isFinite(v)) break;
       values.push(v);
     }

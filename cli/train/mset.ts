@@ -19,6 +19,7 @@ import { normalisedInput, safeStd, scoreFromContributions } from "./graph-parts"
 import { spdInverse, transpose, type Matrix } from "./linalg";
 import { OnnxGraph } from "./onnx-writer";
 import { columnMean, columnStd, quantile, seededRandom } from "./stats";
+import { at, el } from "../checked";
 
 export interface MsetParams {
   /** Memory states kept (M). */
@@ -42,19 +43,19 @@ export interface MsetModel {
 
 function dist2(a: number[], b: number[]): number {
   let s = 0;
-  for (let j = 0; j < a.length; j++) s += (a[j] - b[j]) ** 2;
+  for (let j = 0; j < a.length; j++) s += (at(a, j) - at(b, j)) ** 2;
   return s;
 }
 
 export function selectMemory(z: Matrix, size: number, seed: number): number[] {
   const chosen = new Set<number>();
-  const n = z[0].length;
+  const n = at(z, 0).length;
   for (let j = 0; j < n && chosen.size < size; j++) {
     let lo = 0;
     let hi = 0;
     z.forEach((r, i) => {
-      if (r[j] < z[lo][j]) lo = i;
-      if (r[j] > z[hi][j]) hi = i;
+      if (at(r, j) < el(z, lo, j)) lo = i;
+      if (at(r, j) > el(z, hi, j)) hi = i;
     });
     chosen.add(lo);
     if (chosen.size < size) chosen.add(hi);
@@ -64,7 +65,7 @@ export function selectMemory(z: Matrix, size: number, seed: number): number[] {
   // Fisher-Yates with the seeded generator: same seed, same memory, same model bytes.
   for (let i = rest.length - 1; i > 0; i--) {
     const j = Math.floor(rand() * (i + 1));
-    [rest[i], rest[j]] = [rest[j], rest[i]];
+    [rest[i], rest[j]] = [at(rest, j), at(rest, i)];
   }
   for (const i of rest) {
     if (chosen.size >= size) break;
@@ -75,20 +76,20 @@ export function selectMemory(z: Matrix, size: number, seed: number): number[] {
 
 export function msetEstimate(m: MsetModel, z: number[]): number[] {
   const k = m.memory.map((d) => Math.exp(-m.gamma * dist2(d, z)));
-  const w = m.gInverse.map((_, c) => k.reduce((acc, kv, i) => acc + kv * m.gInverse[i][c], 0));
-  return z.map((_, j) => w.reduce((acc, wv, i) => acc + wv * m.memory[i][j], 0));
+  const w = m.gInverse.map((_, c) => k.reduce((acc, kv, i) => acc + kv * el(m.gInverse, i, c), 0));
+  return z.map((_, j) => w.reduce((acc, wv, i) => acc + wv * el(m.memory, i, j), 0));
 }
 
 export function fitMsetModel(rows: number[][], seed: number, params: MsetParams = MSET_DEFAULTS): MsetModel {
   if (rows.length < 4) throw new Error(`MSET needs at least 4 normal frames, got ${rows.length}`);
   const mean = columnMean(rows);
   const std = safeStd(columnStd(rows, mean));
-  const z = rows.map((r) => r.map((v, j) => (v - mean[j]) / std[j]));
+  const z = rows.map((r) => r.map((v, j) => (v - at(mean, j)) / at(std, j)));
   const size = Math.max(2, Math.min(params.memory, z.length - Math.ceil(z.length / 4)));
   const picked = selectMemory(z, size, seed);
-  const memory = picked.map((i) => z[i]);
+  const memory = picked.map((i) => at(z, i));
   const pairs: number[] = [];
-  for (let a = 0; a < memory.length; a++) for (let b = a + 1; b < memory.length; b++) pairs.push(Math.sqrt(dist2(memory[a], memory[b])));
+  for (let a = 0; a < memory.length; a++) for (let b = a + 1; b < memory.length; b++) pairs.push(Math.sqrt(dist2(at(memory, a), at(memory, b))));
   const h = Math.max(quantile(pairs, 0.5) * params.bandwidth, 1e-3);
   const gamma = 1 / (2 * h * h);
   const g = memory.map((a, i) => memory.map((b, j) => Math.exp(-gamma * dist2(a, b)) + (i === j ? params.ridge : 0)));
@@ -97,7 +98,7 @@ export function fitMsetModel(rows: number[][], seed: number, params: MsetParams 
   const held = z.filter((_, i) => !inMemory.has(i));
   const residuals = held.map((zr) => {
     const est = msetEstimate(model, zr);
-    return zr.map((v, j) => v - est[j]);
+    return zr.map((v, j) => v - at(est, j));
   });
   // Residual spread per feature, floored so a perfectly reconstructed feature cannot explode.
   model.residualVar = safeStd(columnStd(residuals, new Array<number>(mean.length).fill(0))).map((s) => Math.max(s * s, 1e-4));

@@ -17,6 +17,7 @@
  * Float tensors are stored as little-endian raw_data, as onnxruntime prefers.
  */
 import { modelProtoType } from "./onnx-proto";
+import { at } from "../checked";
 
 /** A dimension: a fixed size, or null / a symbol name for a dynamic one (batch). */
 export type Dim = number | string | null;
@@ -110,7 +111,7 @@ export class OnnxGraph {
       name: `${opType}_node_${this.nodes.length}`,
       attribute: Object.entries(attrs).map(([n, v]) => attribute(n, v)),
     });
-    return outputs[0];
+    return at(outputs, 0);
   }
 
   /** Adds a single-output node with a generated output name; returns that name. */

@@ -16,6 +16,7 @@ import { normalisedInput, safeStd, scoreFromContributions } from "./graph-parts"
 import { covariance, symmetricEigen, transpose, type Matrix } from "./linalg";
 import { OnnxGraph } from "./onnx-writer";
 import { columnMean, columnStd, quantile } from "./stats";
+import { at, el } from "../checked";
 
 export interface PcaParams {
   /** Fraction of the variance the kept components explain. */
@@ -37,17 +38,17 @@ export interface PcaModel {
 
 export function fitPcaModel(rows: number[][], params: PcaParams = PCA_DEFAULTS): PcaModel {
   if (rows.length < 3) throw new Error(`PCA needs at least 3 normal frames, got ${rows.length}`);
-  const n = rows[0].length;
+  const n = at(rows, 0).length;
   if (n < 2) throw new Error("PCA needs at least 2 features");
   const mean = columnMean(rows);
   const std = safeStd(columnStd(rows, mean));
-  const z = rows.map((r) => r.map((v, j) => (v - mean[j]) / std[j]));
+  const z = rows.map((r) => r.map((v, j) => (v - at(mean, j)) / at(std, j)));
   const { values, vectors } = symmetricEigen(covariance(z));
   const total = values.reduce((a, b) => a + Math.max(b, 0), 0);
   let k = 1;
-  for (let acc = Math.max(values[0], 0); k < n - 1 && acc < params.varianceKept * total; k++) acc += Math.max(values[k], 0);
+  for (let acc = Math.max(at(values, 0), 0); k < n - 1 && acc < params.varianceKept * total; k++) acc += Math.max(at(values, k), 0);
   // A component with (near) zero variance would make T2 divide by ~0; floor it relative to the largest.
-  const floor = Math.max(values[0], 1e-12) * 1e-6;
+  const floor = Math.max(at(values, 0), 1e-12) * 1e-6;
   const eigenvalues = values.slice(0, k).map((l) => Math.max(l, floor));
   const components = vectors.map((row) => row.slice(0, k));
   const partial: PcaModel = { mean, std, components, eigenvalues, t2Ref: 1, qRef: 1 };
@@ -61,21 +62,21 @@ export function fitPcaModel(rows: number[][], params: PcaParams = PCA_DEFAULTS):
 export function t2q(m: PcaModel, z: number[]): { t2: number; q: number } {
   const k = m.eigenvalues.length;
   const t = new Array<number>(k).fill(0);
-  for (let c = 0; c < k; c++) for (let j = 0; j < z.length; j++) t[c] += z[j] * m.components[j][c];
+  for (let c = 0; c < k; c++) for (let j = 0; j < z.length; j++) t[c] = at(t, c) + at(z, j) * el(m.components, j, c);
   let t2 = 0;
-  for (let c = 0; c < k; c++) t2 += (t[c] * t[c]) / m.eigenvalues[c];
+  for (let c = 0; c < k; c++) t2 += at(t, c) ** 2 / at(m.eigenvalues, c);
   let q = 0;
   for (let j = 0; j < z.length; j++) {
     let recon = 0;
-    for (let c = 0; c < k; c++) recon += t[c] * m.components[j][c];
-    q += (z[j] - recon) ** 2;
+    for (let c = 0; c < k; c++) recon += at(t, c) * el(m.components, j, c);
+    q += (at(z, j) - recon) ** 2;
   }
   return { t2, q };
 }
 
 /** Combined score of one raw row, computed in TypeScript (for tests). */
 export function pcaScore(m: PcaModel, raw: number[]): number {
-  const { t2, q } = t2q(m, raw.map((v, j) => (v - m.mean[j]) / m.std[j]));
+  const { t2, q } = t2q(m, raw.map((v, j) => (v - at(m.mean, j)) / at(m.std, j)));
   return t2 / m.t2Ref + q / m.qRef;
 }
 

@@ -6,6 +6,7 @@
  */
 import { engine } from "../../nodes/otb-infer/engine";
 import { CONTRIBUTIONS_OUTPUT, INPUT_NAME, SCORE_OUTPUT } from "./model-card";
+import { at } from "../checked";
 
 export interface Scored {
   scores: number[];
@@ -23,10 +24,13 @@ export async function scoreRows(bytes: Uint8Array, rows: number[][], batch = 256
       const chunk = rows.slice(i, i + batch);
       const input = new ort.Tensor("float32", Float32Array.from(chunk.flat()), [chunk.length, n]);
       const res = await session.run({ [INPUT_NAME]: input });
-      const s = res[SCORE_OUTPUT].data as Float32Array;
-      const c = res[CONTRIBUTIONS_OUTPUT].data as Float32Array;
+      const scores = res[SCORE_OUTPUT];
+      const contributions = res[CONTRIBUTIONS_OUTPUT];
+      if (!scores || !contributions) throw new Error(`the graph has no ${SCORE_OUTPUT} and ${CONTRIBUTIONS_OUTPUT} outputs`);
+      const s = scores.data as Float32Array;
+      const c = contributions.data as Float32Array;
       for (let r = 0; r < chunk.length; r++) {
-        out.scores.push(s[r]);
+        out.scores.push(at(s, r));
         out.contributions.push(Array.from(c.subarray(r * n, (r + 1) * n)));
       }
     }

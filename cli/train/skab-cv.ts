@@ -19,6 +19,7 @@ import { countFile, metrics, prepareCase, predictionsByRow, type Counts, type Fi
 import { windowFrames } from "./features";
 import { alarmStates, scoreRows } from "./score";
 import { quantile } from "./stats";
+import { at } from "../checked";
 
 export const SELECTION_MAX_FAR = 0.1;
 
@@ -108,7 +109,7 @@ export function choose(counts: Counts[][], fileIdx: number[]): number {
   let fallback = 0;
   let fallbackFar = Infinity;
   counts.forEach((perFile, g) => {
-    const m = metrics(fileIdx.reduce((acc, f) => add(acc, perFile[f]), ZERO));
+    const m = metrics(fileIdx.reduce((acc, f) => add(acc, at(perFile, f)), ZERO));
     if (m.far <= SELECTION_MAX_FAR && m.f1 > bestF1) {
       best = g;
       bestF1 = m.f1;
@@ -134,13 +135,13 @@ export function nestedLeaveOneFileOut(files: string[], counts: Counts[][]): CvRe
   const all = files.map((_, i) => i);
   const folds = files.map((file, i) => {
     const chosen = choose(counts, all.filter((j) => j !== i));
-    return { file, chosen, counts: counts[chosen][i] };
+    return { file, chosen, counts: at(at(counts, chosen), i) };
   });
   const allChosen = choose(counts, all);
   return {
     heldOut: folds.reduce((acc, f) => add(acc, f.counts), ZERO),
     folds,
     allChosen,
-    allCounts: counts[allChosen].reduce(add, ZERO),
+    allCounts: at(counts, allChosen).reduce(add, ZERO),
   };
 }

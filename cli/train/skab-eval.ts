@@ -11,6 +11,7 @@ import { parseCsv, type Table } from "./csv";
 import { parseFeatureSpec, windowFrames, type FeatureSpec } from "./features";
 import { alarmStates, scoreRows } from "./score";
 import { trainModel, type DetectorName, type TrainedModel } from "./trainer";
+import { at } from "../checked";
 
 export interface SkabConfig {
   trainRows: number;
@@ -75,7 +76,7 @@ export const directScorer: Scorer = async (c) => {
 export function predictionsByRow(rowCount: number, from: number, frameRows: number[], states: boolean[]): boolean[] {
   const byRow = new Map<number, boolean>();
   frameRows.forEach((r, i) => {
-    if (!byRow.has(r)) byRow.set(r, states[i]);
+    if (!byRow.has(r)) byRow.set(r, at(states, i));
   });
   const out: boolean[] = [];
   let last = false;
@@ -109,7 +110,7 @@ export async function prepareCase(file: string, config: SkabConfig, allNormal = 
   if (!table.labels.anomaly) return null;
   const features = parseFeatureSpec(config.features, table.tags);
   const frames = windowFrames(table, features, config.windowS * 1000, 1000);
-  const normal = frames.values.filter((_, i) => frames.row[i] < config.trainRows);
+  const normal = frames.values.filter((_, i) => at(frames.row, i) < config.trainRows);
   const model = await trainModel(normal, frames.names, {
     name: `skab-${path.basename(file, ".csv")}`,
     version: "1.0.0",
@@ -124,7 +125,9 @@ export async function prepareCase(file: string, config: SkabConfig, allNormal = 
 }
 
 export function countFile(c: FileCase, predicted: boolean[]): Counts {
-  const labels = c.table.labels.anomaly.slice(c.config.trainRows);
+  const anomaly = c.table.labels.anomaly;
+  if (!anomaly) throw new Error(`${c.file}: no anomaly column to count against`);
+  const labels = anomaly.slice(c.config.trainRows);
   const k: Counts = { tp: 0, fp: 0, tn: 0, fn: 0 };
   labels.forEach((l, i) => {
     const p = predicted[i];

@@ -7,6 +7,7 @@ import * as fs from "fs";
 import { describeErrors, validateFeatureFrame, type FeatureFrame } from "../../nodes/shared";
 import { parseCsv, parseTimestamp } from "./csv";
 import { parseFeatureSpec, windowFrames } from "./features";
+import { at } from "../checked";
 
 export interface TrainingSet {
   names: string[];
@@ -34,7 +35,7 @@ export function fromCsv(file: string, featureSpec: string, lengthMs: number, hop
   return {
     names: frames.names,
     values: frames.values,
-    ts: frames.row.map((r) => table.ts[r]),
+    ts: frames.row.map((r) => at(table.ts, r)),
     position: frames.row,
     skipped: { "incomplete windows (a feature without a value)": frames.incomplete ?? 0, "cells that are not numbers (read as missing)": table.notNumbers ?? 0 },
     unit: "windows",
@@ -70,7 +71,7 @@ export function fromFrames(file: string, select?: string[]): TrainingSet {
       throw new Error(`${file}:${i + 1}: feature names differ from the first frame's (${names.join(", ")})`);
     }
     if (f.quality !== "good" || f.missing.length > 0 || f.values.length !== names.length) {
-      set.skipped[NOT_GOOD]++;
+      set.skipped[NOT_GOOD] = (set.skipped[NOT_GOOD] ?? 0) + 1;
       return;
     }
     set.values.push(f.values);
@@ -85,8 +86,8 @@ export function fromFrames(file: string, select?: string[]): TrainingSet {
       if (j < 0) throw new Error(`--features: "${s}" is not in the frames (${names!.join(", ")})`);
       return j;
     });
-    set.names = idx.map((j) => names![j]);
-    set.values = set.values.map((row) => idx.map((j) => row[j]));
+    set.names = idx.map((j) => at(names!, j));
+    set.values = set.values.map((row) => idx.map((j) => at(row, j)));
   }
   return set;
 }

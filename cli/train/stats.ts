@@ -1,9 +1,10 @@
 /** Column statistics and quantiles over row-major data (arrays of feature rows). */
+import { at } from "../checked";
 
 export function columnMean(rows: number[][]): number[] {
   const n = rows[0]?.length ?? 0;
   const m = new Array<number>(n).fill(0);
-  for (const r of rows) for (let j = 0; j < n; j++) m[j] += r[j];
+  for (const r of rows) for (let j = 0; j < n; j++) m[j] = at(m, j) + at(r, j);
   return m.map((v) => v / Math.max(rows.length, 1));
 }
 
@@ -11,7 +12,7 @@ export function columnMean(rows: number[][]): number[] {
 export function columnStd(rows: number[][], mean = columnMean(rows)): number[] {
   const n = mean.length;
   const s = new Array<number>(n).fill(0);
-  for (const r of rows) for (let j = 0; j < n; j++) s[j] += (r[j] - mean[j]) ** 2;
+  for (const r of rows) for (let j = 0; j < n; j++) s[j] = at(s, j) + (at(r, j) - at(mean, j)) ** 2;
   return s.map((v) => (rows.length > 1 ? Math.sqrt(v / (rows.length - 1)) : 0));
 }
 
@@ -22,7 +23,7 @@ export function quantile(values: ArrayLike<number>, q: number): number {
   const pos = Math.min(Math.max(q, 0), 1) * (v.length - 1);
   const lo = Math.floor(pos);
   const hi = Math.ceil(pos);
-  return v[lo] + (v[hi] - v[lo]) * (pos - lo);
+  return at(v, lo) + (at(v, hi) - at(v, lo)) * (pos - lo);
 }
 
 /** Deterministic PRNG (mulberry32): the same seed gives the same model on every machine. */

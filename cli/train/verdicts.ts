@@ -13,6 +13,7 @@ import * as fs from "fs";
 import { sha256Of } from "../../nodes/shared/model-card";
 import { readVerdictFile, type StoredAlarm } from "../../nodes/otb-infer/verdict-store";
 import type { TrainingSet } from "./sources";
+import { at } from "../checked";
 
 export interface VerdictUse {
   file: string;
@@ -68,7 +69,7 @@ export function applyVerdicts(set: TrainingSet, inNormal: boolean[], file: strin
   const inside = (t: number, spans: Array<[number, number]>): boolean => spans.some(([from, to]) => t >= from && t <= to);
   const rows: number[][] = [];
   set.values.forEach((row, i) => {
-    const t = set.ts[i];
+    const t = at(set.ts, i);
     if (inside(t, confirmedSpans)) {
       if (inNormal[i] || inside(t, falseSpans)) use.rowsExcluded++;
       return;

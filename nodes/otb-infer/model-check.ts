@@ -31,6 +31,10 @@ export async function checkSession(ort: Ort, session: InferenceSession, card: Mo
     if (shape.length !== 2 || (typeof shape[1] === "number" && shape[1] !== n)) {
       throw new Error(`model input ${meta.name} has shape [${shape.join(", ")}], the card's ${n} features need [batch, ${n}]`);
     }
+    // A fixed batch of 1 is scored row by row (run-rows.ts); a larger fixed batch would need padding.
+    if (typeof shape[0] === "number" && shape[0] > 1) {
+      throw new Error(`model input ${meta.name} has a fixed batch of ${shape[0]} ([${shape.join(", ")}]); otb-infer needs a dynamic batch or a batch of 1`);
+    }
   }
   const missing = Object.keys(card.outputs).filter((o) => !session.outputNames.includes(o));
   if (missing.length > 0) throw new Error(`model has no output ${missing.join(", ")} (it has ${session.outputNames.join(", ")})`);

@@ -15,6 +15,7 @@ import { OtbError, toError } from "../shared";
 import type { ModelCard } from "../shared/model-card";
 import type { Engine } from "./engine";
 import { checkSession, type CheckReport } from "./model-check";
+import { fixedBatchOf, runRows } from "./run-rows";
 
 export type Execution = "main" | "worker";
 
@@ -31,13 +32,13 @@ export interface Runner {
 
 class MainRunner implements Runner {
   readonly alive = true;
-  constructor(readonly session: InferenceSession, private readonly engine: Engine) {}
+  private readonly fixedBatch: number | null;
+  constructor(readonly session: InferenceSession, private readonly engine: Engine) {
+    this.fixedBatch = fixedBatchOf(session);
+  }
 
-  async run(inputName: string, input: Float32Array, dims: [number, number]): Promise<Record<string, Float32Array>> {
-    const results = await this.session.run({ [inputName]: new this.engine.ort.Tensor("float32", input, dims) });
-    const out: Record<string, Float32Array> = {};
-    for (const name of Object.keys(results)) out[name] = results[name].data as Float32Array;
-    return out;
+  run(inputName: string, input: Float32Array, dims: [number, number]): Promise<Record<string, Float32Array>> {
+    return runRows(this.engine.ort, this.session, this.fixedBatch, inputName, input, dims);
   }
 
   check(card: ModelCard): Promise<CheckReport> {
@@ -82,7 +83,9 @@ class WorkerRunner implements Runner {
   }
 
   async run(inputName: string, input: Float32Array, dims: [number, number]): Promise<Record<string, Float32Array>> {
-    const reply = await this.call({ type: "run", inputName, input, dims }, [input.buffer as ArrayBuffer]);
+    // A copy, transferred: the caller reuses `input` for its next batch (infer-engine.ts).
+    const copy = input.slice();
+    const reply = await this.call({ type: "run", inputName, input: copy, dims }, [copy.buffer as ArrayBuffer]);
     return reply.outputs as Record<string, Float32Array>;
   }
 

@@ -2,7 +2,8 @@
  * The worker thread behind execution "worker" (session-pool.ts): holds one InferenceSession and
  * runs it on request, so that a slow model blocks this thread instead of Node-RED's. Messages:
  * {id, type: "load"|"check"|"run"|"release", ...}; each gets one reply {id, ...} or {id, error}.
- * Output data is copied before transfer: onnxruntime owns the buffers it returns. "load" names
+ * Output data is copied before transfer: onnxruntime owns the buffers it returns. A burst is
+ * one "run" message whatever the model's batch dimension (run-rows.ts). "load" names
  * the engine module the parent chose (engine.ts), so both threads run the same engine.
  */
 import { parentPort } from "worker_threads";
@@ -10,6 +11,7 @@ import type { InferenceSession } from "onnxruntime-web";
 import type { ModelCard } from "../shared/model-card";
 import { engineAt, type Engine } from "./engine";
 import { checkSession } from "./model-check";
+import { fixedBatchOf, runRows } from "./run-rows";
 
 interface Request {
   id: number;
@@ -25,6 +27,7 @@ interface Request {
 
 let engine: Engine | null = null;
 let session: InferenceSession | null = null;
+let fixedBatch: number | null = null;
 
 async function handle(m: Request): Promise<void> {
   const port = parentPort as NonNullable<typeof parentPort>;
@@ -32,17 +35,18 @@ async function handle(m: Request): Promise<void> {
     case "load":
       engine = engineAt(m.engine as string);
       session = await engine.ort.InferenceSession.create(m.bytes as Uint8Array, engine.sessionOptions(m.threads ?? 1));
+      fixedBatch = fixedBatchOf(session);
       port.postMessage({ id: m.id });
       return;
     case "check":
       port.postMessage({ id: m.id, report: await checkSession((engine as Engine).ort, loaded(), m.card as ModelCard) });
       return;
     case "run": {
-      const results = await loaded().run({ [m.inputName as string]: new (engine as Engine).ort.Tensor("float32", m.input as Float32Array, m.dims as number[]) });
+      const results = await runRows((engine as Engine).ort, loaded(), fixedBatch, m.inputName as string, m.input as Float32Array, m.dims as [number, number]);
       const outputs: Record<string, Float32Array> = {};
       const transfer: ArrayBuffer[] = [];
       for (const name of Object.keys(results)) {
-        outputs[name] = Float32Array.from(results[name].data as Float32Array);
+        outputs[name] = Float32Array.from(results[name]);
         transfer.push(outputs[name].buffer as ArrayBuffer);
       }
       port.postMessage({ id: m.id, outputs }, transfer);

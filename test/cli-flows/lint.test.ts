@@ -76,6 +76,16 @@ describe("otbridge lint", () => {
     assert.match(site.message, /site "plant\/1" cannot be a topic level \(no \/ \+ #/);
   });
 
+  it("checks TLS on every broker of a conduit that lists several (a cluster, or active and standby)", () => {
+    const conduit = { id: "c", type: "otb-conduit", name: "c", protocolVersion: "5", sourceZone: "L3", targetZone: "L4", allowTopics: ["a/#"] };
+    const tlsFindings = (broker: string): string[] => lintNodes([{ ...conduit, broker }], settings).filter((f) => f.rule === "conduit-tls").map((f) => `${f.severity}: ${f.message}`);
+    assert.deepEqual(tlsFindings("mqtts://a:8883\nmqtts://b:8883"), []);
+    const mixed = tlsFindings("mqtts://a:8883, mqtt://b:1883");
+    assert.equal(mixed.length, 1);
+    assert.match(mixed[0]!, /^error: goes into L4 without TLS \(broker mqtt:\/\/b:1883; use mqtts:\/\/ or wss:\/\/ for every broker\)/);
+    assert.match(tlsFindings("mqtts://a:8883\n${OTB_STANDBY}")[0]!, /^warn: .*TLS cannot be checked here/);
+  });
+
   it("checks every otb-infer model against its card and its pin", () => {
     const found = lintFile(fixture("bad-model.json"), settings);
     const byNode = (id: string): string[] => found.filter((f) => f.node === id && f.rule === "model-pinned").map((f) => `${f.severity}: ${f.message}`);

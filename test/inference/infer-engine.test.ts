@@ -3,7 +3,7 @@ import type { FeatureFrame, Inference } from "../../nodes/shared";
 import { InferEngine, type DropPolicy } from "../../nodes/otb-infer/infer-engine";
 import { loadModel, type LoadedModel } from "../../nodes/otb-infer/model-loader";
 import * as fs from "fs";
-import { FEATURES, FIXTURE_ONNX, slowModel, tempDir, writeModel } from "./models";
+import { FEATURES, FIXTURE_ONNX, KNOWN, fixedBatchModel, slowModel, tempDir, writeModel } from "./models";
 
 function frame(ts: number): FeatureFrame {
   return { kind: "features", ts, windowMs: 1000, names: FEATURES, values: [10, 2, 50], missing: [], quality: "good" };
@@ -38,6 +38,69 @@ describe("otb-infer engine", () => {
     const newest = await burst("drop-newest");
     assert.deepEqual([newest.scored, newest.dropped], [[1, 2], [3, 4, 5]]);
     assert.deepEqual(newest.batches, [1, 2], "a burst handed over together runs as one batch");
+  });
+
+  /** Scores KNOWN's frames, each handed over in its own setImmediate callback as Node-RED delivers a burst. */
+  async function deliveredLikeNodeRed(m: LoadedModel, copies: number): Promise<{ engine: InferEngine<number>; got: Inference[] }> {
+    const got: Inference[] = [];
+    const engine = new InferEngine<number>({ maxQueue: 256, maxBatch: 256, dropPolicy: "drop-oldest" }, {
+      scored: (_job, inf) => got.push(inf),
+      failed: (_job, err) => assert.fail(err),
+      dropped: () => assert.fail("dropped"),
+      internalError: (err) => assert.fail(err),
+    });
+    engine.setModel(m);
+    const total = copies * KNOWN.length;
+    for (let i = 0; i < total; i++) {
+      // Flow.js queues one setImmediate per message of a send() (asyncMessageDelivery), all in one turn.
+      setImmediate(() => engine.submit({ frame: { ...frame(i), values: KNOWN[i % KNOWN.length].input }, arrivedAt: performance.now(), tag: i }));
+    }
+    const until = Date.now() + 20_000;
+    while (got.length < total && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
+    assert.equal(got.length, total, "every frame of the burst scored");
+    got.forEach((inf, i) => {
+      const k = KNOWN[i % KNOWN.length];
+      assert.equal(inf.ts, i, "in arrival order");
+      assert.ok(Math.abs((inf.score as number) - k.score) < 1e-5, `frame ${i}: score ${inf.score}, expected ${k.score}`);
+      FEATURES.forEach((f, j) => assert.ok(Math.abs((inf.contributions as Record<string, number>)[f] - k.contributions[j]) < 1e-5, `frame ${i}: ${f}`));
+    });
+    return { engine, got };
+  }
+
+  it("scores a burst delivered one message per event-loop callback (as Node-RED does) as one batch", async () => {
+    const { engine } = await deliveredLikeNodeRed(model, 8);
+    assert.deepEqual([engine.counters.batches, engine.counters.largestBatch, engine.counters.scored], [1, 32, 32]);
+  });
+
+  for (const execution of ["main", "worker"] as const) {
+    it(`scores a burst with a model exported with a fixed batch of 1, in one call to the runner (${execution} thread)`, async function () {
+      this.timeout(60_000);
+      const dir = tempDir();
+      try {
+        const { onnx } = writeModel(dir, fixedBatchModel(1));
+        const fixed = await loadModel({ modelPath: onnx, threads: 1, isolate: true, checkTimeoutMs: 30_000, execution });
+        try {
+          const { engine } = await deliveredLikeNodeRed(fixed, 8);
+          // One batch = one runner.run, so on a worker one message round trip for the 32 frames.
+          assert.deepEqual([engine.counters.batches, engine.counters.largestBatch, engine.counters.failed], [1, 32, 0]);
+        } finally {
+          await fixed.release();
+        }
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  }
+
+  it("refuses a model with a fixed batch larger than 1, saying so", async function () {
+    this.timeout(60_000);
+    const dir = tempDir();
+    try {
+      const { onnx } = writeModel(dir, fixedBatchModel(4));
+      await assert.rejects(loadModel({ modelPath: onnx, threads: 1, isolate: false, checkTimeoutMs: 30_000 }), /fixed batch of 4.*dynamic batch or a batch of 1/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("on a worker thread, scores the same and leaves Node-RED's thread free while a slow model computes", async function () {

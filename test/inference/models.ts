@@ -83,3 +83,18 @@ export function slowModel(width = 1000): Uint8Array {
   g.output(x, "score", [null, 1]);
   return g.toBytes({ producerVersion: "test", modelVersion: 1 });
 }
+
+/**
+ * The fixture's z-score model (same mean, std and outputs) exported with a fixed batch size
+ * instead of a dynamic one, as some exporters write it: input [batch, 3], outputs [batch, 1] and [batch, 3].
+ */
+export function fixedBatchModel(batch: number, mean = [10, 2, 50], std = [2, 0.5, 5]): Uint8Array {
+  const g = new OnnxGraph("otbridge-zscore-fixed-batch");
+  const x = g.input("features", [batch, 3]);
+  const z = g.op("Div", [g.op("Sub", [x, g.floats("norm_mean", mean, [1, 3])]), g.floats("norm_std", std, [1, 3])]);
+  const contributions = g.op("Div", [g.op("Mul", [z, z]), g.floats("n_features", [3], [])]);
+  const score = g.op("ReduceSum", [contributions, g.int64s("axis_features", [1], [1])], { keepdims: { int: 1 } });
+  g.output(score, "score", [batch, 1]);
+  g.output(contributions, "contributions", [batch, 3]);
+  return g.toBytes({ producerVersion: "test", modelVersion: 1 });
+}

@@ -5,7 +5,8 @@ import { validateInference, type Context, type FeatureFrame, type Inference } fr
 import { pool } from "../../nodes/otb-infer/model-loader";
 import { waitFor } from "../helpers/peers";
 import { catchStatusComplete, helper, nextMessage, tab } from "../helpers/red";
-import { FEATURES, FIXTURE_ONNX, KNOWN, tempDir, writeModel, zscoreModel } from "./models";
+import { engine } from "../../nodes/otb-infer/engine";
+import { FEATURES, FIXTURE_ONNX, KNOWN, fixedBatchModel, tempDir, writeModel, zscoreModel } from "./models";
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const inferNode = require("../../nodes/otb-infer/otb-infer");
@@ -76,6 +77,42 @@ describe("otb-infer node", function () {
       assert.ok(inf.latencyMs >= 0 && inf.latencyMs < 5000);
     });
   });
+
+  // A burst as a flow delivers it: one send() of 32 messages from an upstream node, each then
+  // delivered in its own setImmediate callback (Node-RED's asynchronous message delivery).
+  for (const model of ["dynamic batch", "fixed batch of 1"] as const) {
+    it(`scores a burst sent by an upstream node, each frame to its known outputs (model with a ${model})`, async () => {
+      const modelPath = model === "dynamic batch" ? FIXTURE_ONNX : writeModel(dir, fixedBatchModel(1)).onnx;
+      const flow = tab([
+        { id: "split", type: "function", func: "return [msg.payload.map((p) => ({ payload: p }))];", outputs: 1, wires: [["infer"]] },
+        { id: "infer", type: "otb-infer", modelPath, driftInterval: 0, maxBatch: 32, wires: [["out"], ["events"]] },
+        { id: "out", type: "helper" },
+        { id: "events", type: "helper" },
+        { id: "catcher", type: "catch", scope: null, uncaught: false, wires: [["errors"]] },
+        { id: "errors", type: "helper" },
+      ]);
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      await helper.load([inferNode, require("@node-red/nodes/core/function/10-function.js"), ...catchStatusComplete], flow);
+      const f: Flow = { infer: helper.getNode("infer"), out: helper.getNode("out"), events: helper.getNode("events"), errors: helper.getNode("errors") };
+      await loaded(f);
+      const got = collect(f.out);
+      const errors = collect(f.errors);
+      // Counts the session's runs (and calls through): one per batch for a dynamic batch.
+      const runs = sinon.spy((engine().ort.InferenceSession as unknown as { prototype: { run(): unknown } }).prototype, "run");
+      helper.getNode("split").receive({ payload: Array.from({ length: 32 }, (_, i) => frame(KNOWN[i % KNOWN.length].input, FEATURES, { ts: 1_767_254_400_000 + i })) });
+      await waitFor(() => got.length === 32, 10_000);
+      got.forEach((msg, i) => {
+        const inf = msg.payload as Inference;
+        const k = KNOWN[i % KNOWN.length];
+        assert.equal(inf.ts, 1_767_254_400_000 + i, "in the order sent");
+        assert.ok(Math.abs((inf.score as number) - k.score) < 1e-5, `frame ${i}: score ${inf.score}, expected ${k.score}`);
+        FEATURES.forEach((name, j) => assert.ok(Math.abs((inf.contributions as Record<string, number>)[name] - k.contributions[j]) < 1e-5));
+      });
+      assert.equal(runs.callCount, model === "dynamic batch" ? 1 : 32, "a dynamic batch scores the burst in one run");
+      await new Promise((r) => setTimeout(r, 100));
+      assert.deepEqual(errors.map((e) => (e.error as { message: string }).message), []);
+    });
+  }
 
   it("scores the same with the model on a worker thread", async () => {
     const f = await load({ modelPath: FIXTURE_ONNX, execution: "worker" });

@@ -59,6 +59,37 @@ describe("sim: historian replay (SKAB)", function () {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
+  it("reads European spreadsheet exports: quoted headers, a ';' inside quotes, CRLF, decimal commas", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "otb-replay-"));
+    const file = path.join(dir, "excel.csv");
+    fs.writeFileSync(
+      file,
+      "\uFEFF" +
+        ['"datetime";"Current";"Pressure";"Note; operator";"anomaly"',
+          '2020-01-01 00:00:00;"1,5";0,25;"pump; started";0',
+          '2020-01-01 00:00:01;1,75;"0,5";"said ""ok""";"1,0"',
+          "2020-01-01 00:00:02;2;;;0"].join("\r\n") + "\r\n",
+    );
+    try {
+      const d = loadReplay(file);
+      assert.deepStrictEqual(d.ignoredColumns, ["Note; operator"]);
+      assert.deepStrictEqual(d.rows.map((r) => r.values["pump1.motor.current"]), [1.5, 1.75, 2]);
+      assert.deepStrictEqual(d.rows.map((r) => r.values["pump1.discharge.pressure"]), [0.25, 0.5, NaN]);
+      assert.deepStrictEqual(d.rows.map((r) => r.anomaly), [false, true, false]);
+      assert.deepStrictEqual(d.rows.map((r) => r.ts), [0, 1000, 2000].map((ms) => Date.UTC(2020, 0, 1) + ms));
+      assert.strictEqual(d.badRows, 0);
+      // ',' files: a quoted "1,500" is no number (fifteen hundred or one and a half?), a quoted ',' is text.
+      fs.writeFileSync(file, 'datetime,Current,"Note, free"\n2020-01-01 00:00:00,"1,500","a,b"\n2020-01-01 00:00:01,"2.5",c\n');
+      const c = loadReplay(file);
+      assert.deepStrictEqual(c.rows.map((r) => r.values["pump1.motor.current"]), [NaN, 2.5]);
+      assert.deepStrictEqual(c.ignoredColumns, ["Note, free"]);
+      fs.writeFileSync(file, 'datetime;Current\n2020-01-01 00:00:00;"1,5\n2020-01-01 00:00:01;2\n');
+      assert.throws(() => loadReplay(file), (e: Error) => e instanceof ReplayError && /line 2: a quoted field is never closed/.test(e.message));
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("keeps the recording's own timestamps when asked", () => {
     const data = loadReplay(VALVE);
     const line = new Line({ seed: 1, scenario: findScenario("normal")!, startTs: data.rows[0].ts, labels: new LabelWriter(), replay: data, replayKeepTimestamps: true });

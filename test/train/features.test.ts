@@ -50,6 +50,13 @@ describe("train/features", () => {
     assert.throws(() => parseFeatureSpec("Current:median", tags), /"median" is not one of last, mean/);
   });
 
+  it("takes a quoted tag that holds a comma (a CSV header such as \"Pressure, bar\"), and says when quoting is broken", () => {
+    const withComma = ["Pressure, bar", "Flow"];
+    assert.deepEqual(parseFeatureSpec('"Pressure, bar:mean", Flow:std', withComma).map((f) => f.name), ["Pressure, bar:mean", "Flow:std"]);
+    assert.deepEqual(parseFeatureSpec('max,"Pressure, bar"', withComma).map((f) => f.name), ["Pressure, bar:max"]);
+    assert.throws(() => parseFeatureSpec('"Pressure, bar:mean', withComma), /--features is a comma-separated list \(quote an item that holds a comma\)/);
+  });
+
   it("computes the same frames, times and values as otb-window's engine, across a gap in the data", () => {
     // 1 Hz rows with a missing second (as several SKAB files have), two tags.
     const t0 = Date.UTC(2020, 2, 9, 10, 0, 0);

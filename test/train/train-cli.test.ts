@@ -191,6 +191,16 @@ describe("otbridge train: CSV as spreadsheets and historians write it (RFC 4180,
     assert.throws(() => parseCsv('datetime;a\n2024-01-01 00:00:00;"1"x\n', "q.csv"), /line 2: text after a closing quote/);
   });
 
+  it("names the right line after a field with line breaks, blank lines and mixed line ends (CRLF, LF, CR)", () => {
+    const text = 'datetime;note;a\r\n2024-01-01 00:00:00;"two\r\nlines";1,5\n\n2024-01-01 00:00:01;x;2\r2024-01-01 00:00:02;y;3\r\n';
+    const t = parseCsv(text, "m.csv");
+    assert.deepEqual(t.rows.map((r) => r[1]), [1.5, 2, 3]);
+    assert.deepEqual(t.ts, [0, 1000, 2000].map((ms) => Date.UTC(2024, 0, 1) + ms));
+    // The record after the two-line field and the blank line starts on line 5; its successor on 6.
+    assert.throws(() => parseCsv(text.replace("00:00:01;x;2", "00:00:01;x"), "m.csv"), /m\.csv: line 5 has 2 fields, header has 3/);
+    assert.throws(() => parseCsv(text.replace("2024-01-01 00:00:02;y;3", "soon;y;3"), "m.csv"), /m\.csv: line 6: cannot read time "soon"/);
+  });
+
   it("trains from the Excel-style file as from the plain one, and says what it counts: windows", async () => {
     const { text } = excelCsv(300);
     const file = path.join(dir, "excel.csv");
