@@ -1,12 +1,12 @@
 /**
  * otb-conduit's configuration: the one definition editor, runtime and lint read (issue 16).
- * The zone rules that need more than one field's form (TLS, server verification and MQTT 5 into
- * L4/L5) stay in the runtime parser (conduit-config.ts) and lint's contract rules; what needs a
- * file (PEM) or the environment (a ${VAR} inside the broker list) is read at deploy.
+ * Left to the runtime parser (conduit-config.ts): the rules into L4/L5 that weigh the brokers'
+ * schemes, server verification and protocol together (also lint's contract rules), and what needs
+ * a file (PEM) or the environment (a ${VAR} inside the broker list).
  *
- * Zones and the payload mode are text fields holding `values`, not enums: whether a zone is
- * right depends on the other zone, and Sparkplug mode needs its ids, so a member of the list is
- * not valid on its own.
+ * Zones and the payload mode are text fields checked against their `values`, not enums: a zone
+ * is right or wrong only beside the other zone, and Sparkplug mode needs its ids, so the field's
+ * own check decides and the editor's select still lists the values.
  */
 import { defineSchema, field, type FieldCheck, type Migration } from "../shared/schema";
 import { ZONES } from "../shared/zones";
