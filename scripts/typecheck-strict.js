@@ -12,7 +12,13 @@ const ts = require("typescript");
 
 const root = path.resolve(__dirname, "..");
 /** Folders whose errors fail the check, and folders inside them not brought under it yet. */
-const STRICT = ["cli/"];
+const STRICT = [
+  "cli/",
+  "nodes/otb-opcua-endpoint/",
+  "nodes/otb-opcua-in/",
+  "nodes/otb-modbus-device/",
+  "nodes/otb-modbus-in/",
+];
 const PENDING = [];
 
 const configFile = path.join(root, "tsconfig.strict.json");

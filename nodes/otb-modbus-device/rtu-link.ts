@@ -257,6 +257,7 @@ export class RtuLink {
     const b = this.rx;
     if (b[i] !== p.unit) return null;
     const f = b[i + 1];
+    if (f === undefined) return null; // the function code is not in yet
     if (f & 0x80) {
       const fc = f & 0x7f;
       if (!checks(b, i, 5)) return null;
@@ -264,6 +265,7 @@ export class RtuLink {
       return this.functionInDoubt(p.unit, fc) ? { len: 5, mine: false } : null;
     }
     const bytes = b[i + 2];
+    if (bytes === undefined) return null; // the byte count is not in yet
     const shape = `${f}:${bytes}`;
     const isMine = f === p.fc && bytes === p.bytes;
     if (!isMine && !this.inDoubt(p.unit, f, bytes)) return null;
@@ -288,7 +290,8 @@ export class RtuLink {
     this.doubt.delete(p.unit);
     this.turnarounds.push(performance.now() - p.sentAt);
     if (this.turnarounds.length > 16) this.turnarounds.shift();
-    if (frame[1] & 0x80) p.reject(Object.assign(new Error(`Modbus exception ${frame[2]}`), { modbusCode: frame[2] }));
+    // A checked frame is 5 bytes or more (frameAt), so readUInt8 (which throws out of bounds) finds both.
+    if (frame.readUInt8(1) & 0x80) p.reject(Object.assign(new Error(`Modbus exception ${frame.readUInt8(2)}`), { modbusCode: frame.readUInt8(2) }));
     else p.resolve(frame);
   }
 }
@@ -303,7 +306,7 @@ function checks(b: Buffer, i: number, len: number): boolean {
 }
 
 function decode(frame: Buffer, fc: number, count: number): number[] | boolean[] {
-  if (fc <= 2) return Array.from({ length: count }, (_, k) => ((frame[3 + (k >> 3)] >> (k & 7)) & 1) === 1);
+  if (fc <= 2) return Array.from({ length: count }, (_, k) => ((frame.readUInt8(3 + (k >> 3)) >> (k & 7)) & 1) === 1);
   return Array.from({ length: count }, (_, k) => frame.readUInt16BE(3 + 2 * k));
 }
 

@@ -4,12 +4,14 @@ import { defineSchema, field, type ConfigOf, type FieldCheck } from "../shared/s
 export const TRANSPORTS = ["tcp", "rtu", "rtu-tcp"] as const;
 
 /**
- * transport is a text field with `values` (the form's select), not an enum: host and serial
- * port are judged by it, so "rtu" alone is not valid whatever the serial port says.
+ * RTU (serial) needs the serial port its choice shows in the form, empty at first: the select is
+ * marked too, so the user sees why. Only that conflict: the runtime names the first field in
+ * schema order that is wrong, and a blank host under TCP (the default transport) is the host's to
+ * name (tcpHost), not the transport's, which comes first.
  */
-const member: FieldCheck = (value, _node, spec) => {
-  const values = (spec.values ?? []) as readonly string[];
-  return values.includes(String(value).trim()) ? null : `"${String(value)}" is not one of ${values.join(", ")}`;
+const transport: FieldCheck = (value, node) => {
+  if (String(value).trim() !== "rtu") return null;
+  return String(node.serialPath ?? "").trim() ? null : "is rtu, so serialPath is required (the serial port, e.g. /dev/ttyUSB0)";
 };
 
 /** TCP and RTU over TCP need a host; RTU (serial) does not use it. */
@@ -33,7 +35,7 @@ export const schema = defineSchema({
   version: 1,
   fields: {
     name: field.text(),
-    transport: field.text({ default: "tcp", values: TRANSPORTS, check: "member", samples: { valid: ["rtu-tcp"], invalid: ["udp", "RTU"] } }),
+    transport: field.oneOf(TRANSPORTS, "tcp", { check: "transport", samples: { valid: ["rtu-tcp"], invalid: ["udp", "RTU"] } }),
     host: field.text({ check: "tcpHost", checkBlank: true, samples: { valid: ["127.0.0.1", "meter1.plant.local"], invalid: [""] } }),
     port: int(502, 1, 65535),
     serialPath: field.text({ check: "serialPort", checkBlank: true }),
@@ -59,7 +61,7 @@ export const schema = defineSchema({
     reconnectInitialMs: int(1000, 100, 60_000),
     reconnectMaxMs: int(30_000, 1000, 3_600_000),
   },
-  checks: { member, tcpHost, serialPort },
+  checks: { transport, tcpHost, serialPort },
 });
 
 export type DeviceFields = ConfigOf<typeof schema>;

@@ -5,6 +5,7 @@
  * Greedy left-to-right is optimal here (covering sorted intervals with windows of bounded
  * length), so the result is the minimum request count for the given limits.
  */
+import { at } from "../../cli/checked";
 import { tagWidth, type Area, type TagDef } from "./register-map";
 
 export interface Limits {
@@ -42,7 +43,7 @@ export function planBlocks(tags: readonly TagDef[], limits: Limits): Block[] {
   }
   const blocks: Block[] = [];
   for (const list of byKey.values()) {
-    const area = list[0].area;
+    const area = at(list, 0).area; // a key is set with its first tag, so no list is empty
     const maxCount = isBitArea(area) ? limits.maxBits : limits.maxRegisters;
     const maxGap = isBitArea(area) ? limits.maxBitGap : limits.maxGap;
     const sorted = [...list].sort((a, b) => a.address - b.address || tagWidth(b) - tagWidth(a));

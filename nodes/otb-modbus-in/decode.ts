@@ -4,6 +4,7 @@
  * Here each tag states its byte order (inside a register) and word order (between registers),
  * and decodeTag() assembles the bytes most-significant first before reading them.
  */
+import { at } from "../../cli/checked";
 import type { SignalValue } from "../shared";
 import type { TagDef } from "./register-map";
 
@@ -23,7 +24,7 @@ export function canonicalBytes(words: readonly number[], byteOrder: TagDef["byte
 /** Decodes one register-area tag from its own words (already sliced to the tag's width). */
 export function decodeRegisters(tag: TagDef, words: readonly number[]): SignalValue {
   if (tag.type === "bool") {
-    const w = words[0] & 0xffff;
+    const w = at(words, 0) & 0xffff; // extractTag refuses a reply shorter than the tag's width
     return tag.bit === undefined ? w !== 0 : ((w >> tag.bit) & 1) === 1;
   }
   if (tag.type === "string") {

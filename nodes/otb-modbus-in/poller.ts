@@ -124,7 +124,8 @@ export class GroupPoller {
   /** Merges every split whose parts all read cleanly in enough polls in a row. */
   private remergeClean(): void {
     for (const state of this.splitState.values()) {
-      const at = this.blocks.indexOf(state.parts[0]);
+      const first = state.parts[0];
+      const at = first ? this.blocks.indexOf(first) : -1;
       if (at < 0) continue; // merged already
       const clean = state.parts.every((p) => this.lastClean.get(p) === true);
       state.cleanPolls = clean ? state.cleanPolls + 1 : 0;

@@ -2,13 +2,12 @@
 import { defineSchema, field, type ConfigOf, type FieldCheck } from "../shared/schema";
 
 /**
- * mapSource is a text field with `values` (the form's select), not an enum: the map file and
- * the table are judged by it, so "file" alone is not valid whatever the file field says.
+ * "file" needs the map file its choice shows in the form, empty at first: the select is marked
+ * too, so the user sees why. Only that conflict: the runtime names the first field in schema
+ * order that is wrong, and an empty table under "table" (the default) is the table's to name.
  */
-const member: FieldCheck = (value, _node, spec) => {
-  const values = (spec.values ?? []) as readonly string[];
-  return values.includes(String(value).trim()) ? null : `"${String(value)}" is not one of ${values.join(", ")}`;
-};
+const mapSource: FieldCheck = (value, node) =>
+  String(value).trim() !== "file" || String(node.mapFile ?? "").trim() ? null : "is file, so mapFile is required (a JSON register map)";
 
 const mapFile: FieldCheck = (value, node) =>
   String(node.mapSource ?? "").trim() !== "file" || String(value ?? "").trim() ? null : "is required when the register map comes from a file";
@@ -33,7 +32,7 @@ export const schema = defineSchema({
   fields: {
     name: field.text(),
     device: field.ref("otb-modbus-device", { required: true }),
-    mapSource: field.text({ default: "table", values: ["table", "file"], check: "member", samples: { valid: ["table"], invalid: ["disk"] } }),
+    mapSource: field.oneOf(["table", "file"] as const, "table", { check: "mapSource", samples: { invalid: ["disk", "File"] } }),
     /** A JSON register map (tag catalog) file, relative to userDir (or to the pack: map-source.ts). */
     mapFile: field.text({ check: "mapFile", checkBlank: true }),
     /** ms for groups without a row of their own; 0 = only on an input message. */
@@ -50,7 +49,7 @@ export const schema = defineSchema({
       },
     }),
   },
-  checks: { member, mapFile, tags },
+  checks: { mapSource, mapFile, tags },
 });
 
 export type ModbusInFields = ConfigOf<typeof schema>;

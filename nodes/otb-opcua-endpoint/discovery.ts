@@ -99,7 +99,7 @@ export async function browseChildren(session: ClientSession, nodeId: string | un
     nodeId: r.nodeId.toString(),
     browseName: r.browseName.toString(),
     displayName: r.displayName?.text ?? r.browseName.name ?? "",
-    nodeClass: NodeClass[r.nodeClass],
+    nodeClass: NodeClass[r.nodeClass] ?? String(r.nodeClass),
     expandable: r.nodeClass === NodeClass.Object,
   }));
 }

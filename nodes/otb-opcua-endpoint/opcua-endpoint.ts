@@ -213,7 +213,8 @@ export class OpcuaEndpoint extends EventEmitter {
     if (/Cannot find an Endpoint matching|cannot find endpoint/i.test(e.message)) {
       return new ConnectionError(`the server offers no endpoint with security ${this.settings.securityMode} / ${this.settings.securityPolicy}`);
     }
-    return new ConnectionError(e.message.split("\n")[0]);
+    const [firstLine = ""] = e.message.split("\n");
+    return new ConnectionError(firstLine);
   }
 }
 

@@ -93,7 +93,8 @@ export = function (RED: NodeAPI): void {
 
   // Browsing goes through a deployed endpoint's session, with its security and identity.
   http.get("/otb-opcua-endpoint/:id/browse", read, (req: Request, res: Response) => {
-    const node = RED.nodes.getNode(req.params.id) as unknown as OpcuaEndpointNode | null;
+    const id = req.params.id;
+    const node = id ? (RED.nodes.getNode(id) as unknown as OpcuaEndpointNode | null) : null;
     const session = node?.endpoint?.session;
     if (!node || node.type !== "otb-opcua-endpoint") return res.status(404).json({ error: "endpoint not deployed: deploy it first, then browse" });
     if (!session) return res.status(409).json({ error: `endpoint not connected (${node.endpoint?.conn.state ?? node.configError ?? "no session"})` });

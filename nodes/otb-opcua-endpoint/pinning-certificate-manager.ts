@@ -37,7 +37,9 @@ export class PinningCertificateManager extends OPCUACertificateManager {
   }
 
   private async check(chain: Buffer | Buffer[]): Promise<StatusCode> {
-    const leaf = leafCertificate(Array.isArray(chain) ? chain[0] : chain);
+    const first = Array.isArray(chain) ? chain[0] : chain;
+    if (first === undefined) return StatusCodes.BadCertificateInvalid; // an empty chain: nothing to trust
+    const leaf = leafCertificate(first);
     const facts = describeCertificate(leaf);
     const status = await super.checkCertificate(chain);
     if (status.isGood()) return status;
@@ -51,8 +53,8 @@ export class PinningCertificateManager extends OPCUACertificateManager {
 
 /** The first certificate of a DER chain (OPC UA sends chains as concatenated DER). */
 export function leafCertificate(der: Buffer): Buffer {
-  if (der.length < 2 || der[0] !== 0x30) return der;
   const first = der[1];
+  if (first === undefined || der[0] !== 0x30) return der;
   if (first < 0x80) return der.subarray(0, 2 + first);
   const n = first & 0x7f;
   if (n === 0 || n > 4 || der.length < 2 + n) return der;

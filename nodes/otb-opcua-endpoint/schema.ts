@@ -6,23 +6,24 @@ export const SECURITY_POLICIES = ["None", "Basic256Sha256", "Aes128_Sha256_RsaOa
 export const AUTH_KINDS = ["anonymous", "username", "certificate"] as const;
 
 /**
- * Mode and policy are text fields with `values` (the form's select lists them), not enums: each
- * judges the other, and a sample of one alone ("None") is not valid whatever the other says.
+ * OPC UA Part 4 §7.37: mode None goes with policy None only, Sign/SignAndEncrypt with a real
+ * policy. Both selects are marked in the editor: the policy for either conflict, the mode for the
+ * one its choice None makes. Not the mode for "Sign with policy None": the runtime names the first
+ * field in schema order that is wrong, and a policy set to None under a signing mode is the
+ * policy's fault to name, so the mode (earlier) stays quiet there.
  */
-const member: FieldCheck = (value, _node, spec) => {
-  const values = (spec.values ?? []) as readonly string[];
-  return values.includes(String(value).trim()) ? null : `"${String(value)}" is not one of ${values.join(", ")}`;
+const mode: FieldCheck = (value, node) => {
+  const p = String(node.securityPolicy ?? "").trim();
+  if (/^\$\{[^}]+\}$/.test(p)) return null;
+  return String(value).trim() === "None" && p && p !== "None" ? `is None, so securityPolicy must be None too (got ${p})` : null;
 };
 
-/** OPC UA Part 4 §7.37: mode None goes with policy None only, Sign/SignAndEncrypt with a real policy. */
-const policy: FieldCheck = (value, node, spec) => {
-  const values = (spec.values ?? []) as readonly string[];
+const policy: FieldCheck = (value, node) => {
   const p = String(value).trim();
-  if (!values.includes(p)) return `"${String(value)}" is not one of ${values.join(", ")}`;
-  const mode = String(node.securityMode ?? "").trim() || "SignAndEncrypt";
-  if (/^\$\{[^}]+\}$/.test(mode)) return null;
-  if (mode === "None" && p !== "None") return `must be None when securityMode is None (got ${p})`;
-  if (mode !== "None" && p === "None") return `cannot be None when securityMode is ${mode}`;
+  const m = String(node.securityMode ?? "").trim() || "SignAndEncrypt";
+  if (/^\$\{[^}]+\}$/.test(m)) return null;
+  if (m === "None" && p !== "None") return `must be None when securityMode is None (got ${p})`;
+  if (m !== "None" && p === "None") return `cannot be None when securityMode is ${m}`;
   return null;
 };
 
@@ -49,8 +50,8 @@ export const schema = defineSchema({
       patternMessage: "must look like opc.tcp://host:4840",
       samples: { valid: ["opc.tcp://plc1:4840", "opc.tcp://10.0.0.5:4840/UA/Server"], invalid: ["http://plc1", "opc.tcp://", "plc1:4840"] },
     }),
-    securityMode: field.text({ default: "SignAndEncrypt", values: SECURITY_MODES, check: "member", samples: { valid: ["Sign"], invalid: ["Encrypt", "none"] } }),
-    securityPolicy: field.text({ default: "Basic256Sha256", values: SECURITY_POLICIES, check: "policy", samples: { valid: ["Aes256_Sha256_RsaPss"], invalid: ["None", "Basic128Rsa15"] } }),
+    securityMode: field.oneOf(SECURITY_MODES, "SignAndEncrypt", { check: "mode", samples: { valid: ["Sign"], invalid: ["Encrypt", "none"] } }),
+    securityPolicy: field.oneOf(SECURITY_POLICIES, "Basic256Sha256", { check: "policy", samples: { valid: ["Aes256_Sha256_RsaPss"], invalid: ["None", "Basic128Rsa15"] } }),
     auth: field.oneOf(AUTH_KINDS, "anonymous"),
     /** Pinned server certificate fingerprints (SHA-1 or SHA-256 hex), comma or newline separated. */
     pinnedFingerprints: field.text({ check: "fingerprints", samples: { valid: [`${SHA256}\n${"01".repeat(20)}`, "ab:cd:" + "0".repeat(36)], invalid: ["12:34", `${SHA256}, xyz`] } }),
@@ -68,7 +69,7 @@ export const schema = defineSchema({
     userCertificate: { type: "password" },
     userPrivateKey: { type: "password" },
   },
-  checks: { member, policy, fingerprints },
+  checks: { mode, policy, fingerprints },
   migrations: [
     {
       to: 2,

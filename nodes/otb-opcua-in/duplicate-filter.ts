@@ -82,7 +82,9 @@ export function fingerprint(message: NotificationMessage): string {
   for (const n of message.notificationData ?? []) {
     const items = (n as { monitoredItems?: Array<{ clientHandle: number; value: DataValue }> }).monitoredItems ?? [];
     parts.push(items.length);
-    for (const item of items.length > 0 ? [items[0], items[items.length - 1]] : []) {
+    const first = items[0];
+    const last = items[items.length - 1];
+    for (const item of first && last ? [first, last] : []) {
       parts.push(item.clientHandle, item.value.sourceTimestamp?.getTime() ?? 0, item.value.serverTimestamp?.getTime() ?? 0, item.value.sourcePicoseconds ?? 0);
     }
   }

@@ -37,6 +37,8 @@ import { bounded } from "../otb-opcua-endpoint/opcua-endpoint";
 import { badSignal, toSignal, type SourceInfo } from "./signal-mapping";
 import { DuplicateFilter } from "./duplicate-filter";
 import type { TagDef } from "./tag-list";
+// Checked element access: tag indices come from this subscription's own maps, so a miss is a bug.
+import { at } from "../../cli/checked";
 
 export interface SubscriptionOptions {
   publishingIntervalMs: number;
@@ -145,8 +147,8 @@ export class TagSubscription extends EventEmitter {
       buckets.set(key, list);
     });
     for (const indices of buckets.values()) {
-      const params = monitoringParameters(this.tags[indices[0]]);
-      const items: ReadValueIdOptions[] = indices.map((i) => ({ nodeId: resolveNodeId(this.tags[i].nodeId), attributeId: AttributeIds.Value }));
+      const params = monitoringParameters(at(this.tags, at(indices, 0)));
+      const items: ReadValueIdOptions[] = indices.map((i) => ({ nodeId: resolveNodeId(at(this.tags, i).nodeId), attributeId: AttributeIds.Value }));
       const group = ClientMonitoredItemGroup.create(subscription, items, params, TimestampsToReturn.Both);
       const failure = await initialized(group, this.options.keepAliveMs * 2 + 10_000);
       if (failure?.equals(StatusCodes.BadTimeout)) throw new Error("CreateMonitoredItems got no answer (BadTimeout)");
@@ -154,8 +156,10 @@ export class TagSubscription extends EventEmitter {
       this.groupTags.push(indices);
       group.monitoredItems.forEach((item, k) => {
         const status = failure && indices.length === 1 ? failure : item.statusCode;
-        if (status && status.isGood()) this.byHandle.set(item.monitoringParameters.clientHandle, indices[k]);
-        else refused.push(badSignal(this.tags[indices[k]], `opcua:${status?.name ?? "BadUnexpectedError"}`, this.source, now));
+        // One monitored item per requested id, in order (ClientMonitoredItemGroup.create).
+        const index = at(indices, k);
+        if (status && status.isGood()) this.byHandle.set(item.monitoringParameters.clientHandle, index);
+        else refused.push(badSignal(at(this.tags, index), `opcua:${status?.name ?? "BadUnexpectedError"}`, this.source, now));
       });
     }
     this.counters.badTags = refused.length;
@@ -206,7 +210,7 @@ export class TagSubscription extends EventEmitter {
     // In chunks: a PLC's MaxNodesPerRead is often a few hundred, and node-opcua does not split a Read.
     const values: DataValue[] = [];
     for (let i = 0; i < owed.length; i += READ_CHUNK) {
-      const chunk = owed.slice(i, i + READ_CHUNK).map((k) => ({ nodeId: resolveNodeId(this.tags[k].nodeId), attributeId: AttributeIds.Value }));
+      const chunk = owed.slice(i, i + READ_CHUNK).map((k) => ({ nodeId: resolveNodeId(at(this.tags, k).nodeId), attributeId: AttributeIds.Value }));
       values.push(...(await session.read(chunk)));
       if (this.stopped || session !== this.session) return;
     }
@@ -217,10 +221,10 @@ export class TagSubscription extends EventEmitter {
     const batch: Signal[] = [];
     owed.forEach((index, k) => {
       if (!this.owed.has(index)) return; // the subscription delivered it meanwhile
-      const dv = values[k];
+      const dv = at(values, k); // a Read answers every id it was sent, in order (Part 4 §5.10.2)
       this.owed.delete(index);
       this.filter.repeated(index, dv, true); // remembered, so the same sample arriving later is not emitted again
-      batch.push(toSignal(this.tags[index], dv, this.source, now));
+      batch.push(toSignal(at(this.tags, index), dv, this.source, now));
     });
     if (batch.length === 0) return;
     this.counters.readValues += batch.length;
@@ -307,7 +311,7 @@ export class TagSubscription extends EventEmitter {
           continue;
         }
         this.owed.delete(index);
-        batch.push(toSignal(this.tags[index], item.value, this.source, now));
+        batch.push(toSignal(at(this.tags, index), item.value, this.source, now));
       }
     }
     if (batch.length === 0) return;
@@ -321,7 +325,7 @@ export class TagSubscription extends EventEmitter {
     this.byHandle.clear();
     this.groups.forEach((group, g) => {
       group.monitoredItems.forEach((item, k) => {
-        if (item.statusCode?.isGood() ?? true) this.byHandle.set(item.monitoringParameters.clientHandle, this.groupTags[g][k]);
+        if (item.statusCode?.isGood() ?? true) this.byHandle.set(item.monitoringParameters.clientHandle, at(at(this.groupTags, g), k));
       });
     });
     return this.byHandle.get(handle);
@@ -368,7 +372,8 @@ function initialized(group: ClientMonitoredItemGroup, timeoutMs: number): Promis
     group.once("terminated", (err: Error | undefined) => {
       clearTimeout(timer);
       const name = /Bad[A-Za-z]+/.exec(err?.message ?? "")?.[0];
-      resolve(name && name in StatusCodes ? (StatusCodes as unknown as Record<string, import("node-opcua").StatusCode>)[name] : StatusCodes.BadUnexpectedError);
+      const code = name && name in StatusCodes ? (StatusCodes as unknown as Record<string, import("node-opcua").StatusCode>)[name] : undefined;
+      resolve(code ?? StatusCodes.BadUnexpectedError);
     });
   });
 }

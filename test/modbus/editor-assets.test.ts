@@ -84,6 +84,11 @@ describe("otb-modbus-device editor form validation", () => {
     assert.strictEqual(d.host.validate!.call({ transport: "rtu" }, ""), true);
     assert.strictEqual(d.serialPath.validate!.call(ctx, ""), true);
     assert.strictEqual(d.serialPath.validate!.call({ transport: "rtu" }, ""), "serialPath is required for Modbus RTU (e.g. /dev/ttyUSB0)");
+    // The transport select is marked too when RTU is chosen and its serial port row is empty.
+    assert.strictEqual(d.transport.validate!.call({ transport: "rtu", serialPath: "" }, "rtu"), "transport is rtu, so serialPath is required (the serial port, e.g. /dev/ttyUSB0)");
+    assert.strictEqual(d.transport.validate!.call({ transport: "rtu", serialPath: "/dev/ttyUSB0" }, "rtu"), true);
+    assert.strictEqual(d.transport.validate!.call({ transport: "tcp", serialPath: "" }, "tcp"), true);
+    assert.strictEqual(d.transport.validate!.call({ transport: "udp" }, "udp"), 'transport "udp" is not one of tcp, rtu, rtu-tcp');
     assert.deepStrictEqual([d.reconnectInitialMs.value, d.reconnectMaxMs.value, d.pollTimeoutMs.value], [1000, 30000, ""]);
   });
 });

@@ -223,8 +223,11 @@ describe("otb-modbus-device settings (runtime parser)", () => {
     }
     assert.throws(() => parseDeviceConfig({ ...base, reconnectInitialMs: "20000", reconnectMaxMs: "10000" } as never), /reconnectMaxMs \(10000 ms\) is below the first delay, reconnectInitialMs \(20000 ms\)$/);
     // RTU: the serial port, not the host.
-    assert.throws(() => parseDeviceConfig({ ...base, transport: "rtu", host: "" } as never), /serialPath is required for Modbus RTU/);
+    assert.throws(() => parseDeviceConfig({ ...base, transport: "rtu", host: "" } as never), /transport is rtu, so serialPath is required \(the serial port, e\.g\. \/dev\/ttyUSB0\)$/);
     assert.strictEqual(parseDeviceConfig({ ...base, transport: "rtu", host: "", serialPath: "/dev/ttyUSB0" } as never).serialPath, "/dev/ttyUSB0");
+    // RTU over TCP: the host, not the serial port.
+    assert.throws(() => parseDeviceConfig({ ...base, transport: "rtu-tcp", host: "" } as never), /host is required for Modbus RTU over TCP$/);
+    assert.strictEqual(parseDeviceConfig({ ...base, transport: "rtu-tcp" } as never).transport, "rtu-tcp");
   });
 
   it("takes ${ENV} values from the flow, and a bad one reaches the reader's Catch node", async () => {

@@ -6,6 +6,8 @@ import * as path from "path";
 import { DataType, DataValue, StatusCodes, Variant, VariantArrayType } from "node-opcua";
 import { ConfigError, validateSignal } from "../../nodes/shared";
 import { formatFingerprint, normalizeFingerprint, parseEndpointConfig } from "../../nodes/otb-opcua-endpoint/endpoint-config";
+import { schema as endpointSchema } from "../../nodes/otb-opcua-endpoint/schema";
+import { schemaProblems } from "../../nodes/shared/schema";
 import { leafCertificate } from "../../nodes/otb-opcua-endpoint/pinning-certificate-manager";
 import { loadCatalog, parseTags } from "../../nodes/otb-opcua-in/tag-list";
 import { qualityOf, toSignal, toSignalValue } from "../../nodes/otb-opcua-in/signal-mapping";
@@ -28,7 +30,7 @@ describe("otb-opcua-endpoint config", () => {
   it("refuses inconsistent or incomplete security settings with a ConfigError naming the field", () => {
     const bad: Array<[Record<string, unknown>, Record<string, string>, RegExp]> = [
       [{ endpointUrl: "http://plc1" }, {}, /endpointUrl "http:\/\/plc1" must look like opc\.tcp:\/\/host:4840$/],
-      [{ endpointUrl: "opc.tcp://plc1:4840", securityMode: "None", securityPolicy: "Basic256Sha256" }, {}, /securityPolicy must be None when securityMode is None \(got Basic256Sha256\)$/],
+      [{ endpointUrl: "opc.tcp://plc1:4840", securityMode: "None", securityPolicy: "Basic256Sha256" }, {}, /securityMode is None, so securityPolicy must be None too \(got Basic256Sha256\)$/],
       [{ endpointUrl: "opc.tcp://plc1:4840", securityMode: "Sign", securityPolicy: "None" }, {}, /securityPolicy cannot be None when securityMode is Sign$/],
       [{ endpointUrl: "opc.tcp://plc1:4840", securityMode: "Encrypt" }, {}, /securityMode "Encrypt" is not one of None, Sign, SignAndEncrypt$/],
       [{ endpointUrl: "opc.tcp://plc1:4840", auth: "username" }, {}, /auth username needs a username$/],
@@ -39,6 +41,20 @@ describe("otb-opcua-endpoint config", () => {
     for (const [def, creds, message] of bad) {
       assert.throws(() => parseEndpointConfig(def as never, creds), (e: Error) => e instanceof ConfigError && message.test(e.message), JSON.stringify(def));
     }
+  });
+
+  it("a mode/policy conflict marks both selects (editor, lint); a policy None under a signing mode marks the policy only", () => {
+    const problems = (def: Record<string, unknown>): string[] => schemaProblems(endpointSchema, { endpointUrl: "opc.tcp://plc1:4840", ...def }).map((p) => p.message);
+    assert.deepStrictEqual(problems({ securityMode: "None", securityPolicy: "Basic256Sha256" }), [
+      "securityMode is None, so securityPolicy must be None too (got Basic256Sha256)",
+      "securityPolicy must be None when securityMode is None (got Basic256Sha256)",
+    ]);
+    assert.deepStrictEqual(problems({ securityMode: "Sign", securityPolicy: "None" }), ["securityPolicy cannot be None when securityMode is Sign"]);
+    assert.deepStrictEqual(problems({ securityMode: "SignAndEncrypt", securityPolicy: "Basic256Sha256" }), []);
+    assert.deepStrictEqual(problems({ securityMode: "None", securityPolicy: "None" }), []);
+    // A ${VAR} on either side is Node-RED's to resolve at start: not judged against the other.
+    assert.deepStrictEqual(problems({ securityMode: "None", securityPolicy: "${OTB_POLICY}" }), []);
+    assert.deepStrictEqual(problems({ securityMode: "${OTB_MODE}", securityPolicy: "None" }), []);
   });
 
   it("a flow saved without a policy (version 1) gets the one its mode implies, as before the schema", () => {

@@ -55,8 +55,8 @@ describe("ingestion config nodes: deploy-time errors through their users", funct
     ]));
     const caught = await caughtWithin(helper.getNode("caught"));
     assert.deepEqual(caught.map(sourceOf), ["ep"], "one report, from the endpoint");
-    assert.equal(messageOf(caught[0]!), "ConfigError: securityPolicy must be None when securityMode is None (got Basic256Sha256)");
-    assert.deepEqual(lastStatus("in"), { fill: "red", shape: "dot", text: "config: endpoint: securityPolicy must be None when security…" });
+    assert.equal(messageOf(caught[0]!), "ConfigError: securityMode is None, so securityPolicy must be None too (got Basic256Sha256)");
+    assert.deepEqual(lastStatus("in"), { fill: "red", shape: "dot", text: "config: endpoint: securityMode is None, so securityPolicy m…" });
   });
 
   it("otb-modbus-device: a bad port reaches Catch once through its otb-modbus-in, which shows config: device: ...", async () => {
@@ -80,8 +80,8 @@ describe("ingestion config nodes: deploy-time errors through their users", funct
     ]));
     const caught = await caughtWithin(helper.getNode("caught"));
     assert.deepEqual(caught.map(sourceOf), ["in"]);
-    assert.equal(messageOf(caught[0]!), "ConfigError: mapFile is required when the register map comes from a file");
-    assert.equal(lastStatus("in")?.text, "config: mapFile is required when the register map comes fro…");
+    assert.equal(messageOf(caught[0]!), "ConfigError: mapSource is file, so mapFile is required (a JSON register map)");
+    assert.equal(lastStatus("in")?.text, "config: mapSource is file, so mapFile is required (a JSON r…");
     // It never registered with the device: the device opens no connection for it.
     assert.equal((helper.getNode("dev") as unknown as { device: { conn: { userCount: number; state: string } } }).device.conn.userCount, 0);
   });
