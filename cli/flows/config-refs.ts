@@ -1,8 +1,7 @@
 /**
- * Which fields of a node hold config-node ids. For otb types the editor's own `defaults`
- * (`type: "otb-..."`) is the source of truth; until a node's .html exists, and for the core
- * nodes an otb flow typically uses, this table says it. Clone uses the same list to re-point
- * references at the cloned config nodes.
+ * Which fields of a node hold config-node ids: for otb types, the `ref` fields of the node's
+ * schema (node-defs.ts); for the core nodes an otb flow typically uses, the table below. Clone
+ * uses the same list to re-point references at the cloned config nodes.
  */
 import type { FlowNode } from "./flow-file";
 import { editorDef } from "./node-defs";
@@ -14,10 +13,6 @@ export interface ConfigRef {
 }
 
 const FALLBACK: Record<string, ConfigRef[]> = {
-  "otb-opcua-in": [{ field: "endpoint", type: "otb-opcua-endpoint", required: true }],
-  "otb-modbus-in": [{ field: "device", type: "otb-modbus-device", required: true }],
-  "otb-context": [{ field: "line", type: "otb-line", required: true }],
-  "otb-publish": [{ field: "conduit", type: "otb-conduit", required: true }],
   "mqtt in": [{ field: "broker", type: "mqtt-broker", required: true }],
   "mqtt out": [{ field: "broker", type: "mqtt-broker", required: true }],
   "mqtt-broker": [{ field: "tls", type: "tls-config", required: false }],

@@ -4,8 +4,7 @@
  * the parser the node runs at deploy (issue 16: one definition, no second copy in lint).
  * Parsers listed here are pure: no files, no network. Contract rules (zones, TLS, model pins,
  * secrets) live in their own rules.
- *
- * LEGACY_CHECKS: per-type checks of nodes whose config has no schema module yet.
+
  */
 import type { FlowNode } from "./flow-file";
 
@@ -90,7 +89,3 @@ export function parserProblems(type: string, node: FlowNode): string[] {
   }
 }
 
-export type LegacyCheck = (node: FlowNode) => string[];
-
-/** Every otb node has a schema now; kept for types added before theirs. */
-export const LEGACY_CHECKS: Record<string, LegacyCheck> = {};

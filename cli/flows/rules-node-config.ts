@@ -1,13 +1,13 @@
 /**
- * node-config: every otb node's config against its schema, which is (1) the editor's own
- * `defaults` (required fields and validators, run exactly as the editor runs them) and (2) the
- * small per-type checks in node-schemas.ts. Config-node references are missing-config's job.
+ * node-config: every otb node's config against its schema (nodes/<type>/schema.ts): (1) each
+ * field's check, the same function the editor and the runtime run, and (2) once the fields hold,
+ * the node's own runtime parser (node-schemas.ts). Config-node references are missing-config's job.
  */
 import { FIELD_CANDIDATES } from "./contract-fields";
 import { OTB_TYPES } from "./known-types";
 import type { Rule } from "./lint-types";
 import { editorDef } from "./node-defs";
-import { LEGACY_CHECKS, parserProblems, SCHEMAS } from "./node-schemas";
+import { parserProblems } from "./node-schemas";
 
 const ENV_REF = /^\$\{[^}]+\}$/;
 
@@ -47,20 +47,13 @@ export const nodeConfig: Rule = {
         // The editor accepts a whole ${ENV_VAR} in any field; so does lint.
         if (!spec.validate || (typeof value === "string" && ENV_REF.test(value.trim()))) continue;
         if (CONTRACT_FIELDS[node.type]?.has(field)) continue;
-        let verdict: unknown;
-        try {
-          verdict = spec.validate.call({ ...defaultsOf(def!.defaults), ...node }, value, {});
-        } catch {
-          continue; // a validator that needs the live form cannot be run outside the editor
-        }
-        if (verdict === false) say(`"${field}" has an invalid value ${JSON.stringify(value)}`);
-        // A schema's check already names the field and the value.
-        else if (typeof verdict === "string") say(SCHEMAS[node.type] ? verdict : `"${field}": ${def!.message(verdict)} (value ${JSON.stringify(value)})`);
+        // The schema's check names the field and the value.
+        const verdict = spec.validate.call({ ...defaultsOf(def!.defaults), ...node }, value, {});
+        if (typeof verdict === "string") say(verdict);
       }
-      // The runtime parser (or a legacy check) assumes the fields hold, so it runs once they pass.
+      // The runtime parser assumes the fields hold, so it runs once they pass.
       if (editorProblems > 0) continue;
-      const more = SCHEMAS[node.type] ? parserProblems(node.type, node) : (LEGACY_CHECKS[node.type]?.(node) ?? []);
-      for (const problem of more) report(node, problem);
+      for (const problem of parserProblems(node.type, node)) report(node, problem);
     }
   },
 };
