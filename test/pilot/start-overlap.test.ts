@@ -5,12 +5,14 @@
  * arrive on the conduit's broker. The first start (no certificate yet) runs one after the other.
  */
 import { strict as assert } from "assert";
+import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { resetGate, waitForGate, writeGate } from "../../cli/flows-gate";
 import { startPilot, unsPrefix, type RunningPilot } from "../../cli/pilot-env";
+import { opensslEnv } from "../helpers/peers";
 import { PILOT_FLOW, Subscriber } from "./harness";
 
 async function freePort(): Promise<number> {
@@ -89,6 +91,26 @@ describe("npm start: Node-RED beside the simulator (second start)", function () 
     const simReady = log.findIndex((l) => l.startsWith("otbridge: simulator"));
     const flowsStarting = log.findIndex((l) => /\[info\] Starting flows/.test(l));
     assert.ok(simReady >= 0 && flowsStarting > simReady, `flows start (line ${flowsStarting}) after the simulator is up (line ${simReady})`);
+    const errors = log.filter((l) => /\[error\]|ECONNREFUSED|connection refused/i.test(l));
+    assert.deepEqual(errors, [], "no error reported at start");
+  });
+
+  it("a certificate the simulator replaces (left by an older version): Node-RED restarts with the new pin instead of refusing the server", async () => {
+    await sub?.close();
+    sub = undefined;
+    await pilot?.stop();
+    pilot = undefined;
+    const certs = path.join(userDir, "sim-pki", "server", "own", "certs");
+    fs.rmSync(path.join(userDir, "sim-pki"), { recursive: true, force: true });
+    fs.mkdirSync(certs, { recursive: true });
+    // Not the simulator's subject: the simulator replaces it (cli/sim/opcua-server.ts), so the pin predicted from it is stale.
+    execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", path.join(userDir, "old-key.pem"), "-out", path.join(certs, "certificate.pem"), "-days", "1", "-subj", "/CN=old"], { stdio: "ignore", env: opensslEnv() });
+    const log: string[] = [];
+    pilot = await start(log);
+    assert.ok(log.some((l) => /OTB_OPCUA_PINNED differ from the last start; restarting Node-RED/.test(l)), "the restart is said");
+    assert.doesNotMatch(fs.readFileSync(path.join(userDir, "settings.js"), "utf8"), /storageModule/, "the second Node-RED runs without the gate");
+    sub = await Subscriber.connect(pilot.sim!.mqttUrl!, `${unsPrefix(pilot.env)}/#`);
+    await until("a published inference", () => sub!.under("/_inference/").length > 0, 180_000);
     const errors = log.filter((l) => /\[error\]|ECONNREFUSED|connection refused/i.test(l));
     assert.deepEqual(errors, [], "no error reported at start");
   });
