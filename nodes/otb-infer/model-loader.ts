@@ -163,5 +163,5 @@ export function checkInChild(modelPath: string, sha256: string, card: ModelCard,
 }
 
 function firstLine(text: string | undefined): string {
-  return String(text ?? "unknown error").trim().split("\n")[0].slice(0, 300);
+  return (String(text ?? "unknown error").trim().split("\n")[0] ?? "").slice(0, 300);
 }
