@@ -223,7 +223,8 @@ export async function startPilot(opts: PilotOptions): Promise<RunningPilot> {
       },
     };
   } catch (err) {
-    if (fs.existsSync(path.dirname(gateFile))) {
+    if (redStarting) {
+      // Tells the held Node-RED why its flows will not start (it is stopped next).
       const { writeGate } = await import("./flows-gate");
       try {
         writeGate(gateFile, `otbridge could not start: ${err instanceof Error ? err.message.split("\n")[0] : String(err)}`);
