@@ -23,6 +23,8 @@ export interface NodeRedOptions {
   env?: NodeJS.ProcessEnv;
   /** Where Node-RED's own log lines go; default: this process's stdout. */
   log?: (line: string) => void;
+  /** Start the flows only once this file exists (cli/flows-gate.ts): Node-RED starts beside the devices it reads. */
+  holdFlowsUntil?: { file: string; timeoutMs: number };
 }
 
 export interface RunningNodeRed {
@@ -86,9 +88,17 @@ module.exports = {
   logging: { console: { level: process.env.OTB_LOG_LEVEL || "info", metrics: false, audit: false } },
   functionExternalModules: false,
   exportGlobalContextKeys: false,
-  nodesExcludes: ${JSON.stringify(excludes)},
+  nodesExcludes: ${JSON.stringify(excludes)},${gateSetting(opts)}
 };
 `;
+}
+
+/** The storage module that holds the flow start (cli/flows-gate.ts), when asked for. */
+function gateSetting(opts: NodeRedOptions): string {
+  const gate = opts.holdFlowsUntil;
+  if (!gate) return "";
+  const mod = path.join(__dirname, "flows-gate.js");
+  return `\n  storageModule: require(${JSON.stringify(mod)}).gatedStorage(${JSON.stringify(gate.file)}, ${Math.round(gate.timeoutMs)}),`;
 }
 
 /** Starts Node-RED and resolves once it listens (or rejects with its last log lines). */

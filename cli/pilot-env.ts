@@ -98,14 +98,59 @@ export interface RunningPilot {
   stop(): Promise<void>;
 }
 
+/** The simulator's addresses as the pilot's flows see them (the OTB_* overrides). */
+function simulatorOverrides(sim: import("./sim/index").Simulator, pkiDir: string): Record<string, string | undefined> {
+  return {
+    OTB_OPCUA_URL: sim.opcuaUrl,
+    OTB_OPCUA_PINNED: sim.opcuaFingerprint?.replace(/:/g, "") ?? simulatorOpcuaFingerprint(pkiDir) ?? undefined,
+    OTB_MODBUS_HOST: "127.0.0.1",
+    OTB_MODBUS_PORT: sim.modbusPort === undefined ? undefined : String(sim.modbusPort),
+    OTB_MQTT_URL: sim.mqttUrl,
+    OTB_CONDUIT_URL: sim.mqttUrl,
+  };
+}
+
 /**
- * Starts the simulator (or, without it and without OTB_MQTT_URL, an embedded broker) and then
+ * The same overrides known before the simulator starts, or null when they are not: an ephemeral
+ * port (0) is only known once bound, and the OPC UA certificate (pinned by fingerprint) only once
+ * a previous start created it. The start then compares them with what the simulator reports.
+ */
+export function predictSimulatorOverrides(
+  ports: { opcua: number; modbus: number; mqtt: number },
+  mqttUrl: string | undefined,
+  pkiDir: string,
+): Record<string, string | undefined> | null {
+  if (ports.opcua === 0 || ports.modbus === 0 || (!mqttUrl && ports.mqtt === 0)) return null;
+  const pinned = simulatorOpcuaFingerprint(pkiDir);
+  if (!pinned) return null;
+  const mqtt = mqttUrl ?? `mqtt://127.0.0.1:${ports.mqtt}`;
+  return {
+    OTB_OPCUA_URL: `opc.tcp://127.0.0.1:${ports.opcua}`,
+    OTB_OPCUA_PINNED: pinned,
+    OTB_MODBUS_HOST: "127.0.0.1",
+    OTB_MODBUS_PORT: String(ports.modbus),
+    OTB_MQTT_URL: mqtt,
+    OTB_CONDUIT_URL: mqtt,
+  };
+}
+
+/** How long Node-RED holds its flows for the simulator before starting them anyway. */
+const GATE_TIMEOUT_MS = 180_000;
+
+/**
+ * Starts the simulator (or, without it and without OTB_MQTT_URL, an embedded broker) and
  * Node-RED with the pilot environment. Used by `otbridge start`, the pilot tests and benchmarks.
+ *
+ * When the simulator's addresses are known in advance (fixed ports and the certificate of an
+ * earlier start: what `npm start` has from its second run on), Node-RED is launched at the same
+ * time as the simulator and holds its flows until the simulator listens (cli/flows-gate.ts): the
+ * two start-ups overlap (several seconds on this machine) and no flow ever meets a simulator that
+ * is not there yet. Otherwise the simulator starts first, then Node-RED.
  */
 export async function startPilot(opts: PilotOptions): Promise<RunningPilot> {
   const { REPO_ROOT, startNodeRed } = await import("./node-red-runner");
   const base = opts.baseEnv ?? process.env;
-  const overrides: Record<string, string | undefined> = {};
+  let overrides: Record<string, string | undefined> = {};
   const running: Array<{ stop(): Promise<void> }> = [];
   const stopAll = async (): Promise<void> => {
     for (const r of running.reverse()) await r.stop().catch(() => undefined);
@@ -113,11 +158,25 @@ export async function startPilot(opts: PilotOptions): Promise<RunningPilot> {
   const log = opts.log ?? ((line: string) => console.log(line));
   fs.mkdirSync(opts.userDir, { recursive: true });
   let sim: import("./sim/index").Simulator | undefined;
+  let red: import("./node-red-runner").RunningNodeRed | undefined;
+  /** Node-RED launched beside the simulator, until its flows are let through. */
+  let redStarting: Promise<import("./node-red-runner").RunningNodeRed> | undefined;
+  const gateFile = path.join(opts.userDir, ".otbridge-flows-gate");
   try {
     if (opts.simulator) {
       // Loaded on demand: the simulator pulls in node-opcua, which takes seconds to load.
-      const { startSimulator } = await import("./sim/index");
+      const { startSimulator, defaultPorts } = await import("./sim/index");
       const pkiDir = path.join(opts.userDir, "sim-pki");
+      const defaults = defaultPorts();
+      const ports = { opcua: opts.ports?.opcua ?? defaults.opcua, modbus: opts.ports?.modbus ?? defaults.modbus, mqtt: opts.ports?.mqtt ?? defaults.mqtt };
+      const predicted = predictSimulatorOverrides(ports, base.OTB_MQTT_URL || undefined, pkiDir);
+      if (predicted) {
+        const { resetGate } = await import("./flows-gate");
+        resetGate(gateFile);
+        const env = pilotEnv(REPO_ROOT, opts.userDir, predicted, base);
+        redStarting = startNodeRed({ userDir: opts.userDir, port: opts.port, flowTemplate: opts.flowTemplate, resetFlows: opts.resetFlows, env, log, holdFlowsUntil: { file: gateFile, timeoutMs: GATE_TIMEOUT_MS } });
+        redStarting.catch(() => undefined); // awaited below; a failure before that must not go unhandled
+      }
       sim = await startSimulator({
         seed: opts.seed ?? 1, speed: opts.speed ?? 1, scenario: opts.scenario ?? "normal", startTs: opts.startTs,
         outcomes: opts.outcomes ?? "outcomes-normal",
@@ -125,14 +184,24 @@ export async function startPilot(opts: PilotOptions): Promise<RunningPilot> {
         labelsFile: path.join(opts.userDir, "sim-labels.jsonl"), pkiDir,
       });
       running.push(sim);
-      overrides.OTB_OPCUA_URL = sim.opcuaUrl;
-      overrides.OTB_OPCUA_PINNED = sim.opcuaFingerprint?.replace(/:/g, "") ?? simulatorOpcuaFingerprint(pkiDir) ?? undefined;
-      overrides.OTB_MODBUS_HOST = "127.0.0.1";
-      overrides.OTB_MODBUS_PORT = sim.modbusPort === undefined ? undefined : String(sim.modbusPort);
-      overrides.OTB_MQTT_URL = sim.mqttUrl;
-      overrides.OTB_CONDUIT_URL = sim.mqttUrl;
+      overrides = simulatorOverrides(sim, pkiDir);
       log(`otbridge: simulator "${sim.scenario}" (seed ${sim.seed}, ${sim.speed}x, simulated clock from ${new Date(sim.startTs).toISOString()}): OPC UA ${sim.opcuaUrl}, Modbus 127.0.0.1:${sim.modbusPort}, MQTT ${sim.mqttUrl}`);
       if (sim.opcuaFingerprint) log(`otbridge: OPC UA server certificate SHA-256 ${sim.opcuaFingerprint} (pinned in OTB_OPCUA_PINNED)`);
+      if (redStarting && predicted) {
+        const { writeGate } = await import("./flows-gate");
+        const started = await redStarting;
+        redStarting = undefined;
+        const differs = Object.keys(predicted).filter((k) => predicted[k] !== overrides[k]);
+        if (differs.length === 0) {
+          writeGate(gateFile);
+          red = started;
+        } else {
+          // The simulator made a new certificate (or bound other ports): restart with its real addresses.
+          writeGate(gateFile, `the simulator's ${differs.join(", ")} changed; Node-RED restarts with the new values`);
+          log(`otbridge: the simulator's ${differs.join(", ")} differ from the last start; restarting Node-RED with them`);
+          await started.stop();
+        }
+      }
     } else if (!base.OTB_MQTT_URL) {
       const { startEmbeddedBroker } = await import("./sim/broker");
       const broker = await startEmbeddedBroker(opts.ports?.mqtt ?? Number(base.OTB_MQTT_PORT ?? 1883));
@@ -142,17 +211,29 @@ export async function startPilot(opts: PilotOptions): Promise<RunningPilot> {
       log(`otbridge: embedded MQTT broker at ${broker.url}`);
     }
     const env = pilotEnv(REPO_ROOT, opts.userDir, overrides, base);
-    const red = await startNodeRed({ userDir: opts.userDir, port: opts.port, flowTemplate: opts.flowTemplate, resetFlows: opts.resetFlows, env, log });
+    if (!red) red = await startNodeRed({ userDir: opts.userDir, port: opts.port, flowTemplate: opts.flowTemplate, resetFlows: opts.resetFlows, env, log });
+    const nodeRed = red;
     return {
-      red,
+      red: nodeRed,
       sim,
       env,
       stop: async () => {
-        await red.stop();
+        await nodeRed.stop();
         await stopAll();
       },
     };
   } catch (err) {
+    if (redStarting) {
+      // Tells the held Node-RED why its flows will not start (it is stopped next).
+      const { writeGate } = await import("./flows-gate");
+      try {
+        writeGate(gateFile, `otbridge could not start: ${err instanceof Error ? err.message.split("\n")[0] : String(err)}`);
+      } catch {
+        // the user folder is gone: Node-RED is being stopped anyway
+      }
+    }
+    if (redStarting) await redStarting.then((r) => r.stop(), () => undefined);
+    if (red) await red.stop();
     await stopAll();
     throw err;
   }

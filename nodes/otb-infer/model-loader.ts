@@ -12,6 +12,7 @@ import * as path from "path";
 import { OtbError, toError } from "../shared";
 import { cardPathFor, loadModelCard, sha256Of, type ModelCard } from "../shared/model-card";
 import { engine as processEngine, type Engine } from "./engine";
+import { CheckCache } from "./check-cache";
 import type { CheckReport } from "./model-check";
 import { pool, type Execution, type Runner } from "./session-pool";
 
@@ -37,6 +38,11 @@ export interface LoadOptions {
   execution?: Execution;
   /** The ONNX engine; default: the process's (engine.ts picks onnxruntime-node, else onnxruntime-web). */
   engine?: Engine;
+  /**
+   * A folder (under Node-RED's userDir) where the child's passes are remembered across restarts
+   * (check-cache.ts), so that a restart with the same model skips the child. Absent: in memory only.
+   */
+  checkCacheDir?: string;
 }
 
 export interface LoadedModel {
@@ -52,6 +58,11 @@ export interface LoadedModel {
 }
 
 const acceptedByChild = new Set<string>();
+
+/** Forgets the passes kept in memory (what a Node-RED restart does); the disk cache stays. For tests. */
+export function forgetChecks(): void {
+  acceptedByChild.clear();
+}
 
 const short = (sha: string): string => `${sha.slice(0, 12)}…`;
 
@@ -77,9 +88,17 @@ export async function loadModel(options: LoadOptions): Promise<LoadedModel> {
   // The child's verdict depends only on the bytes (pinned by sha256) and what the card asks of
   // them, so it is remembered: a redeploy, or a second node on the same model, skips the spawn.
   const engine = options.engine ?? processEngine();
-  const verdictKey = `${engine.modulePath}|${sha256}|${JSON.stringify([card.input, card.features, Object.keys(card.outputs), card.baseline?.mean ?? null])}`;
+  const checked = `${sha256}|${JSON.stringify([card.input, card.features, Object.keys(card.outputs), card.baseline?.mean ?? null])}`;
+  const verdictKey = `${engine.modulePath}|${checked}`;
   if (options.isolate && !acceptedByChild.has(verdictKey)) {
-    await checkInChild(modelPath, sha256, card, options.threads, options.checkTimeoutMs, engine);
+    const cache = options.checkCacheDir ? new CheckCache(options.checkCacheDir) : null;
+    // By engine name, version and kind rather than path: the same engine reinstalled elsewhere
+    // parses the same way; a different version may not, and checks again.
+    const cacheKey = `${engine.label}|${checked}`;
+    if (!cache?.has(cacheKey)) {
+      await checkInChild(modelPath, sha256, card, options.threads, options.checkTimeoutMs, engine);
+      cache?.add(cacheKey);
+    }
     if (acceptedByChild.size > 256) acceptedByChild.clear();
     acceptedByChild.add(verdictKey);
   }
@@ -144,5 +163,5 @@ export function checkInChild(modelPath: string, sha256: string, card: ModelCard,
 }
 
 function firstLine(text: string | undefined): string {
-  return String(text ?? "unknown error").trim().split("\n")[0].slice(0, 300);
+  return (String(text ?? "unknown error").trim().split("\n")[0] ?? "").slice(0, 300);
 }

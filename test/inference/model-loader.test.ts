@@ -3,7 +3,8 @@ import * as fs from "fs";
 import * as path from "path";
 import * as sinon from "sinon";
 import { cardProblems, loadModelCard, parseModelCard, sha256File } from "../../nodes/shared/model-card";
-import { checkInChild, loadModel, ModelError, pool, type LoadOptions } from "../../nodes/otb-infer/model-loader";
+import { checkInChild, forgetChecks, loadModel, ModelError, pool, type LoadOptions } from "../../nodes/otb-infer/model-loader";
+import { engine as processEngine } from "../../nodes/otb-infer/engine";
 import { FIXTURE_CARD, FIXTURE_ONNX, KNOWN, fixtureCard, mutate, rng, tempDir, writeModel } from "./models";
 
 // The module object itself (not an import namespace copy), so that sinon can wrap spawn.
@@ -145,5 +146,69 @@ describe("otb-infer model loading", function () {
     assert.equal(outcomes.refused + outcomes.accepted, 50);
     assert.ok(outcomes.refused >= 25, `most mutants are broken (${JSON.stringify(outcomes)})`);
     console.log(`      mutants: ${JSON.stringify(outcomes)}; e.g. ${[...reasons].slice(0, 3).join(" | ")}`);
+  });
+});
+
+// A restart (forgetChecks: what a new Node-RED process starts with) must not spawn the checker
+// again for a model it passed. Observed from outside: with checkTimeoutMs 1 no child can finish,
+// so a load succeeds only if the child was skipped and fails with the checker's timeout otherwise.
+describe("otb-infer model check remembered across restarts (checkCacheDir)", function () {
+  this.timeout(60_000);
+  let dir: string;
+  let cacheDir: string;
+  beforeEach(() => {
+    dir = tempDir();
+    cacheDir = path.join(dir, "userDir", "otbridge", "model-checks");
+    forgetChecks();
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  async function loads(options: LoadOptions): Promise<void> {
+    const m = await loadModel(options);
+    await m.release();
+  }
+
+  it("a restart with the same model and engine skips the child; without the cache it runs", async () => {
+    await loads(base(FIXTURE_ONNX, { checkCacheDir: cacheDir }));
+    assert.equal(fs.readdirSync(cacheDir).filter((f) => f.endsWith(".json")).length, 1, "one pass on disk");
+    forgetChecks();
+    await loads(base(FIXTURE_ONNX, { checkCacheDir: cacheDir, checkTimeoutMs: 1 }));
+    forgetChecks();
+    await assert.rejects(loads(base(FIXTURE_ONNX, { checkTimeoutMs: 1 })), /the checker did not finish within 1 ms/);
+  });
+
+  it("a changed card, another engine version or a damaged entry checks again", async () => {
+    const bytes = fs.readFileSync(FIXTURE_ONNX);
+    const m = writeModel(dir, bytes);
+    await loads(base(m.onnx, { checkCacheDir: cacheDir }));
+    forgetChecks();
+    await loads(base(m.onnx, { checkCacheDir: cacheDir, checkTimeoutMs: 1 })); // the control: cached
+
+    const card = JSON.parse(fs.readFileSync(m.card, "utf8"));
+    const other = writeModel(dir, bytes, { baseline: { ...card.baseline, mean: card.baseline.mean.map((v: number) => v + 1) } }, "rebased");
+    forgetChecks();
+    await assert.rejects(loads(base(other.onnx, { checkCacheDir: cacheDir, checkTimeoutMs: 1 })), /did not finish within 1 ms/, "same bytes, another card: checked");
+
+    const e = processEngine();
+    const newer = { ...e, version: `${e.version}-next`, label: `${e.name} ${e.version}-next (${e.kind})` };
+    forgetChecks();
+    await assert.rejects(loads(base(m.onnx, { checkCacheDir: cacheDir, checkTimeoutMs: 1, engine: newer })), /did not finish within 1 ms/, "another engine version: checked");
+
+    for (const f of fs.readdirSync(cacheDir)) fs.writeFileSync(path.join(cacheDir, f), "{ half written");
+    forgetChecks();
+    await assert.rejects(loads(base(m.onnx, { checkCacheDir: cacheDir, checkTimeoutMs: 1 })), /did not finish within 1 ms/, "a damaged entry: checked");
+    forgetChecks();
+    await loads(base(m.onnx, { checkCacheDir: cacheDir })); // checked again and remembered again
+    forgetChecks();
+    await loads(base(m.onnx, { checkCacheDir: cacheDir, checkTimeoutMs: 1 }));
+  });
+
+  it("a swapped file is refused by its sha256 before the cache is consulted", async () => {
+    const bytes = fs.readFileSync(FIXTURE_ONNX);
+    const m = writeModel(dir, bytes);
+    await loads(base(m.onnx, { checkCacheDir: cacheDir }));
+    fs.writeFileSync(m.onnx, Buffer.concat([bytes, Buffer.from([0])]));
+    forgetChecks();
+    assert.match(await refusal(base(m.onnx, { checkCacheDir: cacheDir, checkTimeoutMs: 1 })), /sha256 mismatch/);
   });
 });
