@@ -82,11 +82,21 @@ export class InferController implements NodeController {
     ctx.every(DROP_REPORT_MS, () => this.reportDrops()).unref?.();
   }
 
-  input(msg: NodeMessageInFlow, send: NodeSend): Promise<void> | void {
+  input(msg: NodeMessageInFlow, send: NodeSend): Promise<void> {
+    // A refusal settles the promise too, never throws: a throw would reach Catch ahead of the
+    // refusal of a frame that came before it (the engine refuses frames through the promise).
+    try {
+      return this.accept(msg, send);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  private accept(msg: NodeMessageInFlow, send: NodeSend): Promise<void> {
     const frame = msg.payload;
     if ((frame as { kind?: unknown } | null)?.kind === "verdict") {
       send([null, this.verdicts.judge(msg)]);
-      return;
+      return Promise.resolve();
     }
     if (!validateFeatureFrame(frame)) throw new ValidationError(`payload is not a FeatureFrame: ${describeErrors(validateFeatureFrame.errors)}`);
     // Settles when the frame is scored, refused or dropped; the sender never waits for it.
