@@ -106,14 +106,13 @@ export class InferController implements NodeController {
   async close(): Promise<void> {
     this.closed = true;
     this.gate.close();
-    const loads = this.slot.close(); // stops the watcher now; settles after a load under way
+    this.slot.close(); // a load under way releases its own model when it finishes
     for (const job of [...(this.preload ?? []), ...this.engine.takeAll()]) job.tag.resolve();
     if (this.preload) this.preload = [];
     await this.engine.batchSettled(); // never release a session under a running batch
     const model = this.engine.current;
     this.engine.setModel(null);
     await model?.release();
-    await loads; // a load that finishes now sees the slot closed and releases its own model
   }
 
   private submit(job: Job<Pending>): void {

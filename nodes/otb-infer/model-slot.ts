@@ -55,11 +55,13 @@ export class ModelSlot {
     return this.loading;
   }
 
-  /** No more loads; a load under way releases its own model when it finishes. */
-  async close(): Promise<void> {
+  /**
+   * No more loads. A load under way is not waited for (its check in a child process may take up
+   * to CHECK_TIMEOUT_MS, far beyond a close's bound): it releases its own model when it finishes.
+   */
+  close(): void {
     this.closed = true;
     this.watcher?.close();
-    await this.loading;
   }
 
   private async loadOnce(): Promise<void> {
