@@ -70,7 +70,7 @@ export class InferController implements NodeController {
         internalError: (err) => this.reportLater(err),
       },
     );
-    this.slot = new ModelSlot(this.engine as InferEngine<unknown>, config, {
+    this.slot = new ModelSlot(this.engine, config, {
       installed: (model) => this.installed(model),
       loaded: (model, previous) => this.announce(model, previous),
       unchanged: () => this.clearReloadProblem(),

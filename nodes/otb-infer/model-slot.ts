@@ -24,6 +24,9 @@ export interface ModelSlotEvents {
   refused(err: Error, running: LoadedModel | null): void;
 }
 
+/** The part of the InferEngine that holds the model. */
+export type ModelHolder = Pick<InferEngine, "current" | "setModel" | "batchSettled">;
+
 /** How long the child process may take to check a model before it is refused. */
 const CHECK_TIMEOUT_MS = 30_000;
 
@@ -33,7 +36,7 @@ export class ModelSlot {
   private closed = false;
   private readonly watcher: ModelWatcher | null;
 
-  constructor(private readonly engine: InferEngine<unknown>, private readonly config: InferConfig, private readonly events: ModelSlotEvents) {
+  constructor(private readonly engine: ModelHolder, private readonly config: InferConfig, private readonly events: ModelSlotEvents) {
     this.watcher = config.hotReload
       ? new ModelWatcher([config.modelPath, config.cardPath ?? cardPathFor(config.modelPath)], { pollMs: config.pollMs, settleMs: 300 }, () => void this.load())
       : null;
