@@ -6,6 +6,7 @@
  * on the raw side too).
  */
 import * as mqtt from "mqtt";
+import brokerNode = require("../nodes/otb-mqtt-broker/otb-mqtt-broker");
 import mqttInNode = require("../nodes/otb-mqtt-in/otb-mqtt-in");
 import { DataType, decodePayload, encodePayload } from "../nodes/shared/sparkplug";
 import { startAedes } from "../test/helpers/peers";
@@ -71,9 +72,11 @@ async function packRate(url: string, topic: string, payloads: Buffer[], sparkplu
   const originals: Record<string, unknown> = {};
   for (const name of ["send", "receive", "log", "status", "error", "warn", "debug", "trace", "on", "emit"]) originals[name] = protoBefore[name];
   let subscribed = false;
-  await helper.load(mqttInNode as (RED: unknown) => void, [
+  // The node reads through an otb-mqtt-broker config node, as flows built in the editor do.
+  await helper.load([brokerNode, mqttInNode] as Array<(RED: unknown) => void>, [
     { id: "f", type: "tab" },
-    { id: "in", z: "f", type: "otb-mqtt-in", broker: url, topics: [{ topic: sparkplug ? "spBv1.0/#" : "sensors/#", qos: 0 }], format: "auto", mapping: [], batchMs: String(batchMs), wires: [["out"], []] },
+    { id: "brk", type: "otb-mqtt-broker", broker: url, protocolVersion: "4" },
+    { id: "in", z: "f", type: "otb-mqtt-in", broker: "brk", topics: [{ topic: sparkplug ? "spBv1.0/#" : "sensors/#", qos: 0 }], format: "auto", mapping: [], batchMs: String(batchMs), wires: [["out"], []] },
     { id: "out", z: "f", type: "helper" },
   ]);
   // node-red-node-test-helper wraps Node.send/receive/log/status/... in sinon spies that record

@@ -1,8 +1,9 @@
 /**
- * Top self-time functions of a V8 CPU profile (`node --cpu-prof`), for the README's "where the
- * time goes":
- *   node --cpu-prof --cpu-prof-dir=/tmp/prof dist/bench/run.js pipeline --runs 1
- *   node dist/bench/profile-top.js /tmp/prof/<file>.cpuprofile [N]
+ * Top self-time functions of a V8 CPU profile, for the README's "where the time goes". The
+ * pipeline benchmark profiles its measured slices only (no start-up, warm-up or reference):
+ *   node dist/bench/run.js pipeline --runs 1 --profile /tmp/prof
+ *   node dist/bench/profile-top.js /tmp/prof/pipeline-pack-0.cpuprofile [N]
+ * (pipeline-reference-0.cpuprofile is the change nodes'); any `node --cpu-prof` file works too.
  * Self time is attributed from the sample counts; functions are keyed by name and file:line, the
  * file shortened to the package (node_modules/<pkg>/...) or the repo path.
  */

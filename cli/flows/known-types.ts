@@ -23,7 +23,7 @@ export const CORE_TYPES: ReadonlySet<string> = new Set([
 
 /** The pack's public node types (DESIGN.md "Nodes"). */
 export const OTB_TYPES: ReadonlySet<string> = new Set([
-  "otb-line", "otb-opcua-endpoint", "otb-modbus-device", "otb-conduit",
+  "otb-line", "otb-opcua-endpoint", "otb-modbus-device", "otb-mqtt-broker", "otb-conduit",
   "otb-opcua-in", "otb-modbus-in", "otb-mqtt-in", "otb-validate", "otb-context",
   "otb-window", "otb-infer", "otb-publish",
   // outcomes (issue 17)

@@ -17,6 +17,23 @@ import { schema as windowSchema } from "../../nodes/otb-window/schema";
 import { parseWindowConfig } from "../../nodes/otb-window/window-config";
 import { schema as inferSchema } from "../../nodes/otb-infer/schema";
 import { parseInferConfig } from "../../nodes/otb-infer/infer-config";
+import { schema as opcuaEndpointSchema } from "../../nodes/otb-opcua-endpoint/schema";
+import { parseEndpointConfig } from "../../nodes/otb-opcua-endpoint/endpoint-config";
+import { schema as opcuaInSchema } from "../../nodes/otb-opcua-in/schema";
+import { parseOpcuaInConfig } from "../../nodes/otb-opcua-in/tag-list";
+import { schema as modbusDeviceSchema } from "../../nodes/otb-modbus-device/schema";
+import { parseDeviceConfig } from "../../nodes/otb-modbus-device/device-config";
+import { schema as modbusInSchema } from "../../nodes/otb-modbus-in/schema";
+import { parseModbusInConfig } from "../../nodes/otb-modbus-in/map-source";
+import { schema as validateSchema } from "../../nodes/otb-validate/schema";
+import { parseValidateConfig } from "../../nodes/otb-validate/validate-config";
+import { schema as contextSchema } from "../../nodes/otb-context/schema";
+import { parseContextConfig } from "../../nodes/otb-context/context-config";
+import { schema as oeeSchema } from "../../nodes/otb-oee/schema";
+import { parseOeeConfig } from "../../nodes/otb-oee/oee-config";
+import { schema as spcSchema } from "../../nodes/otb-spc/schema";
+import { parseSpcConfig } from "../../nodes/otb-spc/spc-config";
+import { schema as publishSchema } from "../../nodes/otb-publish/schema";
 
 export interface SchemaEntry {
   schema: NodeSchema;
@@ -24,10 +41,29 @@ export interface SchemaEntry {
   parse?: (def: Record<string, unknown>) => unknown;
 }
 
+/** A runtime parser as lint runs it: a blank config-node reference is missing-config's to report, not the parser's. */
+function refsAside(schema: NodeSchema, parse: (def: Record<string, unknown>) => unknown): (def: Record<string, unknown>) => unknown {
+  return (def) => {
+    const filled = { ...def };
+    for (const [name, spec] of Object.entries(schema.fields)) if (spec.kind === "ref" && !String(filled[name] ?? "").trim()) filled[name] = "(missing-config)";
+    return parse(filled);
+  };
+}
+
 export const SCHEMAS: Record<string, SchemaEntry> = {
   "otb-line": { schema: lineSchema, parse: parseLineConfig },
   "otb-infer": { schema: inferSchema, parse: (def) => parseInferConfig(def, ".") },
   "otb-window": { schema: windowSchema, parse: (def) => parseWindowConfig(def, String(def.cardPath ?? "").trim() ? [] : undefined) },
+  // Credentials are not in a flow file: lint checks the endpoint without them (null).
+  "otb-opcua-endpoint": { schema: opcuaEndpointSchema, parse: (def) => parseEndpointConfig(def, null) },
+  "otb-opcua-in": { schema: opcuaInSchema, parse: refsAside(opcuaInSchema, parseOpcuaInConfig) },
+  "otb-modbus-device": { schema: modbusDeviceSchema, parse: parseDeviceConfig },
+  "otb-modbus-in": { schema: modbusInSchema, parse: refsAside(modbusInSchema, parseModbusInConfig) },
+  "otb-validate": { schema: validateSchema, parse: parseValidateConfig },
+  "otb-context": { schema: contextSchema, parse: parseContextConfig },
+  "otb-oee": { schema: oeeSchema, parse: parseOeeConfig },
+  "otb-spc": { schema: spcSchema, parse: parseSpcConfig },
+  "otb-publish": { schema: publishSchema },
 };
 
 const WHOLE_ENV = /^\$\{[^}]+\}$/;
@@ -85,13 +121,4 @@ export const LEGACY_CHECKS: Record<string, LegacyCheck> = {
     }
     return problems;
   },
-
-  // Tag lists, register maps and rule sets may be stored as JSON text in the form.
-  "otb-opcua-in": (node) => jsonFields(node, ["tags", "items", "nodes"]),
-  "otb-modbus-in": (node) => jsonFields(node, ["registers", "map", "registerMap"]),
-  "otb-validate": (node) => jsonFields(node, ["rules", "tags"]),
 };
-
-function jsonFields(node: FlowNode, fields: string[]): string[] {
-  return fields.map((f) => jsonField(node, f).error).filter((e): e is string => e !== undefined);
-}

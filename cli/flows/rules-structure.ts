@@ -2,6 +2,7 @@
 import { isContainer, type FlowNode } from "./flow-file";
 import { isKnownType } from "./known-types";
 import { configRefs } from "./config-refs";
+import { isLegacyBrokerValue } from "../../nodes/otb-mqtt-broker/broker-config";
 import type { Rule } from "./lint-types";
 
 export const duplicateId: Rule = {
@@ -40,6 +41,8 @@ export const missingConfig: Rule = {
     for (const node of flow.nodes) {
       for (const ref of configRefs(node)) {
         if (node.type === "otb-publish" && ref.type === "otb-conduit") continue; // publish-conduit says it
+        // An otb-mqtt-in saved before otb-mqtt-broker holds its broker URL itself; it runs unchanged.
+        if (node.type === "otb-mqtt-in" && ref.field === "broker" && isLegacyBrokerValue(node.broker)) continue;
         const value = node[ref.field];
         if (value === undefined || value === null || value === "") {
           if (ref.required) report(node, `no ${ref.type} selected in "${ref.field}"`);

@@ -1,23 +1,13 @@
-/** Reading otb-context's editor configuration; pure, so that tests and `otbridge lint` can share it. */
-import { bool, ConfigError, num, type Mode, type NodeDef } from "../shared";
-import { isMode, type ModeSourceConfig } from "./mode";
+/** otb-context's checked configuration (schema.ts) as the mode source; pure, so lint runs it too. */
+import { ConfigError } from "../shared/errors";
+import { readConfig, type ConfigOf } from "../shared/schema";
+import type { Mode } from "../shared/types";
+import type { ModeSourceConfig } from "./mode";
+import { schema } from "./schema";
 
-export interface OtbContextDef extends NodeDef {
-  line?: string;
-  cell?: string;
-  asset?: string;
-  modeSource?: string;
-  modeTag?: string;
-  /** State tag value -> mode, as rows [{value, mode}] (or their JSON). */
-  stateMap?: unknown;
-  threshold?: string | number;
-  hysteresis?: string | number;
-  contextTopic?: string;
-  persist?: string | boolean;
-}
+export type ContextFields = ConfigOf<typeof schema>;
 
 export interface ContextSettings {
-  lineId: string;
   cell?: string;
   asset?: string;
   mode: ModeSourceConfig;
@@ -26,60 +16,35 @@ export interface ContextSettings {
   persist: boolean;
 }
 
-export function readContextConfig(def: OtbContextDef): ContextSettings {
-  const lineId = String(def.line ?? "").trim();
-  if (!lineId) throw new ConfigError("choose an otb-line");
-  const settings: ContextSettings = {
-    lineId,
-    mode: readMode(def),
-    contextTopic: String(def.contextTopic ?? "").trim() || "context",
-    persist: bool(def.persist, true),
+/** As lint runs it (the line is resolved at deploy). */
+export function parseContextConfig(def: Record<string, unknown>): ContextSettings {
+  return contextSettings(readConfig(schema, def));
+}
+
+export function contextSettings(c: ContextFields): ContextSettings {
+  return {
+    mode: readMode(c),
+    contextTopic: c.contextTopic,
+    persist: c.persist,
+    ...(c.cell ? { cell: c.cell } : {}),
+    ...(c.asset ? { asset: c.asset } : {}),
   };
-  const cell = String(def.cell ?? "").trim();
-  const asset = String(def.asset ?? "").trim();
-  if (cell) settings.cell = cell;
-  if (asset) settings.asset = asset;
-  return settings;
 }
 
-function readMode(def: OtbContextDef): ModeSourceConfig {
-  const source = def.modeSource || "none";
-  if (source === "none") return { kind: "none" };
-  const tag = String(def.modeTag ?? "").trim();
-  if (!tag) throw new ConfigError(`the ${source === "state" ? "state" : "threshold"} mode needs a tag`);
-  if (source === "state") return { kind: "state", tag, map: readStateMap(def.stateMap) };
-  if (source === "threshold") {
-    const threshold = num(def.threshold, NaN);
-    if (!Number.isFinite(threshold)) throw new ConfigError("the idle threshold must be a number");
-    return { kind: "threshold", tag, threshold, hysteresis: num(def.hysteresis, 0, 0) };
-  }
-  throw new ConfigError(`unknown mode source "${source}"`);
+// The tag and threshold a mode needs are checked here rather than in the schema, so that every
+// modeSource stays valid on its own (the editor and the agreement test judge one field at a time).
+function readMode(c: ContextFields): ModeSourceConfig {
+  if (c.modeSource === "none") return { kind: "none" };
+  if (!c.modeTag) throw new ConfigError(`modeTag is required: the ${c.modeSource} mode needs the tag it reads`, { field: "modeTag" });
+  if (c.modeSource === "state") return { kind: "state", tag: c.modeTag, map: stateMapOf(c.stateMap) };
+  if (!Number.isFinite(c.threshold)) throw new ConfigError("threshold is required: the threshold mode needs the value below which the line is idle", { field: "threshold" });
+  return { kind: "threshold", tag: c.modeTag, threshold: c.threshold, hysteresis: c.hysteresis };
 }
 
-function readStateMap(raw: unknown): Record<string, Mode> {
-  let rows = raw ?? [];
-  if (typeof rows === "string") {
-    try {
-      rows = rows.trim() ? JSON.parse(rows) : [];
-    } catch (err) {
-      throw new ConfigError(`state map is not valid JSON: ${(err as Error).message}`);
-    }
-  }
+/** Rows or an object, as schema.ts checked them. */
+function stateMapOf(raw: unknown): Record<string, Mode> {
   const map: Record<string, Mode> = Object.create(null);
-  if (Array.isArray(rows)) {
-    for (const row of rows as Array<{ value?: unknown; mode?: unknown }>) {
-      const key = String(row?.value ?? "").trim();
-      if (!key) throw new ConfigError("every state map row needs a value");
-      if (!isMode(row.mode)) throw new ConfigError(`state value "${key}" maps to unknown mode "${String(row.mode)}"`);
-      map[key] = row.mode;
-    }
-  } else if (typeof rows === "object" && rows !== null) {
-    for (const [key, mode] of Object.entries(rows)) {
-      if (!isMode(mode)) throw new ConfigError(`state value "${key}" maps to unknown mode "${String(mode)}"`);
-      map[key] = mode;
-    }
-  } else {
-    throw new ConfigError("state map must be a list of {value, mode} rows");
-  }
+  if (Array.isArray(raw)) for (const row of raw as Array<{ value: unknown; mode: Mode }>) map[String(row.value).trim()] = row.mode;
+  else if (raw && typeof raw === "object") Object.assign(map, raw);
   return map;
 }

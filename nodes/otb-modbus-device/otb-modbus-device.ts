@@ -4,45 +4,49 @@
  * shares (modbus-device.ts), and reconnects with backoff. Its `users` are the reader nodes, so
  * its errors reach their Catch nodes.
  */
-import { ConnectionError, onClose, reportError, type ConnectionState } from "../shared";
-import type { Node, NodeAPI, NodeDef } from "../shared/red";
-import { describeDevice, parseDeviceConfig, type OtbModbusDeviceDef, type OtbModbusDeviceNode } from "./device-config";
+import { defineNode, type NodeContext } from "../shared/define-node";
+import { ConnectionError } from "../shared/errors";
+import type { Node, NodeAPI } from "../shared/red";
+import type { ConnectionState } from "../shared/shared-connection";
+import { describeDevice, deviceFromConfig, type OtbModbusDeviceNode } from "./device-config";
 import { ModbusDevice } from "./modbus-device";
+import type { DeviceFields } from "./schema";
+import { schema } from "./schema";
+
+/** Reports an outage once (not once per retry: the status shows the retries) and logs each connect. */
+function watchDevice(ctx: NodeContext<DeviceFields>, device: ModbusDevice): void {
+  const where = describeDevice(device.options);
+  let wasUp = false;
+  let reportedDown = false;
+  ctx.listen(device.conn, "state", (state: ConnectionState, detail?: string) => {
+    if (state === "connected") {
+      wasUp = true;
+      reportedDown = false;
+      ctx.node.log(`connected to ${where}`);
+    } else if (state === "disconnected" && (wasUp || !reportedDown)) {
+      wasUp = false;
+      reportedDown = true;
+      ctx.report(new ConnectionError(`modbus ${where}: ${detail ?? "disconnected"}`), { payload: null, device: where });
+    }
+  });
+}
 
 export = function (RED: NodeAPI): void {
-  function OtbModbusDevice(this: OtbModbusDeviceNode, def: OtbModbusDeviceDef): void {
-    RED.nodes.createNode(this, def);
-    const node = this;
-    node.users = {};
-    node.configError = null;
-    node.device = null;
-    try {
-      const options = parseDeviceConfig(def);
-      const device = new ModbusDevice(options);
-      node.device = device;
-      node.users = device.conn.users;
-      const where = describeDevice(options);
-      let wasUp = false;
-      let reportedDown = false;
-      device.conn.on("state", (state: ConnectionState, detail?: string) => {
-        if (state === "connected") {
-          wasUp = true;
-          reportedDown = false;
-          node.log(`connected to ${where}`);
-        } else if (state === "disconnected" && (wasUp || !reportedDown)) {
-          // Once per outage, not once per retry: the status shows the retries.
-          wasUp = false;
-          reportedDown = true;
-          reportError(node, new ConnectionError(`modbus ${where}: ${detail ?? "disconnected"}`), { payload: null, device: where });
-        }
-      });
-    } catch (err) {
-      node.configError = (err as Error).message;
-      setImmediate(() => reportError(node, err, { payload: null, device: def.name || def.id }));
-    }
-    onClose(node, async () => {
-      await node.device?.close();
-    });
-  }
-  RED.nodes.registerType("otb-modbus-device", OtbModbusDevice as unknown as (this: Node, def: NodeDef) => void);
+  defineNode(RED, {
+    schema,
+    configNode: true,
+    create(ctx) {
+      const device = new ModbusDevice(deviceFromConfig(ctx.config));
+      const node = ctx.node as OtbModbusDeviceNode;
+      // One users map: the connection's. Node-RED routes this node's status and errors to the
+      // nodes in `users`; the runner registers users there (none yet: config nodes start first).
+      Object.assign(device.conn.users, node.users);
+      Object.assign(node, { configError: null, device, users: device.conn.users });
+      watchDevice(ctx, device);
+      return { close: () => device.close() };
+    },
+    failed(node: Node, err: Error) {
+      Object.assign(node as OtbModbusDeviceNode, { configError: err.message, device: null });
+    },
+  });
 };

@@ -6,9 +6,6 @@ import type { JsonMappingRow } from "./json-decoder";
 export type PayloadFormat = "auto" | "json" | "sparkplug";
 
 export interface MqttInOptions {
-  url: string;
-  clientId: string;
-  protocolVersion: 4 | 5;
   subscriptions: Array<{ topic: string; qos: 0 | 1 | 2 }>;
   format: PayloadFormat;
   mapping: JsonMappingRow[];
@@ -20,6 +17,11 @@ export interface MqttInOptions {
 }
 
 export interface OtbMqttInDef extends NodeDef {
+  /**
+   * The otb-mqtt-broker config node's id; in a flow saved before that node existed, the broker
+   * URL itself, with clientId, protocolVersion, tls and the node's own credentials beside it
+   * (read by ../otb-mqtt-broker/broker-config.ts legacyBrokerOptions).
+   */
   broker: string;
   clientId?: string;
   protocolVersion?: string | number;
@@ -38,8 +40,6 @@ export function isValidFilter(filter: string): boolean {
 }
 
 export function parseMqttInConfig(def: Partial<OtbMqttInDef>): MqttInOptions {
-  const url = String(def.broker ?? "").trim();
-  if (!/^(mqtts?|wss?|tcp|ssl):\/\/[^\s]+$/.test(url)) throw new ConfigError(`broker "${url}" must be a URL such as mqtt://127.0.0.1:1883 or mqtts://broker:8883`);
   let topicsRaw = def.topics;
   if (typeof topicsRaw === "string") topicsRaw = topicsRaw.split(/[\n,]/).map((t) => ({ topic: t.trim() })).filter((t) => t.topic);
   if (!Array.isArray(topicsRaw) || topicsRaw.length === 0) throw new ConfigError("at least one topic to subscribe to is required");
@@ -77,9 +77,6 @@ export function parseMqttInConfig(def: Partial<OtbMqttInDef>): MqttInOptions {
     return row;
   });
   return {
-    url,
-    clientId: String(def.clientId ?? "").trim(),
-    protocolVersion: num(def.protocolVersion, 4) === 5 ? 5 : 4,
     subscriptions,
     format,
     mapping,

@@ -6,27 +6,25 @@
  * node sees it, except that a Sparkplug edge node's problems are reported once per reason until
  * its next BIRTH (report-limiter.ts). Nothing is dropped without a count. A lost broker
  * connection marks every tag seen so far bad with comm_lost, once per outage.
+ *
+ * The connection is an otb-mqtt-broker config node's, shared with every otb-mqtt-in naming it.
+ * A node saved before that node existed holds the broker URL itself in `broker` (with its own
+ * clientId, protocolVersion, tls and credentials): it keeps a private connection built from
+ * those fields, runs unchanged, and says once how to move to a broker node.
  */
-import * as mqtt from "mqtt";
-import { backoffDelay, onClose, reportError, StatusReporter, ValidationError, ConnectionError, type Signal } from "../shared";
+import { ConfigError, ConnectionError, onClose, reportError, StatusReporter, ValidationError, type ConnectionState, type Signal } from "../shared";
 import type { Node, NodeAPI, NodeDef, NodeMessage } from "../shared/red";
 import { JsonDecoder } from "./json-decoder";
 import { parseMqttInConfig, type MqttInOptions, type OtbMqttInDef } from "./mqtt-in-config";
 import { ReportLimiter } from "./report-limiter";
 import { SparkplugDecoder, type SparkplugResult } from "./sparkplug-decoder";
 import { buildTopic, DataType, encodePayload, parseTopic } from "../shared/sparkplug";
+import { isLegacyBrokerValue, legacyBrokerOptions, type BrokerCredentials } from "../otb-mqtt-broker/broker-config";
+import { reportOutages, tlsOptions, type OtbMqttBrokerNode } from "../otb-mqtt-broker/broker-glue";
+import { MqttBroker } from "../otb-mqtt-broker/mqtt-broker";
 
 /** At most one rebirth request per edge node in this long. */
 const REBIRTH_INTERVAL_MS = 10_000;
-
-interface Credentials {
-  username?: string;
-  password?: string;
-}
-
-interface TlsConfigNode {
-  addTLSOptions(opts: Record<string, unknown>): void;
-}
 
 interface MqttInCounters {
   messages: number;
@@ -39,17 +37,32 @@ interface MqttInCounters {
 }
 
 export = function (RED: NodeAPI): void {
-  function OtbMqttIn(this: Node & { credentials?: Credentials }, def: OtbMqttInDef): void {
+  function OtbMqttIn(this: Node & { credentials?: BrokerCredentials }, def: OtbMqttInDef): void {
     RED.nodes.createNode(this, def);
     const node = this;
     const status = new StatusReporter(node, { idleAfterMs: 30_000 });
     const counters: MqttInCounters = { messages: 0, values: 0, batches: 0, refused: 0, rebirthRequests: 0, suppressedReports: 0 };
     const limiter = new ReportLimiter();
     const lastRebirth = new Map<string, number>();
-    let client: mqtt.MqttClient | null = null;
     let options: MqttInOptions;
+    let broker: MqttBroker;
+    let privateBroker = false;
     try {
       options = parseMqttInConfig(def);
+      const ref = String(def.broker ?? "").trim();
+      const config = ref && !isLegacyBrokerValue(ref) ? (RED.nodes.getNode(ref) as unknown as OtbMqttBrokerNode | null) : null;
+      if (config) {
+        if (!config.mqtt) throw new ConfigError(`broker node "${config.name || ref}" is not usable: ${config.configError ?? "not started"}`);
+        broker = config.mqtt;
+      } else if (isLegacyBrokerValue(ref)) {
+        broker = new MqttBroker(legacyBrokerOptions(def, node.credentials ?? {}, tlsOptions(RED, def.tls)), node.id, "otb-mqtt-in-");
+        privateBroker = true;
+        reportOutages(broker, node, broker.url);
+        node.warn(`this node keeps its own connection to ${broker.url}, as nodes saved before otb-mqtt-broker did; it runs unchanged. ` +
+          "To share one connection (one client, one login) between nodes, open it in the editor and press 'Move to a broker node', then deploy.");
+      } else {
+        throw new ConfigError(ref ? `broker: no otb-mqtt-broker ${ref} is deployed (deleted or disabled?)` : "no MQTT broker selected");
+      }
     } catch (err) {
       status.error(`config: ${(err as Error).message}`.slice(0, 60));
       setImmediate(() => reportError(node, err, { payload: null, topic: def.name || def.id }));
@@ -61,8 +74,7 @@ export = function (RED: NodeAPI): void {
     let flushTimer: NodeJS.Timeout | null = null;
     let flushSoon: NodeJS.Immediate | null = null;
     let up = false;
-    let attempt = 0;
-    (node as unknown as { stats: () => unknown }).stats = () => ({ ...counters, sparkplug: { ...sparkplug.counters } });
+    (node as unknown as { stats: () => unknown }).stats = () => ({ ...counters, sparkplug: { ...sparkplug.counters }, broker: { ...broker.counters } });
 
     /**
      * Window 0 still batches what arrives together: mqtt.js hands over every packet of one
@@ -157,74 +169,53 @@ export = function (RED: NodeAPI): void {
      */
     function requestRebirth(topic: string): boolean {
       const parts = parseTopic(topic);
-      if (!parts || parts.type === "STATE" || !client) return false;
+      if (!parts || parts.type === "STATE" || !broker.conn.client) return false;
       const key = `${parts.group}/${parts.edgeNode}`;
       const now = Date.now();
       if (now - (lastRebirth.get(key) ?? 0) < REBIRTH_INTERVAL_MS) return false;
       lastRebirth.set(key, now);
       counters.rebirthRequests++;
       const ncmd = encodePayload({ timestamp: now, metrics: [{ name: "Node Control/Rebirth", datatype: DataType.Boolean, value: true }] });
-      client.publish(buildTopic({ group: parts.group, type: "NCMD", edgeNode: parts.edgeNode }), Buffer.from(ncmd), { qos: 0 }, (err) => {
+      broker.publish(buildTopic({ group: parts.group, type: "NCMD", edgeNode: parts.edgeNode }), Buffer.from(ncmd), 0, (err) => {
         if (err) node.warn(`rebirth request to ${key} failed: ${err.message}`);
       });
       return true;
     }
 
-    function connect(): void {
-      const opts: mqtt.IClientOptions = {
-        clientId: options.clientId || `otb-mqtt-in-${node.id.replace(/[^A-Za-z0-9]/g, "").slice(0, 12)}-${Math.random().toString(16).slice(2, 8)}`,
-        protocolVersion: options.protocolVersion,
-        clean: true,
-        reconnectPeriod: 1000,
-        connectTimeout: 10_000,
-        keepalive: 30,
-      };
-      if (node.credentials?.username) opts.username = node.credentials.username;
-      if (node.credentials?.password) opts.password = node.credentials.password;
-      if (def.tls) {
-        const tls = RED.nodes.getNode(def.tls) as unknown as TlsConfigNode | null;
-        tls?.addTLSOptions(opts as Record<string, unknown>);
-      }
-      status.waiting("connecting");
-      client = mqtt.connect(options.url, opts);
-      client.on("connect", () => {
+    /** The shared connection's state, as this node shows it; a lost link makes every seen tag comm_lost, once. */
+    function onState(state: ConnectionState, detail?: string): void {
+      const topics = `${options.subscriptions.length} topic(s)`;
+      if (state === "connecting") status.waiting(detail ? `connecting (${detail})` : "connecting");
+      else if (state === "connected") {
         up = true;
-        attempt = 0;
-        client!.options.reconnectPeriod = 1000;
-        status.waiting(`connected, ${options.subscriptions.length} topic(s)`);
-        const subs: mqtt.ISubscriptionMap = {};
-        for (const s of options.subscriptions) subs[s.topic] = { qos: s.qos };
-        client!.subscribe(subs, (err, granted) => {
-          if (err) return reportError(node, new ConnectionError(`subscribe failed: ${err.message}`));
-          const refused = (granted ?? []).filter((g) => g.qos >= 128); // 0x80 (3.1.1) or a v5 reason code
-          if (refused.length) reportError(node, new ConnectionError(`broker refused subscription to ${refused.map((g) => g.topic).join(", ")}`));
-        });
-      });
-      client.on("message", onMessage);
-      client.on("close", () => {
-        // Back off with jitter (mqtt.js alone would retry every second forever).
-        if (client) client.options.reconnectPeriod = backoffDelay(attempt++, { initialMs: 1000, maxMs: 30_000, factor: 2, jitter: 0.2 });
+        status.waiting(`connected, subscribing to ${topics}`);
+      } else if (state === "disconnected") {
+        status.down(`comm_lost: ${broker.lastFailure?.summary ?? detail ?? "disconnected"}`.slice(0, 60));
         if (!up) return;
         up = false;
-        status.down("comm_lost: broker connection closed");
         emit([...json.allLost(Date.now()), ...sparkplug.allLost(Date.now())]);
         flush();
-        reportError(node, new ConnectionError(`MQTT connection to ${options.url} lost`), { payload: null, topic: options.url });
-      });
-      client.on("error", (err) => {
-        if (!up) status.down(`comm_lost: ${err.message}`.slice(0, 60));
-      });
+      }
     }
 
-    onClose(node, async () => {
+    broker.subscribe(node.id, {
+      filters: options.subscriptions,
+      onMessage,
+      onSubscribed(err, refused) {
+        if (err) return reportError(node, new ConnectionError(`subscribe failed: ${err.message}`));
+        if (refused.length) return reportError(node, new ConnectionError(`broker refused subscription to ${refused.join(", ")}`));
+        status.waiting(`subscribed to ${options.subscriptions.length} topic(s)`);
+      },
+    });
+    broker.conn.register(node, { onState });
+
+    onClose(node, async (removed) => {
       flush();
       status.close();
-      const c = client;
-      client = null;
-      if (c) await new Promise<void>((resolve) => c.end(true, {}, () => resolve()));
+      broker.unsubscribe(node.id);
+      if (privateBroker) await broker.close();
+      else await broker.conn.deregister(node, removed);
     }, 3000);
-
-    connect();
   }
   RED.nodes.registerType("otb-mqtt-in", OtbMqttIn as unknown as (this: Node, def: NodeDef) => void, {
     credentials: { username: { type: "text" }, password: { type: "password" } },

@@ -1,34 +1,12 @@
-/** Reading otb-oee's editor configuration; shared by the node, its tests and lint. */
-import { bool, ConfigError, num, type NodeDef } from "../shared";
+/** otb-oee's checked configuration (schema.ts) as engine settings; shared by the node, its tests and lint. */
+import { ConfigError } from "../shared/errors";
 import { parseBusinessCase, type BusinessCase } from "../shared/outcomes/business-case";
 import type { Counting } from "../shared/outcomes/oee";
 import { readJsonFile } from "../shared/outcomes/state-file";
+import { readConfig, type ConfigOf } from "../shared/schema";
+import { schema } from "./schema";
 
-export interface OtbOeeDef extends NodeDef {
-  line: string;
-  stateFrom?: "context" | "tag";
-  stateTag?: string;
-  faultTag?: string;
-  totalTag?: string;
-  goodTag?: string;
-  rejectTag?: string;
-  energyTag?: string;
-  /** Unit of the energy register: "kWh" (default) or "Wh" (e.g. the simulator's meter1.energy_total). */
-  energyUnit?: string;
-  counting?: string;
-  idealCycleSec?: string | number;
-  idealCycles?: string | Record<string, number>;
-  microStopSec?: string | number;
-  maxGapSec?: string | number;
-  counterMax?: string | number;
-  energyWrap?: string | number;
-  startupSec?: string | number;
-  windowMin?: string | number;
-  windowEverySec?: string | number;
-  followClock?: string | boolean;
-  persist?: string | boolean;
-  businessCaseFile?: string;
-}
+export type OeeFields = ConfigOf<typeof schema>;
 
 export interface OeeSettings {
   stateFrom: "context" | "tag";
@@ -50,57 +28,51 @@ export interface OeeSettings {
   businessCase: BusinessCase | null;
 }
 
-const COUNTINGS: Counting[] = ["total-reject", "total-good", "good-reject"];
+const NEEDS: Record<Counting, Array<"total" | "good" | "reject">> = { "total-reject": ["total", "reject"], "total-good": ["total", "good"], "good-reject": ["good", "reject"] };
 
-export function readOeeConfig(def: OtbOeeDef, userDir: string | undefined): OeeSettings {
-  const counting = COUNTINGS.includes(def.counting as Counting) ? (def.counting as Counting) : "total-reject";
-  const tags = {
-    state: String(def.stateTag ?? "").trim(), fault: String(def.faultTag ?? "").trim(), total: String(def.totalTag ?? "").trim(),
-    good: String(def.goodTag ?? "").trim(), reject: String(def.rejectTag ?? "").trim(), energy: String(def.energyTag ?? "").trim(),
-  };
-  const stateFrom = def.stateFrom === "tag" ? "tag" : "context";
-  if (stateFrom === "tag" && !tags.state) throw new ConfigError("a state tag is required when the state comes from a tag");
-  const need: Record<Counting, Array<keyof typeof tags>> = { "total-reject": ["total", "reject"], "total-good": ["total", "good"], "good-reject": ["good", "reject"] };
-  for (const k of need[counting]) if (!tags[k]) throw new ConfigError(`counting "${counting}" needs the ${k} counter tag`);
-  const idealCycleSec = num(def.idealCycleSec, NaN, 0);
-  if (!(idealCycleSec > 0)) throw new ConfigError("the ideal cycle time must be a positive number of seconds");
-  let idealCycleByProduct: Record<string, number> = {};
-  const raw = def.idealCycles;
-  if (typeof raw === "string" && raw.trim()) {
-    try {
-      idealCycleByProduct = JSON.parse(raw) as Record<string, number>;
-    } catch (err) {
-      throw new ConfigError(`ideal cycle times per product are not valid JSON: ${(err as Error).message}`);
-    }
-  } else if (raw && typeof raw === "object") idealCycleByProduct = raw;
-  for (const [p, s] of Object.entries(idealCycleByProduct)) {
-    if (typeof s !== "number" || !(s > 0)) throw new ConfigError(`ideal cycle time of product "${p}" must be a positive number of seconds`);
-  }
+/** As lint runs it: the fields and the tags they need (the business case file is read at deploy). */
+export function parseOeeConfig(def: Record<string, unknown>): OeeSettings {
+  return oeeSettings(readConfig(schema, def), null);
+}
+
+/** `readFile` reads the business case file (relative to userDir); null leaves it unread. */
+export function oeeSettings(c: OeeFields, readFile: ((file: string) => unknown) | null): OeeSettings {
+  const tags = { state: c.stateTag, fault: c.faultTag, total: c.totalTag, good: c.goodTag, reject: c.rejectTag, energy: c.energyTag };
+  // Which tags are needed depends on other fields: checked here, not in the schema, so every
+  // stateFrom and counting stays valid on its own (the editor judges one field at a time).
+  if (c.stateFrom === "tag" && !tags.state) throw new ConfigError("stateTag is required when the state comes from a tag", { field: "stateTag" });
+  for (const k of NEEDS[c.counting]) if (!tags[k]) throw new ConfigError(`${k}Tag is required: counting "${c.counting}" needs the ${k} counter`, { field: `${k}Tag` });
   let businessCase: BusinessCase | null = null;
-  const bcFile = String(def.businessCaseFile ?? "").trim();
-  if (bcFile) {
+  if (c.businessCaseFile && readFile) {
     try {
-      businessCase = parseBusinessCase(readJsonFile(bcFile, userDir, "business case"));
+      businessCase = parseBusinessCase(readFile(c.businessCaseFile));
     } catch (err) {
-      throw new ConfigError((err as Error).message);
+      throw new ConfigError((err as Error).message, { field: "businessCaseFile" });
     }
   }
-  const optional = (v: unknown): number | undefined => {
-    const n = num(v, NaN, 1);
-    return Number.isFinite(n) ? n : undefined;
-  };
+  const optional = (n: number): number | undefined => (Number.isFinite(n) ? n : undefined);
   return {
-    stateFrom, tags, counting, idealCycleSec, idealCycleByProduct,
-    microStopSec: num(def.microStopSec, 120, 0, 86_400),
-    maxGapSec: num(def.maxGapSec, 60, 1, 86_400),
-    counterMax: optional(def.counterMax),
-    energyWrap: optional(def.energyWrap),
-    energyScale: def.energyUnit === "Wh" ? 0.001 : 1,
-    startupSec: num(def.startupSec, 0, 0, 86_400),
-    windowMin: num(def.windowMin, 60, 1, 7 * 1440),
-    windowEverySec: num(def.windowEverySec, 60, 0, 86_400),
-    followClock: bool(def.followClock, true),
-    persist: bool(def.persist, true),
+    stateFrom: c.stateFrom,
+    tags,
+    counting: c.counting,
+    idealCycleSec: c.idealCycleSec,
+    // A blank field takes the default, which is the form's JSON text.
+    idealCycleByProduct: (typeof c.idealCycles === "string" ? JSON.parse(c.idealCycles) : c.idealCycles) as Record<string, number>,
+    microStopSec: c.microStopSec,
+    maxGapSec: c.maxGapSec,
+    counterMax: optional(c.counterMax),
+    energyWrap: optional(c.energyWrap),
+    energyScale: c.energyUnit === "Wh" ? 0.001 : 1,
+    startupSec: c.startupSec,
+    windowMin: c.windowMin,
+    windowEverySec: c.windowEverySec,
+    followClock: c.followClock,
+    persist: c.persist,
     businessCase,
   };
+}
+
+/** The business case file of a node, read as JSON; `resolve` gives its path (relative to userDir). */
+export function businessCaseReader(resolve: (file: string) => string): (file: string) => unknown {
+  return (file) => readJsonFile(resolve(file), undefined, "business case");
 }

@@ -1,17 +1,21 @@
 /**
- * Parsing and validation of an otb-opcua-endpoint's configuration. Pure: no node-opcua, no
- * Node-RED, so the editor rules, the runtime and `otbridge lint` agree and it is unit-testable.
+ * An otb-opcua-endpoint's settings: the checked configuration (schema.ts) plus what the schema
+ * cannot judge (credentials, which lint never sees). Pure: no node-opcua, no Node-RED, so the
+ * runtime and `otbridge lint` run the same code and it is unit-testable.
  */
-import { ConfigError, num } from "../shared";
+import { ConfigError } from "../shared/errors";
+import { num } from "../shared/node-kit";
 import type { Node, NodeDef } from "../shared/red";
+import { readConfig, type ConfigOf } from "../shared/schema";
+import { schema, type AUTH_KINDS, type SECURITY_MODES, type SECURITY_POLICIES } from "./schema";
 
-export const SECURITY_MODES = ["None", "Sign", "SignAndEncrypt"] as const;
-export const SECURITY_POLICIES = ["None", "Basic256Sha256", "Aes128_Sha256_RsaOaep", "Aes256_Sha256_RsaPss"] as const;
-export const AUTH_KINDS = ["anonymous", "username", "certificate"] as const;
+export { AUTH_KINDS, SECURITY_MODES, SECURITY_POLICIES } from "./schema";
 
 export type SecurityModeName = (typeof SECURITY_MODES)[number];
 export type SecurityPolicyName = (typeof SECURITY_POLICIES)[number];
 export type AuthKind = (typeof AUTH_KINDS)[number];
+export type EndpointFields = ConfigOf<typeof schema>;
+export type OpcuaEndpointDef = NodeDef & Partial<Record<keyof EndpointFields, unknown>>;
 
 export interface EndpointCredentials {
   username?: string;
@@ -19,20 +23,6 @@ export interface EndpointCredentials {
   /** X.509 user identity: certificate and private key, PEM. */
   userCertificate?: string;
   userPrivateKey?: string;
-}
-
-export interface OpcuaEndpointDef extends NodeDef {
-  endpointUrl: string;
-  securityMode: string;
-  securityPolicy: string;
-  auth: string;
-  /** Pinned server certificate fingerprints (SHA-1 or SHA-256 hex), comma or newline separated. */
-  pinnedFingerprints?: string;
-  sessionTimeout?: string | number;
-  keepAliveInterval?: string | number;
-  requestTimeout?: string | number;
-  reconnectMaxDelay?: string | number;
-  applicationName?: string;
 }
 
 export interface EndpointSettings {
@@ -51,7 +41,7 @@ export interface EndpointSettings {
   warnings: string[];
 }
 
-const URL_RE = /^opc\.tcp:\/\/[^\s/:]+(:\d{1,5})?(\/\S*)?$/;
+const URL_RE = new RegExp(schema.fields.endpointUrl.pattern!);
 
 export function isEndpointUrl(url: string): boolean {
   return URL_RE.test(url.trim());
@@ -68,54 +58,48 @@ export function formatFingerprint(hex: string): string {
   return hex.toUpperCase().replace(/(..)(?!$)/g, "$1:");
 }
 
-export function parseEndpointConfig(def: Partial<OpcuaEndpointDef>, credentials: EndpointCredentials = {}): EndpointSettings {
-  const endpointUrl = String(def.endpointUrl ?? "").trim();
-  if (!isEndpointUrl(endpointUrl)) throw new ConfigError(`endpoint URL "${endpointUrl}" must look like opc.tcp://host:4840`);
-  // The editor's default: a flow file that omits the mode does not silently get no security.
-  const securityMode = pick(def.securityMode, SECURITY_MODES, "SignAndEncrypt", "security mode");
-  const securityPolicy = pick(def.securityPolicy, SECURITY_POLICIES, securityMode === "None" ? "None" : "Basic256Sha256", "security policy");
-  if (securityMode === "None" && securityPolicy !== "None") throw new ConfigError(`security mode None needs policy None, not ${securityPolicy}`);
-  if (securityMode !== "None" && securityPolicy === "None") throw new ConfigError(`security mode ${securityMode} needs a policy other than None`);
-  const auth = pick(def.auth, AUTH_KINDS, "anonymous", "authentication");
-  const warnings: string[] = [];
-  if (auth === "username") {
-    if (!credentials.username) throw new ConfigError("username authentication needs a username");
-    if (securityMode === "None") warnings.push("username and password over security mode None: the password is protected only if the server's user token policy encrypts it");
-  }
-  if (auth === "certificate") {
-    if (!credentials.userCertificate || !credentials.userPrivateKey) throw new ConfigError("X.509 user authentication needs a user certificate and private key (PEM)");
-    if (!/-----BEGIN CERTIFICATE-----/.test(credentials.userCertificate)) throw new ConfigError("the user certificate must be PEM (-----BEGIN CERTIFICATE-----)");
-    if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(credentials.userPrivateKey)) throw new ConfigError("the user private key must be PEM (-----BEGIN PRIVATE KEY-----)");
-  }
-  const pinnedFingerprints: string[] = [];
-  for (const part of String(def.pinnedFingerprints ?? "").split(/[,;\n]/)) {
-    if (!part.trim()) continue;
-    const fp = normalizeFingerprint(part);
-    if (!fp) throw new ConfigError(`pinned fingerprint "${part.trim()}" is not a SHA-1 or SHA-256 hex fingerprint`);
-    pinnedFingerprints.push(fp);
-  }
-  if (securityMode === "None") warnings.push("security mode None: traffic is neither signed nor encrypted and the server is not authenticated");
-  return {
-    endpointUrl,
-    securityMode,
-    securityPolicy,
-    auth,
-    credentials,
-    pinnedFingerprints,
-    sessionTimeoutMs: num(def.sessionTimeout, 60_000, 10_000, 3_600_000),
-    keepAliveMs: num(def.keepAliveInterval, 5_000, 500, 60_000),
-    requestTimeoutMs: num(def.requestTimeout, 10_000, 1_000, 120_000),
-    reconnectMaxDelayMs: num(def.reconnectMaxDelay, 10_000, 500, 300_000),
-    applicationName: String(def.applicationName || "otbridge").trim() || "otbridge",
-    warnings,
-  };
+/**
+ * The settings of a saved endpoint, or a ConfigError naming the field. `credentials` null: not
+ * known (lint reads flows without their credentials file), so the identity is not checked.
+ */
+export function parseEndpointConfig(def: Record<string, unknown>, credentials: EndpointCredentials | null = {}): EndpointSettings {
+  return endpointFromConfig(readConfig(schema, def), credentials);
 }
 
-function pick<T extends string>(value: unknown, allowed: readonly T[], fallback: T, what: string): T {
-  if (value === undefined || value === null || value === "") return fallback;
-  const v = String(value) as T;
-  if (!allowed.includes(v)) throw new ConfigError(`${what} "${v}" is not one of ${allowed.join(", ")}`);
-  return v;
+export function endpointFromConfig(c: EndpointFields, credentials: EndpointCredentials | null): EndpointSettings {
+  const securityMode = c.securityMode as SecurityModeName;
+  const auth = c.auth;
+  const creds = credentials ?? {};
+  const warnings: string[] = [];
+  if (auth === "username") {
+    if (credentials && !creds.username) throw new ConfigError("auth username needs a username");
+    if (securityMode === "None") warnings.push("username and password over security mode None: the password is protected only if the server's user token policy encrypts it");
+  }
+  if (auth === "certificate" && credentials) {
+    if (!creds.userCertificate || !creds.userPrivateKey) throw new ConfigError("auth certificate (X.509 user) needs a user certificate and private key (PEM)");
+    if (!/-----BEGIN CERTIFICATE-----/.test(creds.userCertificate)) throw new ConfigError("auth certificate: the user certificate must be PEM (-----BEGIN CERTIFICATE-----)");
+    if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(creds.userPrivateKey)) throw new ConfigError("auth certificate: the user private key must be PEM (-----BEGIN PRIVATE KEY-----)");
+  }
+  const pinnedFingerprints = c.pinnedFingerprints
+    .split(/[,;\n]/)
+    .map((part) => normalizeFingerprint(part))
+    .filter((fp): fp is string => fp !== null);
+  if (securityMode === "None") warnings.push("security mode None: traffic is neither signed nor encrypted and the server is not authenticated");
+  return {
+    endpointUrl: c.endpointUrl,
+    securityMode,
+    securityPolicy: c.securityPolicy as SecurityPolicyName,
+    auth,
+    credentials: creds,
+    pinnedFingerprints,
+    // Brought into range as they always were (schema.ts says why).
+    sessionTimeoutMs: num(c.sessionTimeout, 60_000, 10_000, 3_600_000),
+    keepAliveMs: num(c.keepAliveInterval, 5_000, 500, 60_000),
+    requestTimeoutMs: num(c.requestTimeout, 10_000, 1_000, 120_000),
+    reconnectMaxDelayMs: num(c.reconnectMaxDelay, 10_000, 500, 300_000),
+    applicationName: c.applicationName || "otbridge",
+    warnings,
+  };
 }
 
 /** What an otb-opcua-in sees of its endpoint config node. */

@@ -3,14 +3,15 @@
  * every otb-opcua-in that points at it. It also serves two admin HTTP endpoints for the editor,
  * behind Node-RED's own admin auth: the server's certificates (to pin one) and browsing.
  */
-import * as os from "os";
-import * as path from "path";
-import { ConfigError, onClose, reportError, toError } from "../shared";
-import { routeNodeOpcuaLogs } from "./node-opcua-log";
-import type { Node, NodeAPI, NodeDef } from "../shared/red";
-import { parseEndpointConfig, type EndpointCredentials, type OpcuaEndpointDef, type OpcuaEndpointNode } from "./endpoint-config";
-import { OpcuaEndpoint } from "./opcua-endpoint";
+import { ConfigError, toError } from "../shared/errors";
+import { defineNode, type NodeContext } from "../shared/define-node";
+import type { Node, NodeAPI } from "../shared/red";
+import { durableDir } from "../shared/user-dir";
 import { browseChildren, probeEndpoints } from "./discovery";
+import { endpointFromConfig, type EndpointCredentials, type EndpointFields, type OpcuaEndpointNode } from "./endpoint-config";
+import { routeNodeOpcuaLogs } from "./node-opcua-log";
+import { OpcuaEndpoint } from "./opcua-endpoint";
+import { schema } from "./schema";
 
 interface Request {
   params: Record<string, string>;
@@ -21,60 +22,58 @@ interface Response {
   json(body: unknown): void;
 }
 
+/**
+ * The client's PKI (its own certificate and key, trusted and rejected server certificates): set
+ * explicitly by settings.otbOpcuaEndpointPkiDir or OTB_OPCUA_PKI_DIR, else <userDir>/otbridge/
+ * opcua-pki. Durable: a new client certificate after a reboot would have to be trusted again by
+ * every server, so without userDir the endpoint refuses to start.
+ */
+function pkiDir(RED: NodeAPI): string {
+  const setting = (RED.settings as unknown as Record<string, unknown>).otbOpcuaEndpointPkiDir;
+  if (typeof setting === "string" && setting.trim()) return setting;
+  if (process.env.OTB_OPCUA_PKI_DIR) return process.env.OTB_OPCUA_PKI_DIR;
+  return durableDir(RED, "the OPC UA client's certificates (PKI)", "otbridge", "opcua-pki");
+}
+
+/** Reports an outage once (with the reason that started it) and says in the log when it ends. */
+function watchEndpoint(ctx: NodeContext<EndpointFields>, endpoint: OpcuaEndpoint): void {
+  const url = endpoint.settings.endpointUrl;
+  // Once per outage, not once per retry: a Catch flow must not be flooded. Later reasons in the
+  // same outage go to the log and the users' status.
+  ctx.listen(endpoint, "outage", (reason: string) => ctx.report(new Error(`${url}: ${reason}`), { payload: null, endpoint: url, reason }));
+  let lastWarned = "";
+  ctx.listen(endpoint, "recovered", () => {
+    lastWarned = "";
+    ctx.node.log(`${url}: connected again`);
+  });
+  ctx.listen(endpoint.conn, "state", (state: string, detail?: string) => {
+    if (state !== "disconnected" || !detail || detail === endpoint.outage || detail === lastWarned) return;
+    lastWarned = detail;
+    ctx.node.warn(`${url}: ${detail}`);
+  });
+}
+
 export = function (RED: NodeAPI): void {
   routeNodeOpcuaLogs(RED);
-  const settings = RED.settings as unknown as Record<string, unknown>;
-  const pkiDir = (): string =>
-    String(
-      settings.otbOpcuaEndpointPkiDir ||
-        process.env.OTB_OPCUA_PKI_DIR ||
-        path.join(String(settings.userDir || path.join(os.homedir(), ".node-red")), "otbridge", "opcua-pki"),
-    );
-
-  function OtbOpcuaEndpoint(this: OpcuaEndpointNode & { credentials: EndpointCredentials }, def: OpcuaEndpointDef): void {
-    RED.nodes.createNode(this, def);
-    this.configError = null;
-    this.endpoint = null;
-    this.users = {};
-    try {
-      const parsed = parseEndpointConfig(def, this.credentials ?? {});
-      for (const w of parsed.warnings) this.warn(w);
-      const endpoint = new OpcuaEndpoint(parsed, pkiDir());
-      this.endpoint = endpoint;
-      // The same object, so Node-RED routes this node's status/errors to users' Status/Catch nodes.
-      this.users = endpoint.conn.users;
-      // Once per outage, with the reason that started it, not once per retry: a Catch flow must
-      // not be flooded. Later reasons in the same outage go to the log and the users' status.
-      endpoint.on("outage", (reason: string) => {
-        reportError(this, new Error(`${parsed.endpointUrl}: ${reason}`), { payload: null, endpoint: parsed.endpointUrl, reason });
-      });
-      let lastWarned = "";
-      endpoint.on("recovered", () => {
-        lastWarned = "";
-        this.log(`${parsed.endpointUrl}: connected again`);
-      });
-      endpoint.conn.on("state", (state: string, detail?: string) => {
-        if (state !== "disconnected" || !detail || detail === endpoint.outage || detail === lastWarned) return;
-        lastWarned = detail;
-        this.warn(`${parsed.endpointUrl}: ${detail}`);
-      });
-    } catch (err) {
-      this.configError = toError(err).message;
-      reportError(this, err, { payload: null, endpoint: def.endpointUrl });
-    }
-    onClose(this, async () => {
-      await this.endpoint?.conn.close();
-    });
-  }
-
-  RED.nodes.registerType("otb-opcua-endpoint", OtbOpcuaEndpoint as unknown as (this: Node, def: NodeDef) => void, {
-    credentials: {
-      username: { type: "text" },
-      password: { type: "password" },
-      userCertificate: { type: "password" },
-      userPrivateKey: { type: "password" },
+  defineNode(RED, {
+    schema,
+    configNode: true,
+    create(ctx) {
+      const settings = endpointFromConfig(ctx.config, ctx.credentials as EndpointCredentials);
+      for (const w of settings.warnings) ctx.node.warn(w);
+      const endpoint = new OpcuaEndpoint(settings, pkiDir(RED));
+      const node = ctx.node as OpcuaEndpointNode;
+      // One users map: the connection's. Node-RED routes this node's status and errors to the
+      // nodes in `users`; the runner registers users there (none yet: config nodes start first).
+      Object.assign(endpoint.conn.users, node.users);
+      Object.assign(node, { configError: null, endpoint, users: endpoint.conn.users });
+      watchEndpoint(ctx, endpoint);
+      return { close: () => endpoint.conn.close() };
     },
-  } as never);
+    failed(node: Node, err: Error) {
+      Object.assign(node as OpcuaEndpointNode, { configError: err.message, endpoint: null });
+    },
+  });
 
   const http = RED.httpAdmin as unknown as { get(path: string, ...handlers: unknown[]): void };
   const read = RED.auth.needsPermission("otb-opcua-endpoint.read");
@@ -87,7 +86,9 @@ export = function (RED: NodeAPI): void {
 
   // The certificates a server presents, for pinning. Takes a URL so that it works before deploy.
   http.get("/otb-opcua-endpoint/certificates", probe, (req: Request, res: Response) => {
-    probeEndpoints(String(req.query.url ?? ""), pkiDir()).then((endpoints) => res.json({ endpoints }), (err) => fail(res, err));
+    Promise.resolve()
+      .then(() => probeEndpoints(String(req.query.url ?? ""), pkiDir(RED)))
+      .then((endpoints) => res.json({ endpoints }), (err) => fail(res, err));
   });
 
   // Browsing goes through a deployed endpoint's session, with its security and identity.

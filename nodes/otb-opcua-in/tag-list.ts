@@ -7,6 +7,8 @@
 import * as fs from "fs";
 import * as path from "path";
 import { ajv, ConfigError, describeErrors, num } from "../shared";
+import { readConfig } from "../shared/schema";
+import { schema, type OpcuaInFields } from "./schema";
 
 export type DeadbandType = "none" | "absolute" | "percent";
 
@@ -78,11 +80,11 @@ export function parseTags(raw: unknown): TagDef[] {
 }
 
 /**
- * Loads a tag catalog file. A relative path is resolved against the Node-RED user folder, so a
- * project keeps its catalogs beside its flows.
+ * Loads a tag catalog file. The node gives it resolved against the Node-RED user folder
+ * (ctx.userFile), so a project keeps its catalogs beside its flows; `baseDir` resolves a relative one here.
  */
-export function loadCatalog(file: string, baseDir: string): TagDef[] {
-  const full = path.isAbsolute(file) ? file : path.join(baseDir, file);
+export function loadCatalog(file: string, baseDir?: string): TagDef[] {
+  const full = path.isAbsolute(file) || baseDir === undefined ? path.resolve(file) : path.join(baseDir, file);
   let text: string;
   try {
     text = fs.readFileSync(full, "utf8");
@@ -94,4 +96,24 @@ export function loadCatalog(file: string, baseDir: string): TagDef[] {
   } catch (err) {
     throw new ConfigError(`tag catalog ${full}: ${(err as Error).message}`);
   }
+}
+
+/** The tag list a checked config names: the catalog file (resolved by `userFile`, relative to userDir) or the table. */
+export function tagsOf(config: OpcuaInFields, userFile: (file: string) => string): TagDef[] {
+  const tags = config.catalogPath ? loadCatalog(userFile(config.catalogPath)) : parseTags(config.tags);
+  if (tags.length === 0) throw new ConfigError("tags: the tag list is empty");
+  return tags;
+}
+
+/** A saved otb-opcua-in as lint reads it (pure: a catalog file is not read, the table is). */
+export function parseOpcuaInConfig(def: Record<string, unknown>): TagDef[] {
+  const config = readConfig(schema, def);
+  return config.catalogPath ? [] : parseTags(rowsKnownNow(config.tags));
+}
+
+/** Table rows without a whole ${VAR} value: Node-RED substitutes those at deploy, lint cannot judge them. */
+export function rowsKnownNow(rows: unknown): unknown {
+  if (!Array.isArray(rows)) return rows;
+  const env = (v: unknown): boolean => typeof v === "string" && /^\$\{[^}]+\}$/.test(v.trim());
+  return rows.filter((row) => !(row && typeof row === "object" && Object.values(row as Record<string, unknown>).some(env)));
 }

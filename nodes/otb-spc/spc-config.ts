@@ -3,11 +3,15 @@
  * git. Each names the Signal tag, the chart, subgroup or sample size, the rules, the
  * specification (LSL, USL, target) and optionally fixed limits (then there is no phase I).
  */
-import { bool, ConfigError, num, type NodeDef } from "../shared";
+import { ConfigError } from "../shared/errors";
+import { num } from "../shared/node-kit";
 import { CHART_TYPES, isAttributeChart, type ChartType, type Limits } from "../shared/outcomes/spc-chart";
 import { ALL_RULES, isRuleId, type RuleId } from "../shared/outcomes/spc-rules";
-import { readJsonFile } from "../shared/outcomes/state-file";
 import type { Spec } from "../shared/outcomes/capability";
+import { readConfig, type ConfigOf } from "../shared/schema";
+import { schema } from "./schema";
+
+export type SpcFields = ConfigOf<typeof schema>;
 
 export interface Characteristic {
   tag: string;
@@ -19,22 +23,6 @@ export interface Characteristic {
   rules: RuleId[];
   spec: Spec;
   limits?: Limits;
-}
-
-export interface OtbSpcDef extends NodeDef {
-  line?: string;
-  source?: "form" | "file";
-  catalogFile?: string;
-  tag?: string;
-  chart?: string;
-  n?: string | number;
-  baselinePoints?: string | number;
-  rules?: string | string[];
-  lsl?: string | number;
-  usl?: string | number;
-  target?: string | number;
-  capabilityEvery?: string | number;
-  persist?: string | boolean;
 }
 
 export interface SpcSettings {
@@ -79,30 +67,43 @@ export function parseCharacteristic(raw: Record<string, unknown>, where: string)
   return { tag, name: String(raw.name ?? tag), chart, n, baselinePoints: Math.trunc(num(raw.baselinePoints, 25, 2, 10_000)), rules, spec, ...(limits ? { limits } : {}) };
 }
 
-export function readSpcConfig(def: OtbSpcDef, userDir: string | undefined): SpcSettings {
-  let characteristics: Characteristic[];
-  let origin: string;
-  if (def.source === "file") {
-    const file = String(def.catalogFile ?? "").trim();
-    if (!file) throw new ConfigError("a characteristics catalog file is required when characteristics come from a file");
-    let doc: unknown;
-    try {
-      doc = readJsonFile(file, userDir, "SPC catalog");
-    } catch (err) {
-      throw new ConfigError((err as Error).message);
+/** As lint runs it: the fields and the form's characteristic (a catalog file is read only at deploy). */
+export function parseSpcConfig(def: Record<string, unknown>): SpcSettings {
+  return spcSettings(readConfig(schema, def), def, null);
+}
+
+/**
+ * The settings of a checked config. `saved` is the saved node: a rules field saved blank means
+ * no rules (every box unticked), where readConfig would give the default. `readCatalog` reads the
+ * catalog file (relative to userDir); null leaves a file's characteristics out.
+ */
+export function spcSettings(c: SpcFields, saved: Record<string, unknown>, readCatalog: ((file: string) => unknown) | null): SpcSettings {
+  let characteristics: Characteristic[] = [];
+  let origin = "form";
+  if (c.source === "file") {
+    // Needed only for this source: checked here, so every source stays valid on its own in the editor.
+    if (!c.catalogFile) throw new ConfigError("catalogFile is required when characteristics come from a file", { field: "catalogFile" });
+    origin = c.catalogFile;
+    if (readCatalog) {
+      let doc: unknown;
+      try {
+        doc = readCatalog(c.catalogFile);
+      } catch (err) {
+        throw new ConfigError((err as Error).message, { field: "catalogFile" });
+      }
+      const list = (doc as { characteristics?: unknown })?.characteristics;
+      if (!Array.isArray(list) || list.length === 0) throw new ConfigError(`SPC catalog ${c.catalogFile}: "characteristics" must be a non-empty array`, { field: "catalogFile" });
+      characteristics = list.map((item, i) => parseCharacteristic(item as Record<string, unknown>, `${c.catalogFile} characteristics[${i}]`));
     }
-    const list = (doc as { characteristics?: unknown })?.characteristics;
-    if (!Array.isArray(list) || list.length === 0) throw new ConfigError(`SPC catalog ${file}: "characteristics" must be a non-empty array`);
-    characteristics = list.map((c, i) => parseCharacteristic(c as Record<string, unknown>, `${file} characteristics[${i}]`));
-    origin = file;
   } else {
-    characteristics = [parseCharacteristic({ tag: def.tag, chart: def.chart, n: def.n, baselinePoints: def.baselinePoints, rules: def.rules, lsl: def.lsl, usl: def.usl, target: def.target }, "form")];
-    origin = "form";
+    const opt = (n: number): number | undefined => (Number.isFinite(n) ? n : undefined);
+    const rules = saved.rules === undefined || saved.rules === null ? undefined : String(saved.rules).trim() === "" ? "" : c.rules;
+    characteristics = [parseCharacteristic({ tag: c.tag, chart: c.chart, n: opt(c.n), baselinePoints: c.baselinePoints, rules, lsl: opt(c.lsl), usl: opt(c.usl), target: opt(c.target) }, "form")];
   }
   const tags = new Set<string>();
-  for (const c of characteristics) {
-    if (tags.has(c.tag)) throw new ConfigError(`tag "${c.tag}" has two characteristics`);
-    tags.add(c.tag);
+  for (const ch of characteristics) {
+    if (tags.has(ch.tag)) throw new ConfigError(`tag "${ch.tag}" has two characteristics`);
+    tags.add(ch.tag);
   }
-  return { characteristics, origin, capabilityEvery: Math.trunc(num(def.capabilityEvery, 25, 0, 1e6)), persist: bool(def.persist, true) };
+  return { characteristics, origin, capabilityEvery: c.capabilityEvery, persist: c.persist };
 }

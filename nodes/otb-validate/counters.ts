@@ -23,7 +23,9 @@ export class TagCounters {
   }
 
   count(quality: Quality, reasons: readonly string[] | undefined): void {
-    this[quality]++;
+    if (quality === "good") this.good++;
+    else if (quality === "uncertain") this.uncertain++;
+    else this.bad++;
     if (reasons) for (let i = 0; i < reasons.length; i++) this.reasons.set(reasons[i], (this.reasons.get(reasons[i]) ?? 0) + 1);
   }
 }

@@ -23,24 +23,35 @@ export class RollingMedian {
 
   push(x: number): void {
     const s = this.sorted;
-    let n = this.n;
+    const n = this.n;
     if (n === this.size) {
-      // Remove the oldest value from the sorted copy first.
+      // Full: the new value takes the oldest one's place in the sorted copy and moves to its rank,
+      // so only the values between the two ranks shift (one pass instead of a removal and an insertion).
       const old = this.ring[this.head];
       let i = indexOf(s, n, old);
-      for (; i < n - 1; i++) s[i] = s[i + 1];
-      n--;
+      if (x > old) {
+        while (i < n - 1 && s[i + 1] < x) {
+          s[i] = s[i + 1];
+          i++;
+        }
+      } else {
+        while (i > 0 && s[i - 1] > x) {
+          s[i] = s[i - 1];
+          i--;
+        }
+      }
+      s[i] = x;
     } else {
-      this.n++;
+      let j = n;
+      while (j > 0 && s[j - 1] > x) {
+        s[j] = s[j - 1];
+        j--;
+      }
+      s[j] = x;
+      this.n = n + 1;
     }
-    let j = n;
-    while (j > 0 && s[j - 1] > x) {
-      s[j] = s[j - 1];
-      j--;
-    }
-    s[j] = x;
     this.ring[this.head] = x;
-    this.head = (this.head + 1) % this.size;
+    this.head = this.head + 1 === this.size ? 0 : this.head + 1;
   }
 
   median(): number {
@@ -51,34 +62,44 @@ export class RollingMedian {
   }
 
   /**
-   * Median absolute deviation from `med`, without sorting: the deviations to the left and to the
-   * right of the median are each already ordered, so merging them from the centre outwards
-   * reaches the middle rank in n/2 steps.
+   * Median absolute deviation from `med`, without sorting: the deviations to the left of the
+   * median (walking down from it) and to the right (walking up) are each already ordered, so the
+   * middle rank of their union is found by binary search on how many come from the left (the
+   * k-th smallest of two sorted lists), in log2(n) steps instead of merging n/2 of them.
    */
   mad(med: number): number {
     const n = this.n;
     const s = this.sorted;
-    // First index >= med: left side walks down from lo-1, right side up from lo.
-    let lo = 0;
-    while (lo < n && s[lo] < med) lo++;
-    let l = lo - 1;
-    let r = lo;
-    const target = n >> 1; // rank of the (upper) median deviation
-    let dev = 0;
-    let prev = 0;
-    for (let k = 0; k <= target; k++) {
-      const dl = l >= 0 ? med - s[l] : Infinity;
-      const dr = r < n ? s[r] - med : Infinity;
-      prev = dev;
-      if (dl <= dr) {
-        dev = dl;
-        l--;
-      } else {
-        dev = dr;
-        r++;
-      }
+    if (n === 0) return Infinity; // an empty window: no deviation is small enough (as before)
+    // lo = first index >= med: left deviations are med - s[lo-1-i], right ones s[lo+j] - med.
+    let lo = n >> 1;
+    if (lo < n && s[lo] >= med) {
+      while (lo > 0 && s[lo - 1] >= med) lo--;
+    } else {
+      while (lo < n && s[lo] < med) lo++;
     }
-    return n % 2 === 1 ? dev : (prev + dev) / 2;
+    const nL = lo;
+    const nR = n - lo;
+    const m = (n >> 1) + 1; // how many of the smallest deviations reach the (upper) middle rank
+    // Smallest a (taken from the left) such that the next left deviation is not below the last right one taken.
+    let a = m - nR > 0 ? m - nR : 0;
+    let hi = m < nL ? m : nL;
+    while (a < hi) {
+      const mid = (a + hi) >> 1;
+      const b = m - mid;
+      if (b > 0 && med - s[lo - 1 - mid] < s[lo + b - 1] - med) a = mid + 1;
+      else hi = mid;
+    }
+    const b = m - a;
+    const l1 = a > 0 ? med - s[lo - a] : -Infinity; // largest taken from the left
+    const r1 = b > 0 ? s[lo + b - 1] - med : -Infinity; // largest taken from the right
+    const dev = l1 >= r1 ? l1 : r1;
+    if (n % 2 === 1) return dev;
+    // Even n: the mean with the rank below, the second largest of those taken.
+    const l2 = a > 1 ? med - s[lo - a + 1] : -Infinity;
+    const r2 = b > 1 ? s[lo + b - 2] - med : -Infinity;
+    const prev = l1 >= r1 ? (l2 >= r1 ? l2 : r1) : l1 >= r2 ? l1 : r2;
+    return (prev + dev) / 2;
   }
 }
 

@@ -5,7 +5,10 @@
  * reason. Signals are stamped in place (quality, reasons, unit) to keep the hot path free of
  * per-value allocations; reasons arrays are only created for values that have a finding.
  */
-import { describeErrors, isSafeTopicLevel, validateSignal, type Quality, type Signal, type SignalSource } from "../shared";
+// Straight from the modules, not the ../shared index: its re-exports are getters, read per Signal.
+import { isSafeTopicLevel } from "../shared/envelope";
+import { describeErrors, isValidSignal, validateSignal, type SignalCheckMemo } from "../shared/schemas";
+import type { Quality, Signal, SignalSource } from "../shared/types";
 import { DEFAULT_SEVERITY, type TagRule, type TunableReason } from "./catalog";
 import { INVALID_ITEMS, QualityCounters, type TagCounters } from "./counters";
 import { DriftDetector, FlatlineDetector, SpikeDetector } from "./detectors";
@@ -55,6 +58,9 @@ export class QualityEngine {
   readonly counters: QualityCounters;
   private readonly states = new Map<string, TagState>();
   private readonly staleStates: TagState[] = [];
+  /** Tags outside the catalog seen so far (bounded like the counters): their counters and whether the tag is unsafe as a topic level. */
+  private readonly unknown = new Map<string, { counters: TagCounters; unsafe: boolean }>();
+  private readonly maxTags: number;
   private readonly unknownTags: UnknownTagPolicy;
   private readonly maxStringLength: number;
   private readonly now: () => number;
@@ -69,7 +75,8 @@ export class QualityEngine {
     this.now = options.now ?? Date.now;
     this.unknownTags = options.unknownTags ?? "pass";
     this.maxStringLength = options.maxStringLength ?? 1024;
-    this.counters = new QualityCounters(options.maxTags ?? 10_000, this.now());
+    this.maxTags = options.maxTags ?? 10_000;
+    this.counters = new QualityCounters(this.maxTags, this.now());
     for (const rule of options.rules) {
       const state: TagState = {
         rule,
@@ -110,10 +117,11 @@ export class QualityEngine {
   processBatch(payload: unknown): BatchResult {
     const result: BatchResult = { passed: [], quarantined: [], invalid: [] };
     const now = this.now();
+    const memo: SignalCheckMemo = {};
     if (Array.isArray(payload)) {
-      for (let i = 0; i < payload.length; i++) this.processItem(payload[i], i, now, result);
+      for (let i = 0; i < payload.length; i++) this.processItem(payload[i], i, now, result, memo);
     } else {
-      this.processItem(payload, 0, now, result);
+      this.processItem(payload, 0, now, result, memo);
     }
     return result;
   }
@@ -137,10 +145,11 @@ export class QualityEngine {
   resetCounters(): void {
     this.counters.reset(this.now());
     for (const s of this.states.values()) s.counters = this.counters.of(s.rule.tag);
+    this.unknown.clear();
     this.recentGood = this.recentTotal = 0;
   }
 
-  private processItem(item: unknown, index: number, now: number, out: BatchResult): void {
+  private processItem(item: unknown, index: number, now: number, out: BatchResult, memo: SignalCheckMemo): void {
     try {
       if (typeof item !== "object" || item === null || Array.isArray(item)) {
         this.reject(item, index, `item is ${item === null ? "null" : Array.isArray(item) ? "an array" : typeof item}, not a Signal object`, out);
@@ -155,7 +164,7 @@ export class QualityEngine {
         raw.value = String(value);
         notFinite = true;
       }
-      if (!validateSignal(raw)) {
+      if (!isValidSignal(raw, memo)) {
         this.reject(item, index, describeErrors(validateSignal.errors), out);
         return;
       }
@@ -169,9 +178,10 @@ export class QualityEngine {
         counters = state.counters;
         this.applyRule(signal, state, notFinite, now);
       } else {
-        counters = this.counters.of(signal.tag);
+        const u = this.unknownTag(signal.tag);
+        counters = u.counters;
         // Catalog tags were checked at deploy; others must still be usable as one UNS topic level.
-        if (!isSafeTopicLevel(signal.tag)) this.flag("unsafe_tag", "bad");
+        if (u.unsafe) this.flag("unsafe_tag", "bad");
         this.checkValueShape(signal.value);
         if (this.unknownTags !== "pass") this.flag("unknown_tag", this.unknownTags);
       }
@@ -192,6 +202,15 @@ export class QualityEngine {
       // A hostile object (a throwing getter, a frozen Signal) is still accounted for.
       this.reject(item, index, `unprocessable: ${(err as Error)?.message ?? String(err)}`, out);
     }
+  }
+
+  private unknownTag(tag: string): { counters: TagCounters; unsafe: boolean } {
+    let u = this.unknown.get(tag);
+    if (u === undefined) {
+      u = { counters: this.counters.of(tag), unsafe: !isSafeTopicLevel(tag) };
+      if (this.unknown.size < this.maxTags) this.unknown.set(tag, u);
+    }
+    return u;
   }
 
   private reject(item: unknown, index: number, reason: string, out: BatchResult): void {

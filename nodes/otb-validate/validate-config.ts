@@ -1,19 +1,12 @@
-/** Reading otb-validate's editor configuration into engine options; shared by the node and by tests. */
+/** otb-validate's checked configuration (schema.ts) with its rules read: from the table or a catalog file. */
 import * as fs from "fs";
-import * as path from "path";
-import { ConfigError, num, type NodeDef } from "../shared";
+import { ConfigError } from "../shared/errors";
+import { readConfig, type ConfigOf } from "../shared/schema";
 import { parseCatalog, parseRules, type TagRule } from "./catalog";
 import type { UnknownTagPolicy } from "./engine";
+import { schema } from "./schema";
 
-export interface OtbValidateDef extends NodeDef {
-  rulesFrom?: "table" | "file";
-  rules?: unknown;
-  catalogFile?: string;
-  unknownTags?: string;
-  maxStringLength?: string | number;
-  summaryInterval?: string | number;
-  warnBelowPct?: string | number;
-}
+export type ValidateFields = ConfigOf<typeof schema>;
 
 export interface ValidateSettings {
   rules: TagRule[];
@@ -27,53 +20,49 @@ export interface ValidateSettings {
   warnBelowPct: number;
 }
 
-const POLICIES: UnknownTagPolicy[] = ["pass", "uncertain", "bad"];
-
-/** Resolves a catalog path: absolute, or relative to Node-RED's user directory. */
-export function resolveCatalogPath(file: string, userDir: string | undefined): string {
-  return path.isAbsolute(file) ? file : path.resolve(userDir ?? process.cwd(), file);
+/** As lint runs it: the fields, and the rule table (a catalog file is read only at deploy). */
+export function parseValidateConfig(def: Record<string, unknown>): ValidateFields {
+  const c = readConfig(schema, def);
+  if (c.rulesFrom === "file") catalogFileOf(c);
+  else parseRules(c.rules);
+  return c;
 }
 
-export function readValidateConfig(def: OtbValidateDef, userDir: string | undefined): ValidateSettings {
+/** The settings of a checked config; `resolve` turns the catalog file's name into a path (userDir). */
+export function validateSettings(c: ValidateFields, resolve: (file: string) => string): ValidateSettings {
   let rules: TagRule[];
-  let origin: string;
-  if (def.rulesFrom === "file") {
-    const file = String(def.catalogFile ?? "").trim();
-    if (!file) throw new ConfigError("a tag catalog file is required when rules come from a file");
-    const full = resolveCatalogPath(file, userDir);
-    let text: string;
-    try {
-      text = fs.readFileSync(full, "utf8");
-    } catch (err) {
-      throw new ConfigError(`cannot read tag catalog ${full}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-    }
-    let doc: unknown;
-    try {
-      doc = JSON.parse(text);
-    } catch (err) {
-      throw new ConfigError(`tag catalog ${full} is not valid JSON: ${(err as Error).message}`);
-    }
-    rules = parseCatalog(doc);
-    origin = file;
-  } else {
-    let raw = def.rules ?? [];
-    if (typeof raw === "string") {
-      try {
-        raw = raw.trim() ? JSON.parse(raw) : [];
-      } catch (err) {
-        throw new ConfigError(`rules are not valid JSON: ${(err as Error).message}`);
-      }
-    }
-    rules = parseRules(raw);
-    origin = "table";
-  }
-  const unknownTags = POLICIES.includes(def.unknownTags as UnknownTagPolicy) ? (def.unknownTags as UnknownTagPolicy) : "pass";
+  let origin = "table";
+  if (c.rulesFrom === "file") {
+    origin = catalogFileOf(c);
+    rules = parseCatalog(readJson(resolve(origin)));
+  } else rules = parseRules(c.rules);
   return {
     rules,
     origin,
-    unknownTags,
-    maxStringLength: num(def.maxStringLength, 1024, 1, 16 * 1024 * 1024),
-    summaryIntervalSec: num(def.summaryInterval, 60, 0, 86_400),
-    warnBelowPct: num(def.warnBelowPct, 95, 0, 100),
+    unknownTags: c.unknownTags,
+    maxStringLength: c.maxStringLength,
+    summaryIntervalSec: c.summaryInterval,
+    warnBelowPct: c.warnBelowPct,
   };
+}
+
+// Whether a file is needed depends on rulesFrom: checked here, not in the schema, so every value
+// of rulesFrom stays valid on its own (the editor judges one field at a time).
+function catalogFileOf(c: ValidateFields): string {
+  if (!c.catalogFile) throw new ConfigError("catalogFile is required when rules come from a file", { field: "catalogFile" });
+  return c.catalogFile;
+}
+
+function readJson(full: string): unknown {
+  let text: string;
+  try {
+    text = fs.readFileSync(full, "utf8");
+  } catch (err) {
+    throw new ConfigError(`cannot read tag catalog ${full}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(`tag catalog ${full} is not valid JSON: ${(err as Error).message}`);
+  }
 }

@@ -55,16 +55,61 @@ export interface Counters {
   gapWindows: number;
 }
 
-interface Sample {
-  ts: number;
-  value: number;
-  uncertain: boolean;
-  context?: Context;
+/**
+ * The samples of one tag, in arrival order, as parallel arrays: numbers stay unboxed doubles and
+ * a sample costs no object of its own (a window holds thousands of them for seconds, long enough
+ * for objects to be promoted and cost a major GC each).
+ */
+class TagSamples {
+  ts: number[] = [];
+  values: number[] = [];
+  uncertain: boolean[] = [];
+  contexts: Array<Context | undefined> = [];
+
+  get length(): number {
+    return this.ts.length;
+  }
+
+  push(ts: number, value: number, uncertain: boolean, context: Context | undefined): void {
+    this.ts.push(ts);
+    this.values.push(value);
+    this.uncertain.push(uncertain);
+    this.contexts.push(context);
+  }
+
+  /** Drops the oldest arrival. */
+  shift(): void {
+    this.ts.shift();
+    this.values.shift();
+    this.uncertain.shift();
+    this.contexts.shift();
+  }
+
+  /** Keeps only samples at or after `from` (arrival order kept; late arrivals may sit anywhere). */
+  prune(from: number): void {
+    const n = this.ts.length;
+    let w = 0;
+    for (let r = 0; r < n; r++) {
+      if (this.ts[r] < from) continue;
+      if (w !== r) {
+        this.ts[w] = this.ts[r];
+        this.values[w] = this.values[r];
+        this.uncertain[w] = this.uncertain[r];
+        this.contexts[w] = this.contexts[r];
+      }
+      w++;
+    }
+    if (w === n) return;
+    this.ts.length = w;
+    this.values.length = w;
+    this.uncertain.length = w;
+    this.contexts.length = w;
+  }
 }
 
 export class WindowEngine {
   readonly counters: Counters = { frames: 0, skippedFrames: 0, late: 0, future: 0, notNumeric: 0, ignoredQuality: 0, overflow: 0, gapWindows: 0 };
-  private readonly byTag = new Map<string, Sample[]>();
+  private readonly byTag = new Map<string, TagSamples>();
   private readonly held = new Map<string, number>();
   /** Start of the oldest window not yet closed; null until the first sample. */
   private openStart: number | null = null;
@@ -72,13 +117,14 @@ export class WindowEngine {
   private wallAtNewest = 0;
 
   constructor(readonly options: WindowOptions) {
-    for (const f of options.features) this.byTag.set(f.tag, []);
+    for (const f of options.features) if (!this.byTag.has(f.tag)) this.byTag.set(f.tag, new TagSamples());
   }
 
   /** Adds Signals; returns those refused with their reason. Tags without a feature are ignored. */
   add(signals: Signal[], wallNow: number): Refused[] {
     const refused: Refused[] = [];
-    for (const s of signals) {
+    for (let i = 0; i < signals.length; i++) {
+      const s = signals[i];
       const samples = this.byTag.get(s.tag);
       if (!samples) continue;
       if (s.ts > wallNow + this.options.maxFutureMs) {
@@ -106,7 +152,7 @@ export class WindowEngine {
         samples.shift();
         this.counters.overflow++;
       }
-      samples.push({ ts: s.ts, value, uncertain: s.quality === "uncertain", context: s.context });
+      samples.push(s.ts, value, s.quality === "uncertain", s.context);
       this.observe(s.ts, wallNow);
     }
     return refused;
@@ -161,14 +207,16 @@ export class WindowEngine {
     for (const [tag, samples] of this.byTag) {
       const ts: number[] = [];
       const vs: number[] = [];
-      for (const s of samples) {
-        if (s.ts < start || s.ts >= end) continue;
-        ts.push(s.ts);
-        vs.push(s.value);
-        if (s.uncertain) usedUncertain = true;
-        if (s.context && s.ts >= contextTs) {
-          context = s.context;
-          contextTs = s.ts;
+      for (let i = 0; i < samples.length; i++) {
+        const t = samples.ts[i];
+        if (t < start || t >= end) continue;
+        ts.push(t);
+        vs.push(samples.values[i]);
+        if (samples.uncertain[i]) usedUncertain = true;
+        const c = samples.contexts[i];
+        if (c && t >= contextTs) {
+          context = c;
+          contextTs = t;
         }
       }
       windowed.set(tag, { ts, values: vs });
@@ -205,9 +253,6 @@ export class WindowEngine {
   /** Drops samples no open window can use any more. */
   private prune(): void {
     const keepFrom = this.openStart ?? -Infinity;
-    for (const [tag, samples] of this.byTag) {
-      if (samples.length === 0 || samples.every((s) => s.ts >= keepFrom)) continue;
-      this.byTag.set(tag, samples.filter((s) => s.ts >= keepFrom));
-    }
+    for (const samples of this.byTag.values()) samples.prune(keepFrom);
   }
 }

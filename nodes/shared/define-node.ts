@@ -60,6 +60,11 @@ export interface NodeDefinition<S extends NodeSchema> {
    * cannot run: a config node uses it to show its users what is wrong instead of a half-built API.
    */
   failed?(node: Node, err: Error): void;
+  /**
+   * A node that cannot run still gets messages: they go to Catch with the reason (done(err)); a
+   * node with a reject output also routes them there, so nothing it was given vanishes.
+   */
+  refuse?(msg: NodeMessageInFlow, send: NodeSend, err: Error): void;
 }
 
 export function defineNode<S extends NodeSchema>(RED: NodeAPI, definition: NodeDefinition<S>): void {
@@ -124,9 +129,11 @@ class NodeRunner<S extends NodeSchema> {
   private cancelReport: (() => void) | null = null;
   private readonly usedConfigNodes: ConfigNodeLike[] = [];
   private readonly ready: Promise<void>;
+  private readonly refuse: NodeDefinition<S>["refuse"];
 
   constructor(private readonly RED: NodeAPI, private readonly node: Node, def: NodeDef & Record<string, unknown>, definition: NodeDefinition<S>) {
     this.status = new StatusReporter(node, definition.status);
+    this.refuse = definition.refuse;
     this.ready = this.start(def, definition);
     onInput(node, (msg, send) => this.input(msg, send));
     onClose(node, (removed) => this.close(removed), definition.closeTimeoutMs);
@@ -203,7 +210,10 @@ class NodeRunner<S extends NodeSchema> {
 
   private async input(msg: NodeMessageInFlow, send: NodeSend): Promise<void> {
     await this.ready;
-    if (this.failure) throw this.failure;
+    if (this.failure) {
+      this.refuse?.(msg, send, this.failure);
+      throw this.failure;
+    }
     if (!this.controller?.input) return;
     try {
       await this.controller.input(msg, send);

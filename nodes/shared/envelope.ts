@@ -4,7 +4,7 @@
  * the rejected items with a reason each, so that a node can route what it refuses instead of
  * dropping it.
  */
-import { describeErrors, validateSignal } from "./schemas";
+import { describeErrors, isValidSignal, validateSignal, type SignalCheckMemo } from "./schemas";
 import type { Context, Signal } from "./types";
 
 export interface RejectedItem {
@@ -24,9 +24,10 @@ export function splitBatch(payload: unknown): SplitBatch {
   const items = Array.isArray(payload) ? payload : [payload];
   const signals: Signal[] = [];
   const rejected: RejectedItem[] = [];
+  const memo: SignalCheckMemo = {};
   for (let i = 0; i < items.length; i++) {
     const item = items[i];
-    if (validateSignal(item)) signals.push(item);
+    if (isValidSignal(item, memo)) signals.push(item);
     else rejected.push({ index: i, item, reason: describeErrors(validateSignal.errors) });
   }
   return { signals, rejected };

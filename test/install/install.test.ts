@@ -1,10 +1,11 @@
 /**
  * SLOW (2-4 minutes: two real installs of the packed tarball, node-opcua and all, from the warm
- * npm cache, and Node-RED started four times). Issue 13: the pack installs from the npm registry
- * alone, with no flags, no environment and no .npmrc, into a fresh Node-RED user folder, both by
- * `npm install <tarball>` and by Manage palette's upload (Node-RED's own bundled npm), and
- * otb-infer then scores with the shipped pilot model. Then the first folder without any usable
- * ONNX engine: every node still loads, and otb-infer says why it cannot score.
+ * npm cache, and Node-RED started three times: the load-and-score and the pilot-example checks
+ * share one). Issue 13: the pack installs from the npm registry alone, with no flags, no
+ * environment and no .npmrc, into a fresh Node-RED user folder, both by `npm install <tarball>`
+ * and by Manage palette's upload (Node-RED's own bundled npm), and otb-infer then scores with the
+ * shipped pilot model. Then the first folder without any usable ONNX engine: every node still
+ * loads, and otb-infer says why it cannot score.
  *
  * OTB_INSTALL_TARBALL=<file.tgz> installs that tarball instead of packing this repo (to show the
  * test fails on an older package.json, e.g. one packed from main).
@@ -99,7 +100,14 @@ describe("install: the packed tarball into a fresh Node-RED user folder, registr
     env = sandboxEnv(await registryHost());
   });
 
-  afterEach(async () => {
+  /** Tests that keep Node-RED running for the next one (same user folder, same files) say so here. */
+  let keepRed = false;
+  afterEach(async function () {
+    if (keepRed && this.currentTest?.state === "passed") {
+      keepRed = false;
+      return;
+    }
+    keepRed = false;
     await red?.stop();
     red = null;
   });
@@ -137,6 +145,31 @@ describe("install: the packed tarball into a fresh Node-RED user folder, registr
     red = await startInstalledRed(userDir, { ...env, ...CLOSED });
     await assertEveryNodeLoads(red);
     await assertScores(red, userDir);
+    keepRed = true;
+  });
+
+  it("the single-line pilot is in Import > Examples, and its files resolve in the user folder", async () => {
+    // The Node-RED the previous test started on this folder (nothing changed on disk since): one start less.
+    red ??= await startInstalledRed(userDir, { ...env, ...CLOSED });
+    const list = await red.get<Array<{ fn?: string }>>(`/library/examples/flows/${PACK_NAME}`);
+    assert.equal(list.status, 200);
+    assert.ok(list.body.some((e) => e.fn === "13 - Single-line pilot"), `examples listed: ${JSON.stringify(list.body)}`);
+    const ex = await red.get<Array<{ id: string; type: string; wires?: string[][]; modules?: Record<string, string> }>>(
+      `/library/examples/flows/${PACK_NAME}/${encodeURIComponent("13 - Single-line pilot")}`,
+    );
+    assert.equal(ex.status, 200);
+    const flow = ex.body;
+    const declared = flow.find((n) => n.type === "global-config")?.modules ?? {};
+    assert.ok("@flowfuse/node-red-dashboard" in declared, "the dashboard need is declared in the flow's global-config modules");
+    // The dashboard is not installed here; without its nodes, the pipeline deploys and loads its files.
+    const ui = new Set(flow.filter((n) => n.type.startsWith("ui-")).map((n) => n.id));
+    const pipeline = flow.filter((n) => !ui.has(n.id)).map((n) => (n.wires ? { ...n, wires: n.wires.map((port) => port.filter((id) => !ui.has(id))) } : n));
+    const mark = red.log.length;
+    await deploy(red, pipeline);
+    const r = red;
+    await waitFor("the pilot's otb-infer to load its model", async () => (r.log.slice(mark).some((l) => /model loaded: pilot-pump/.test(l)) ? true : undefined), 120_000);
+    const problems = red.log.slice(mark).filter((l) => /\[error\]/.test(l) && /config|ENOENT|cannot read|rules|register map|refused/i.test(l) && !/ECONNREFUSED/.test(l));
+    assert.deepEqual(problems, [], "the pilot's rule catalog, register map and model resolve from the installed pack");
   });
 
   it("Manage palette > Install > Upload of the tarball (Node-RED's own npm) into a running Node-RED adds every node, and otb-infer scores", async () => {
@@ -183,29 +216,6 @@ describe("install: the packed tarball into a fresh Node-RED user folder, registr
     assert.deepEqual(Object.keys(inference.contributions ?? {}).sort(), [...card.features].sort());
     assert.ok(red.log.some((l) => /model loaded: pilot-pump .*onnxruntime-web/.test(l)), "the log names the engine");
   }
-
-  it("the single-line pilot is in Import > Examples, and its files resolve in the user folder", async () => {
-    red = await startInstalledRed(userDir, { ...env, ...CLOSED });
-    const list = await red.get<Array<{ fn?: string }>>(`/library/examples/flows/${PACK_NAME}`);
-    assert.equal(list.status, 200);
-    assert.ok(list.body.some((e) => e.fn === "13 - Single-line pilot"), `examples listed: ${JSON.stringify(list.body)}`);
-    const ex = await red.get<Array<{ id: string; type: string; wires?: string[][]; modules?: Record<string, string> }>>(
-      `/library/examples/flows/${PACK_NAME}/${encodeURIComponent("13 - Single-line pilot")}`,
-    );
-    assert.equal(ex.status, 200);
-    const flow = ex.body;
-    const declared = flow.find((n) => n.type === "global-config")?.modules ?? {};
-    assert.ok("@flowfuse/node-red-dashboard" in declared, "the dashboard need is declared in the flow's global-config modules");
-    // The dashboard is not installed here; without its nodes, the pipeline deploys and loads its files.
-    const ui = new Set(flow.filter((n) => n.type.startsWith("ui-")).map((n) => n.id));
-    const pipeline = flow.filter((n) => !ui.has(n.id)).map((n) => (n.wires ? { ...n, wires: n.wires.map((port) => port.filter((id) => !ui.has(id))) } : n));
-    const mark = red.log.length;
-    await deploy(red, pipeline);
-    const r = red;
-    await waitFor("the pilot's otb-infer to load its model", async () => (r.log.slice(mark).some((l) => /model loaded: pilot-pump/.test(l)) ? true : undefined), 120_000);
-    const problems = red.log.slice(mark).filter((l) => /\[error\]/.test(l) && /config|ENOENT|cannot read|rules|register map|refused/i.test(l) && !/ECONNREFUSED/.test(l));
-    assert.deepEqual(problems, [], "the pilot's rule catalog, register map and model resolve from the installed pack");
-  });
 
   it("without any usable ONNX engine, every node still loads and otb-infer says why in its status and to Catch", async () => {
     // As on a platform onnxruntime-web cannot run on (and onnxruntime-node not installed).

@@ -72,11 +72,18 @@ describe("otb-modbus-device editor form validation", () => {
       assert.ok(d[field], `${field} is a form field`);
       assert.strictEqual(d[field].validate!.call(ctx, "${OTB_SETTING}"), true, `${field} keeps \${ENV}`);
     }
-    for (const field of ["reconnectInitialMs", "reconnectMaxMs", "pollTimeoutMs"]) assert.strictEqual(d[field].validate!.call(ctx, ""), true, `${field} may be empty (default)`);
-    assert.match(String(d.reconnectMaxMs.validate!.call(ctx, "500")), /errors\.reconnectMax/);
-    assert.match(String(d.reconnectInitialMs.validate!.call(ctx, "abc")), /errors\.reconnectInitial/);
-    assert.match(String(d.pollTimeoutMs.validate!.call(ctx, "5")), /errors\.pollTimeout/);
-    assert.match(String(d.retries.validate!.call(ctx, "")), /errors\.retries/);
+    // Empty takes the default the runtime takes (retries 1, the request timeout for the poll timeout).
+    for (const field of ["reconnectInitialMs", "reconnectMaxMs", "pollTimeoutMs", "retries"]) assert.strictEqual(d[field].validate!.call(ctx, ""), true, `${field} may be empty (default)`);
+    assert.strictEqual(d.reconnectMaxMs.validate!.call(ctx, "500"), "reconnectMaxMs must be at least 1000 (got 500)");
+    assert.strictEqual(d.reconnectInitialMs.validate!.call(ctx, "abc"), 'reconnectInitialMs must be a number (got "abc")');
+    assert.strictEqual(d.pollTimeoutMs.validate!.call(ctx, "5"), "pollTimeoutMs must be at least 10 (got 5)");
+    assert.strictEqual(d.retries.validate!.call(ctx, "11"), "retries must be at most 10 (got 11)");
+    assert.strictEqual(d.unitId.validate!.call(ctx, ""), "unitId is required");
+    // Host and serial port are judged by the transport.
+    assert.strictEqual(d.host.validate!.call(ctx, ""), "host is required for Modbus TCP");
+    assert.strictEqual(d.host.validate!.call({ transport: "rtu" }, ""), true);
+    assert.strictEqual(d.serialPath.validate!.call(ctx, ""), true);
+    assert.strictEqual(d.serialPath.validate!.call({ transport: "rtu" }, ""), "serialPath is required for Modbus RTU (e.g. /dev/ttyUSB0)");
     assert.deepStrictEqual([d.reconnectInitialMs.value, d.reconnectMaxMs.value, d.pollTimeoutMs.value], [1000, 30000, ""]);
   });
 });

@@ -208,15 +208,23 @@ describe("otb-modbus-device settings (runtime parser)", () => {
     const o = parseDeviceConfig({ ...base, reconnectInitialMs: "500", reconnectMaxMs: "5000", retries: "3", pollTimeoutMs: "1200" } as never);
     assert.deepStrictEqual([o.reconnectInitialMs, o.reconnectMaxMs, o.retries, o.pollTimeoutMs], [500, 5000, 3, 1200]);
     for (const [field, value, message] of [
-      ["reconnectMaxMs", "abc", /reconnect backoff cap "abc"/],
-      ["reconnectMaxMs", "500", /reconnect backoff cap "500" must be an integer 1000\.\./],
-      ["reconnectInitialMs", "1.5", /first reconnect delay/],
-      ["retries", "11", /retries "11"/],
-      ["pollTimeoutMs", "-1", /poll timeout "-1"/],
+      ["reconnectMaxMs", "abc", /reconnectMaxMs must be a number \(got "abc"\)$/],
+      ["reconnectMaxMs", "500", /reconnectMaxMs must be at least 1000 \(got 500\)$/],
+      ["reconnectInitialMs", "1.5", /reconnectInitialMs must be a whole number \(got 1\.5\)$/],
+      ["retries", "11", /retries must be at most 10 \(got 11\)$/],
+      ["pollTimeoutMs", "-1", /pollTimeoutMs must be at least 10 \(got -1\)$/],
+      ["timeoutMs", "5", /timeoutMs must be at least 10 \(got 5\)$/],
+      ["unitId", "256", /unitId must be at most 255 \(got 256\)$/],
+      ["port", "0", /port must be at least 1 \(got 0\)$/],
+      ["transport", "udp", /transport "udp" is not one of tcp, rtu, rtu-tcp$/],
+      ["host", " ", /host is required for Modbus TCP$/],
     ] as Array<[string, string, RegExp]>) {
       assert.throws(() => parseDeviceConfig({ ...base, [field]: value } as never), message, `${field}=${value}`);
     }
-    assert.throws(() => parseDeviceConfig({ ...base, reconnectInitialMs: "20000", reconnectMaxMs: "10000" } as never), /below the first delay/);
+    assert.throws(() => parseDeviceConfig({ ...base, reconnectInitialMs: "20000", reconnectMaxMs: "10000" } as never), /reconnectMaxMs \(10000 ms\) is below the first delay, reconnectInitialMs \(20000 ms\)$/);
+    // RTU: the serial port, not the host.
+    assert.throws(() => parseDeviceConfig({ ...base, transport: "rtu", host: "" } as never), /serialPath is required for Modbus RTU/);
+    assert.strictEqual(parseDeviceConfig({ ...base, transport: "rtu", host: "", serialPath: "/dev/ttyUSB0" } as never).serialPath, "/dev/ttyUSB0");
   });
 
   it("takes ${ENV} values from the flow, and a bad one reaches the reader's Catch node", async () => {
@@ -229,7 +237,7 @@ describe("otb-modbus-device settings (runtime parser)", () => {
       await helper.unload();
       await helper.load(nodes, flow(1, 1000, { retries: "${OTB_TEST_BAD_RETRIES}" }));
       const caught = await nextMessage(helper.getNode("caught"));
-      assert.match(String((caught.error as { message: string }).message), /retries "many"/);
+      assert.match(String((caught.error as { message: string }).message), /retries must be a number \(got "many"\)/);
     } finally {
       delete process.env.OTB_TEST_BACKOFF_CAP;
       delete process.env.OTB_TEST_BAD_RETRIES;

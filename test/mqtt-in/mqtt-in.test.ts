@@ -4,6 +4,7 @@
  */
 import * as assert from "assert";
 import * as mqtt from "mqtt";
+import brokerNode = require("../../nodes/otb-mqtt-broker/otb-mqtt-broker");
 import mqttInNode = require("../../nodes/otb-mqtt-in/otb-mqtt-in");
 import { validateSignal, type Signal } from "../../nodes/shared";
 import { itWithMosquitto } from "../helpers/interop";
@@ -13,11 +14,17 @@ import { helper, nextMessage, tab, withCoreNodes } from "../helpers/red";
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const tahu = require("sparkplug-payload").get("spBv1.0") as { encodePayload(p: unknown): Uint8Array };
 
-const nodes = withCoreNodes(mqttInNode);
+const nodes = withCoreNodes([brokerNode, mqttInNode]);
 
-function flow(url: string, over: Record<string, unknown> = {}): Array<Record<string, unknown>> {
+/**
+ * otb-mqtt-in on an otb-mqtt-broker node; `legacy: true` builds the node as flows saved before
+ * that node did (the URL in its own `broker` field), which must keep working.
+ */
+function flow(url: string, over: Record<string, unknown> = {}, legacy = false): Array<Record<string, unknown>> {
+  const broker = legacy ? [] : [{ id: "brk", type: "otb-mqtt-broker", broker: url, protocolVersion: "4" }];
   return tab([
-    { id: "in", type: "otb-mqtt-in", broker: url, topics: [{ topic: "sensors/#", qos: 1 }, { topic: "spBv1.0/#", qos: 0 }], format: "auto", mapping: [], batchMs: "0", wires: [["out"], ["refused"]], ...over },
+    ...broker,
+    { id: "in", type: "otb-mqtt-in", broker: legacy ? url : "brk", topics: [{ topic: "sensors/#", qos: 1 }, { topic: "spBv1.0/#", qos: 0 }], format: "auto", mapping: [], batchMs: "0", wires: [["out"], ["refused"]], ...over },
     { id: "out", type: "helper" },
     { id: "refused", type: "helper" },
     { id: "catcher", type: "catch", scope: ["in"], uncaught: false, wires: [["caught"]] },
@@ -60,9 +67,9 @@ describe("otb-mqtt-in (Node-RED, aedes)", () => {
     await broker.close();
   });
 
-  async function load(over: Record<string, unknown> = {}, subs = 2): Promise<ReturnType<typeof collect>> {
+  async function load(over: Record<string, unknown> = {}, subs = 2, legacy = false): Promise<ReturnType<typeof collect>> {
     const ready = subscribed(broker, subs);
-    await helper.load(nodes, flow(broker.url, over));
+    await helper.load(nodes, flow(broker.url, over, legacy));
     const c = collect();
     await ready;
     return c;
@@ -161,9 +168,9 @@ describe("otb-mqtt-in (Node-RED, aedes)", () => {
     assert.ok(c.signals.some((s) => s.tag === "e9.up" && s.reasons?.[0] === "comm_lost"), "node tags die with the node");
   });
 
-  it("marks every seen tag comm_lost when the broker goes away, and resumes when it is back", async function () {
+  it("marks every seen tag comm_lost when the broker goes away, and resumes when it is back (a node saved with its own broker URL)", async function () {
     this.timeout(15_000);
-    const c = await load();
+    const c = await load({}, 2, true);
     await pub.publishAsync("sensors/x", JSON.stringify({ v: 1 }));
     await waitFor(() => c.signals.length >= 1, 3000, "first value");
     const port = broker.port;

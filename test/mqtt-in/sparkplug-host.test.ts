@@ -8,6 +8,7 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import * as mqtt from "mqtt";
+import brokerNode = require("../../nodes/otb-mqtt-broker/otb-mqtt-broker");
 import mqttInNode = require("../../nodes/otb-mqtt-in/otb-mqtt-in");
 import { validateSignal, type Signal } from "../../nodes/shared";
 import { startAedes, waitFor, type AedesBroker } from "../helpers/peers";
@@ -16,7 +17,7 @@ import { helper, tab, withCoreNodes } from "../helpers/red";
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const tahu = require("sparkplug-payload").get("spBv1.0") as { encodePayload(p: unknown): Uint8Array; decodePayload(b: Uint8Array): { metrics: Array<{ name?: string; value: unknown }> } };
 const enc = (p: unknown): Buffer => Buffer.from(tahu.encodePayload(p));
-const nodes = withCoreNodes(mqttInNode);
+const nodes = withCoreNodes([brokerNode, mqttInNode]);
 
 interface Seen {
   signals: Signal[];
@@ -82,10 +83,11 @@ describe("otb-mqtt-in as a Sparkplug B host (aedes, real edge nodes)", () => {
   async function load(over: Record<string, unknown> = {}): Promise<Seen> {
     let subs = 0;
     broker.broker.on("subscribe", (s, client) => {
-      if (client?.id?.startsWith("otb-mqtt-in")) subs += s.length;
+      if (client?.id?.startsWith("otb-mqtt-")) subs += s.length;
     });
     await helper.load(nodes, tab([
-      { id: "in", type: "otb-mqtt-in", broker: broker.url, topics: [{ topic: "spBv1.0/#", qos: 1 }], format: "sparkplug", mapping: [], batchMs: "0", wires: [["out"], ["refused"]], ...over },
+      { id: "brk", type: "otb-mqtt-broker", broker: broker.url, protocolVersion: "4" },
+      { id: "in", type: "otb-mqtt-in", broker: "brk", topics: [{ topic: "spBv1.0/#", qos: 1 }], format: "sparkplug", mapping: [], batchMs: "0", wires: [["out"], ["refused"]], ...over },
       { id: "out", type: "helper" },
       { id: "refused", type: "helper" },
       { id: "catcher", type: "catch", scope: ["in"], uncaught: false, wires: [["caught"]] },
@@ -153,7 +155,7 @@ describe("otb-mqtt-in as a Sparkplug B host (aedes, real edge nodes)", () => {
     assert.match(String((caughtBeforeBirth(c)[0].error as { message: string }).message), /ask for a rebirth/);
     // A request would have left in the same turn as the refusal: once the node's client has
     // disconnected, the broker has handled everything it sent.
-    const gone = new Promise<void>((resolve) => broker.broker.on("clientDisconnect", (client) => client.id.startsWith("otb-mqtt-in") && resolve()));
+    const gone = new Promise<void>((resolve) => broker.broker.on("clientDisconnect", (client) => client.id.startsWith("otb-mqtt-") && resolve()));
     await helper.unload();
     await gone;
     assert.deepStrictEqual(ncmdsAtBroker, []);
@@ -247,7 +249,9 @@ describe("example 03 against the line simulator", () => {
       const flow = (JSON.parse(fs.readFileSync(file, "utf8")) as Array<Record<string, unknown>>).filter((n) => n.type !== "debug" && n.type !== "comment");
       const input = flow.find((n) => n.type === "otb-mqtt-in")!;
       assert.strictEqual(input.requestRebirth, true, "example 03 opts in to rebirth requests");
-      input.broker = url;
+      const brokerCfg = flow.find((n) => n.type === "otb-mqtt-broker")!;
+      assert.strictEqual(input.broker, brokerCfg.id, "example 03 uses a broker node");
+      brokerCfg.broker = url;
       input.wires = [["out"], ["refused"]];
       flow.find((n) => n.type === "catch")!.wires = [["caught"]];
       const z = input.z;

@@ -27,17 +27,35 @@ describe("otb-opcua-endpoint config", () => {
 
   it("refuses inconsistent or incomplete security settings with a ConfigError naming the field", () => {
     const bad: Array<[Record<string, unknown>, Record<string, string>, RegExp]> = [
-      [{ endpointUrl: "http://plc1" }, {}, /endpoint URL/],
-      [{ endpointUrl: "opc.tcp://plc1:4840", securityMode: "None", securityPolicy: "Basic256Sha256" }, {}, /needs policy None/],
-      [{ endpointUrl: "opc.tcp://plc1:4840", securityMode: "Sign", securityPolicy: "None" }, {}, /other than None/],
-      [{ endpointUrl: "opc.tcp://plc1:4840", securityMode: "Encrypt" }, {}, /security mode "Encrypt"/],
-      [{ endpointUrl: "opc.tcp://plc1:4840", auth: "username" }, {}, /needs a username/],
+      [{ endpointUrl: "http://plc1" }, {}, /endpointUrl "http:\/\/plc1" must look like opc\.tcp:\/\/host:4840$/],
+      [{ endpointUrl: "opc.tcp://plc1:4840", securityMode: "None", securityPolicy: "Basic256Sha256" }, {}, /securityPolicy must be None when securityMode is None \(got Basic256Sha256\)$/],
+      [{ endpointUrl: "opc.tcp://plc1:4840", securityMode: "Sign", securityPolicy: "None" }, {}, /securityPolicy cannot be None when securityMode is Sign$/],
+      [{ endpointUrl: "opc.tcp://plc1:4840", securityMode: "Encrypt" }, {}, /securityMode "Encrypt" is not one of None, Sign, SignAndEncrypt$/],
+      [{ endpointUrl: "opc.tcp://plc1:4840", auth: "username" }, {}, /auth username needs a username$/],
       [{ endpointUrl: "opc.tcp://plc1:4840", auth: "certificate" }, { userCertificate: "x" }, /certificate and private key/],
-      [{ endpointUrl: "opc.tcp://plc1:4840", pinnedFingerprints: "12:34" }, {}, /not a SHA-1 or SHA-256/],
+      [{ endpointUrl: "opc.tcp://plc1:4840", pinnedFingerprints: "12:34" }, {}, /pinnedFingerprints "12:34" is not a SHA-1 or SHA-256 hex fingerprint$/],
+      [{ endpointUrl: "opc.tcp://plc1:4840", sessionTimeout: "soon" }, {}, /sessionTimeout must be a number \(got "soon"\)$/],
     ];
     for (const [def, creds, message] of bad) {
       assert.throws(() => parseEndpointConfig(def as never, creds), (e: Error) => e instanceof ConfigError && message.test(e.message), JSON.stringify(def));
     }
+  });
+
+  it("a flow saved without a policy (version 1) gets the one its mode implies, as before the schema", () => {
+    assert.strictEqual(parseEndpointConfig({ endpointUrl: "opc.tcp://plc1:4840", securityMode: "None" }).securityPolicy, "None");
+    assert.strictEqual(parseEndpointConfig({ endpointUrl: "opc.tcp://plc1:4840", securityMode: "Sign", securityPolicy: "" }).securityPolicy, "Basic256Sha256");
+    assert.strictEqual(parseEndpointConfig({ endpointUrl: "opc.tcp://plc1:4840" }).securityPolicy, "Basic256Sha256");
+    // A saved policy is kept, and checked against the mode, whatever the version says.
+    assert.throws(() => parseEndpointConfig({ endpointUrl: "opc.tcp://plc1:4840", securityMode: "None", securityPolicy: "Basic256Sha256", version: 2 }), /must be None/);
+  });
+
+  it("without its credentials (lint reads a flow file without them) the identity is not judged", () => {
+    assert.strictEqual(parseEndpointConfig({ endpointUrl: "opc.tcp://plc1:4840", auth: "username" }, null).auth, "username");
+  });
+
+  it("brings timeouts into range as it always did (the editor never bounded them)", () => {
+    const s = parseEndpointConfig({ endpointUrl: "opc.tcp://plc1:4840", sessionTimeout: 5000, keepAliveInterval: "100", requestTimeout: 10_000_000 });
+    assert.deepStrictEqual([s.sessionTimeoutMs, s.keepAliveMs, s.requestTimeoutMs], [10_000, 500, 120_000]);
   });
 
   it("warns (but runs) when security is None", () => {

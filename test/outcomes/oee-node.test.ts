@@ -158,6 +158,27 @@ describe("otb-oee node", function () {
     assert.match(r[0].reason, /^future_timestamp/);
   });
 
+  it("starts fresh on an unreadable saved state and says so once in Catch", async () => {
+    fs.mkdirSync(path.join(userDir, "otbridge", "oee"), { recursive: true });
+    fs.writeFileSync(path.join(userDir, "otbridge", "oee", "oee.json"), "{not json");
+    await helper.load(withCoreNodes([otbLine, otbOee]), flow({ persist: true }));
+    const seen = collect();
+    await waitFor(() => seen.caught.length >= 1, 30_000);
+    assert.match(String((seen.caught[0]!.error as { message: string }).message), /saved OEE state .*oee\.json is unreadable, starting fresh/);
+    node("oee").receive({ payload: [sig("line1.state", "running", T0), sig("line1.total", 0, T0), sig("line1.reject", 0, T0)] });
+    node("oee").receive({ topic: "report", payload: T0 + MIN });
+    await waitFor(() => seen.kpis.some((k) => k.scope === "demand"), 30_000);
+    assert.equal(seen.caught.length, 1, "one report, and the node runs");
+  });
+
+  it("refuses to keep its state without a userDir, saying how to fix it", async () => {
+    helper.settings({ userDir: undefined });
+    await helper.load(withCoreNodes([otbLine, otbOee]), flow({ persist: true }));
+    const seen = collect();
+    await waitFor(() => seen.caught.length >= 1, 30_000);
+    assert.match(String((seen.caught[0]!.error as { message: string }).message), /no userDir, so otb-oee's saved state \(persist\) has nowhere durable to live: set userDir/);
+  });
+
   it("keeps its state across a restart: parts counted while Node-RED was down are not lost", async () => {
     await helper.load(withCoreNodes([otbLine, otbOee]), flow({ persist: true }));
     node("oee").receive({ payload: [sig("line1.state", "running", T0), sig("line1.total", 0, T0), sig("line1.reject", 0, T0)] });
@@ -203,8 +224,16 @@ describe("otb-oee node", function () {
     fs.writeFileSync(path.join(userDir, "bc.json"), JSON.stringify({ line: "line1", currency: "euro", baseline: { measuredAt: "x", oee: 2 }, unitValues: {}, expected: {} }));
     await helper.load(withCoreNodes([otbLine, otbOee]), flow({ businessCaseFile: "bc.json" }));
     const seen = collect();
-    node("oee").receive({ payload: [sig("line1.state", "running", T0)] });
-    await waitFor(() => seen.caught.length >= 1 && seen.rejected.length === 1, 30_000);
-    assert.match(String((seen.caught[seen.caught.length - 1].error as { message: string }).message), /business case: .*currency/);
+    await waitFor(() => seen.caught.length >= 1, 30_000);
+    assert.match(String((seen.caught[0]!.error as { message: string }).message), /business case: .*currency/, "reported once the flow has started");
+    assert.match(String((helper.getNode("oee") as unknown as { status: { lastCall: { args: Array<{ text: string }> } } }).status.lastCall.args[0]!.text), /^config: /);
+    const batch = [sig("line1.state", "running", T0)];
+    node("oee").receive({ payload: batch });
+    // A node that cannot run hands each message to Catch and to its reject output, with the reason.
+    await waitFor(() => seen.caught.length >= 2 && seen.rejected.length >= 1, 30_000);
+    assert.deepEqual(seen.caught[1]!.payload, batch);
+    assert.match(String((seen.caught[1]!.error as { message: string }).message), /business case: .*currency/);
+    assert.match(JSON.stringify(seen.rejected[0]), /otb-oee is not configured: .*business case/);
+    assert.deepEqual([seen.caught.length, seen.rejected.length, seen.kpis.length], [2, 1, 0]);
   });
 });

@@ -126,9 +126,16 @@ describe("otb-spc node", function () {
     fs.writeFileSync(path.join(userDir, "spc.json"), JSON.stringify({ characteristics: [{ tag: "x", chart: "imr", rules: ["nelson9"] }] }));
     await helper.load(withCoreNodes([otbLine, otbSpc]), flow({ source: "file", catalogFile: "spc.json" }));
     const seen = collect();
-    node("spc").receive({ payload: sig("x", 1, T0) });
-    await waitFor(() => seen.rejected.length === 1, 30_000);
-    assert.match(String((seen.rejected[0].rejected as Array<{ reason: string }>)[0].reason), /rule "nelson9"/);
+    await waitFor(() => seen.caught.length >= 1, 30_000);
+    assert.match(String((seen.caught[0]!.error as { message: string }).message), /rule "nelson9"/, "reported once the flow has started");
+    const item = sig("x", 1, T0);
+    node("spc").receive({ payload: item });
+    // A node that cannot run hands each message to Catch and to its reject output, with the reason.
+    await waitFor(() => seen.caught.length >= 2 && seen.rejected.length >= 1, 30_000);
+    assert.deepEqual(seen.caught[1]!.payload, item);
+    assert.match(String((seen.caught[1]!.error as { message: string }).message), /rule "nelson9"/);
+    assert.match(JSON.stringify(seen.rejected[0]), /otb-spc is not configured: .*nelson9/);
+    assert.deepEqual([seen.caught.length, seen.rejected.length, seen.kpis.length], [2, 1, 0]);
   });
 
   it("keeps its limits across a restart", async () => {

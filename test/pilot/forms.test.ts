@@ -18,7 +18,7 @@ const SHOTS = path.join(REPO_ROOT, "test-results", "forms");
 const ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
 
 const otbTypes = Object.keys((JSON.parse(fs.readFileSync(path.join(REPO_ROOT, "package.json"), "utf8")) as { "node-red": { nodes: Record<string, string> } })["node-red"].nodes);
-const CONFIG_TYPES = new Set(["otb-line", "otb-opcua-endpoint", "otb-modbus-device", "otb-conduit"]);
+const CONFIG_TYPES = new Set(["otb-line", "otb-opcua-endpoint", "otb-modbus-device", "otb-mqtt-broker", "otb-conduit"]);
 const SCREENSHOT_TYPES = ["otb-modbus-in", "otb-modbus-device", "otb-infer", "otb-conduit"];
 
 type FlowNode = Record<string, unknown> & { id: string; type: string };

@@ -123,7 +123,9 @@ describe("otb-publish through otb-conduit (aedes)", function () {
     p1.receive({ payload: signal("a", 1) });
     assert.match(((await caught).error as { message: string }).message, /L4/);
     await new Promise((r) => setTimeout(r, 300));
-    assert.deepEqual(statusesOf("p1").at(-1), { fill: "red", shape: "dot", text: "config: conduit: into L4 a conduit needs TLS (mqtts:// or ws" });
+    const status = statusesOf("p1").at(-1);
+    assert.deepEqual([status?.fill, status?.shape], ["red", "dot"]);
+    assert.match(String(status?.text), /^config: conduit: into L4 a conduit needs TLS/);
     assert.deepEqual(clients.filter((c) => c === "l4-conduit"), []);
     assert.equal(received.length, 0);
   });

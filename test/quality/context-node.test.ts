@@ -176,6 +176,21 @@ describe("otb-context node", () => {
     assert.equal(seen.out.length, 0);
   });
 
+  it("refuses to keep its context without a userDir, saying how to fix it, once in Catch", async () => {
+    helper.settings({ userDir: undefined });
+    await helper.load([otbLine, otbContext], flow({ persist: true }));
+    const seen = collect();
+    await waitFor(() => seen.caught.length >= 1, 10_000, "the report in Catch");
+    assert.match(String((seen.caught[0]!.error as { message: string }).message), /no userDir, so otb-context's saved product.*--userDir/);
+    assert.equal(node("ctx").status.lastCall.args[0].fill, "red");
+    assert.match(node("ctx").status.lastCall.args[0].text, /^config: Node-RED has no userDir/);
+    const batch = [signal("t", 1, JUNE)];
+    node("ctx").receive({ payload: batch });
+    await waitFor(() => seen.caught.length === 2, 10_000, "the message in Catch");
+    assert.deepEqual(seen.caught[1]!.payload, batch);
+    assert.equal(seen.out.length, 0);
+  });
+
   describe("persistence", () => {
     let userDir = "";
     beforeEach(() => {
@@ -208,7 +223,9 @@ describe("otb-context node", () => {
       fs.mkdirSync(path.dirname(file), { recursive: true });
       fs.writeFileSync(file, "{not json");
       await helper.load([otbLine, otbContext], flow({ persist: true }));
-      assert.match(String(node("ctx").error.firstCall.args[0].message), /unreadable, starting empty/);
+      const seen = collect();
+      await waitFor(() => seen.caught.length === 1, 10_000, "the report in Catch");
+      assert.match(String((seen.caught[0]!.error as { message: string }).message), /unreadable, starting empty/);
       const out = nextMessage(helper.getNode("out"));
       node("ctx").receive({ payload: [signal("t", 1, JUNE)] });
       assert.equal(((await out).payload as Signal[])[0].context?.product, "P-100");

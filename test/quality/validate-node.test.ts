@@ -127,24 +127,42 @@ describe("otb-validate node", () => {
     assert.equal(((await q).payload as Signal[])[0].unit, "A");
   });
 
-  it("turns red on an unreadable catalog and quarantines everything with the reason", async () => {
+  it("turns red on an unreadable catalog, says why in Catch, and hands every later message to Catch and its reject output with its items", async () => {
     await helper.load(otbValidate, flow({ rulesFrom: "file", catalogFile: "/nonexistent/rules.json" }));
     const v = spied("v");
-    assert.equal(v.status.firstCall.args[0].fill, "red");
-    assert.match(v.status.firstCall.args[0].text, /config: cannot read tag catalog/);
-    const q = nextMessage(helper.getNode("q"));
+    const deployReport = await nextMessage(helper.getNode("caught"));
+    assert.match(String((deployReport.error as { message: string }).message), /cannot read tag catalog \/nonexistent\/rules\.json: ENOENT/);
+    assert.equal(v.status.lastCall.args[0].fill, "red");
+    assert.match(v.status.lastCall.args[0].text, /config: cannot read tag catalog/);
+    const out: unknown[] = [];
+    const rejected: Array<{ invalid: Array<{ item: unknown; reason: string }> }> = [];
+    helper.getNode("ok").on("input", (m: unknown) => out.push(m));
+    helper.getNode("q").on("input", (m: unknown) => rejected.push(m as (typeof rejected)[number]));
     const caught = nextMessage(helper.getNode("caught"));
-    v.receive({ payload: [signal("p", 50, T0)] });
-    const m = await q;
-    assert.match((m.invalid as Array<{ reason: string }>)[0].reason, /not configured: cannot read tag catalog .*ENOENT/);
-    await caught;
+    const batch = [signal("p", 50, T0)];
+    v.receive({ payload: batch });
+    const m = await caught;
+    assert.deepEqual(m.payload, batch, "the items reach Catch, not lost");
+    assert.match(String((m.error as { message: string }).message), /cannot read tag catalog .*ENOENT/);
+    assert.deepEqual(out, [], "nothing passes while the node cannot run");
+    await waitFor(() => rejected.length === 1, 5000, "the items on the reject output");
+    assert.deepEqual(rejected[0]!.invalid.map((r) => r.item), batch);
+    assert.match(rejected[0]!.invalid[0]!.reason, /^otb-validate is not configured: cannot read tag catalog/);
+  });
+
+  it("refuses rules from a file without a catalog file, naming the field", async () => {
+    await helper.load(otbValidate, flow({ rulesFrom: "file", catalogFile: "" }));
+    const report = await nextMessage(helper.getNode("caught"));
+    assert.match(String((report.error as { message: string }).message), /(^|: )catalogFile is required when rules come from a file/);
+    assert.match(spied("v").status.lastCall.args[0].text, /config: catalogFile is required/);
   });
 
   it("refuses a rule table with a band out of order, naming the tag", async () => {
     const rules = [{ tag: "p", range: { badBelow: 10, uncertainBelow: 5 } }];
     await helper.load(otbValidate, flow({ rules }));
-    const v = spied("v");
-    assert.match(String(v.error.firstCall.args[0].message), /tags\[0\] \(p\): range uncertainBelow \(5\) is below badBelow \(10\)/);
+    const report = await nextMessage(helper.getNode("caught"));
+    assert.match(String((report.error as { message: string }).message), /tags\[0\] \(p\): range uncertainBelow \(5\) is below badBelow \(10\)/);
+    assert.equal(spied("v").status.lastCall.args[0].fill, "red");
   });
 
   it("serves per-tag counters at the admin endpoint and resets them", async () => {

@@ -1,0 +1,98 @@
+/**
+ * One otb-modbus-in on its device's shared connection: a GroupPoller per poll group, a timer
+ * per group with a period, polls on an input message, status and Catch for what goes wrong.
+ */
+import { ConfigError } from "../shared/errors";
+import type { NodeContext, NodeController } from "../shared/define-node";
+import type { NodeMessage, NodeMessageInFlow, NodeSend } from "../shared/red";
+import type { ConnectionState } from "../shared/shared-connection";
+import type { Signal } from "../shared/types";
+import type { ModbusDevice } from "../otb-modbus-device/modbus-device";
+import { PROTOCOL_LIMITS } from "./coalesce";
+import { stampWithDeviceClock } from "./device-clock";
+import type { ResolvedMap } from "./map-source";
+import { GroupPoller, groupTags } from "./poller";
+import type { ModbusInFields } from "./schema";
+
+/** The shortest period a timer may run at; faster polling only builds skipped-poll counts. */
+const MIN_PERIOD_MS = 10;
+
+export class ModbusInController implements NodeController {
+  private readonly pollers = new Map<string, GroupPoller>();
+  private closed = false;
+
+  constructor(private readonly ctx: NodeContext<ModbusInFields>, private readonly device: ModbusDevice, private readonly map: ResolvedMap, deviceName: string) {
+    const limits = { ...PROTOCOL_LIMITS, maxRegisters: device.options.maxRegisters, maxGap: device.options.maxGap };
+    for (const [group, tags] of groupTags(map.tags)) this.pollers.set(group, new GroupPoller(group, tags, limits, device, deviceName, device.options.pollTimeoutMs));
+    device.conn.register(ctx.node, { onState: (state, detail) => this.onState(state, detail) });
+    for (const [group, poller] of this.pollers) {
+      const period = map.periods[group] ?? 0;
+      if (period > 0) ctx.every(Math.max(MIN_PERIOD_MS, period), () => void this.runPoll(poller, null, null));
+    }
+  }
+
+  async input(msg: NodeMessageInFlow, send: NodeSend): Promise<void> {
+    const wanted = typeof msg.group === "string" ? [msg.group] : [...this.pollers.keys()];
+    for (const group of wanted) {
+      const poller = this.pollers.get(group);
+      if (!poller) throw new ConfigError(`no poll group "${group}" (have: ${[...this.pollers.keys()].join(", ")})`);
+      await this.runPoll(poller, msg, send);
+    }
+  }
+
+  async close(removed: boolean): Promise<void> {
+    this.closed = true;
+    await this.device.conn.deregister(this.ctx.node, removed);
+  }
+
+  private onState(state: ConnectionState, detail?: string): void {
+    const status = this.ctx.status;
+    if (state === "connecting") status.waiting(detail ? `connecting (${detail})` : "connecting");
+    else if (state === "connected") {
+      status.waiting(`connected, ${this.map.tags.length} tags`);
+      // First data at once rather than one (possibly long) period after deploy.
+      for (const [group, poller] of this.pollers) if ((this.map.periods[group] ?? 0) > 0 && poller.counters.polls === 0) void this.runPoll(poller, null, null);
+    } else if (state === "disconnected") status.down(`comm_lost: ${detail ?? "disconnected"}`.slice(0, 60));
+  }
+
+  /** Polls one group and sends its batch; never throws (a timer has nobody to throw to). */
+  private async runPoll(poller: GroupPoller, msg: NodeMessage | null, send: NodeSend | null): Promise<void> {
+    const { ctx, device } = this;
+    if (this.closed) return;
+    // Before the first connection attempt has finished there is nothing to say yet.
+    if (device.conn.state === "connecting" && device.counters.requests === 0) return;
+    const skippedBefore = poller.counters.skipped;
+    let batch: Signal[] | null;
+    try {
+      batch = await poller.poll();
+    } catch (err) {
+      ctx.report(err, msg ?? { payload: null, topic: poller.group });
+      return;
+    }
+    if (this.closed) return;
+    if (!batch) {
+      ctx.status.warning(`poll overrun: ${poller.group} skipped ${poller.counters.skipped}x`.slice(0, 60));
+      if (poller.counters.skipped === skippedBefore + 1 && poller.counters.skipped % 100 === 1) {
+        ctx.node.warn(`poll group "${poller.group}" is still running when its next poll is due; skipped (${poller.counters.skipped} so far)`);
+      }
+      return;
+    }
+    batch = stampWithDeviceClock(batch, this.map.tags);
+    const out = {
+      ...(msg ?? {}),
+      topic: poller.group,
+      payload: batch,
+      stats: { ...poller.counters, requestsPerPoll: poller.blocks.length, device: { ...device.counters, queue: device.queueLength } },
+    } as NodeMessage;
+    (send ?? ctx.node.send.bind(ctx.node))(out);
+    this.updateStatus(batch);
+  }
+
+  private updateStatus(batch: Signal[]): void {
+    const status = this.ctx.status;
+    const bad = batch.filter((s) => s.quality !== "good");
+    if (bad.length === 0) status.flowing(`${batch.length} tags`);
+    else if (bad.length === batch.length) status.down(`${bad[0]!.reasons?.[0] ?? "bad"}: ${bad.length} tags`);
+    else status.warning(`${bad.length}/${batch.length} bad (${bad[0]!.reasons?.[0] ?? "bad"})`);
+  }
+}

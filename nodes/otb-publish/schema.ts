@@ -1,0 +1,34 @@
+/** otb-publish's configuration: the one definition editor, runtime and lint read (issue 16). */
+import { defineSchema, field, type FieldCheck } from "../shared/schema";
+
+/**
+ * A topic template yields a safe topic whatever safe values fill its placeholders: no + # NUL,
+ * no empty or $ level, no stray brace, at most 65,535 bytes (MQTT 5 §1.5.4). The same rule as
+ * isValidTemplate() in publish-logic.ts, which the runtime runs; read only in template mode.
+ */
+const template: FieldCheck = (value, node) => {
+  if (node.topicMode !== "template") return null;
+  const placeholder = /\{(enterprise|site|area|line|cell|asset|tag|name|kind)\}/g;
+  const s = String(value).trim();
+  const filled = s.replace(placeholder, "x");
+  const ok = s !== "" && !/[{}+#\u0000]/.test(filled) && new TextEncoder().encode(filled).length <= 65_535 && filled.split("/").every((l) => l !== "" && l[0] !== "$");
+  return ok ? null : `"${s}" is not a safe topic: use {enterprise} {site} {area} {line} {cell} {asset} {tag} {name} {kind} placeholders, no + # or empty or $ level`;
+};
+
+export const schema = defineSchema({
+  type: "otb-publish",
+  version: 1,
+  fields: {
+    name: field.text(),
+    topicMode: field.oneOf(["uns", "template"] as const, "uns"),
+    template: field.text({ default: "{enterprise}/{site}/{area}/{line}/{tag}", check: "template", checkBlank: true }),
+    /** Report by exception: send only changes. */
+    rbe: field.boolean(false),
+    /** A numeric change of at most this much is not sent (0: only equal values). */
+    deadband: field.number(0, { min: 0, samples: { invalid: [-1] } }),
+    conduit: field.ref("otb-conduit", { required: true }),
+    /** The line whose identity fills topics of messages that carry no context. */
+    line: field.ref("otb-line"),
+  },
+  checks: { template },
+});
