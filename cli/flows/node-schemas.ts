@@ -8,7 +8,6 @@
  * LEGACY_CHECKS: per-type checks of nodes whose config has no schema module yet.
  */
 import type { FlowNode } from "./flow-file";
-import { fact, FIELD_CANDIDATES } from "./contract-fields";
 
 import type { NodeSchema } from "../../nodes/shared/schema/field-spec";
 import { schema as lineSchema } from "../../nodes/otb-line/schema";
@@ -34,6 +33,12 @@ import { parseOeeConfig } from "../../nodes/otb-oee/oee-config";
 import { schema as spcSchema } from "../../nodes/otb-spc/schema";
 import { parseSpcConfig } from "../../nodes/otb-spc/spc-config";
 import { schema as publishSchema } from "../../nodes/otb-publish/schema";
+import { schema as mqttBrokerSchema } from "../../nodes/otb-mqtt-broker/schema";
+import { parseBrokerConfig } from "../../nodes/otb-mqtt-broker/broker-config";
+import { schema as mqttInSchema } from "../../nodes/otb-mqtt-in/schema";
+import { parseMqttInConfig } from "../../nodes/otb-mqtt-in/mqtt-in-config";
+import { schema as conduitSchema } from "../../nodes/otb-conduit/schema";
+import { checkConduitPolicy } from "../../nodes/otb-conduit/conduit-config";
 
 export interface SchemaEntry {
   schema: NodeSchema;
@@ -64,6 +69,10 @@ export const SCHEMAS: Record<string, SchemaEntry> = {
   "otb-oee": { schema: oeeSchema, parse: parseOeeConfig },
   "otb-spc": { schema: spcSchema, parse: parseSpcConfig },
   "otb-publish": { schema: publishSchema },
+  // Credentials are not in a flow file: lint checks the broker without them.
+  "otb-mqtt-broker": { schema: mqttBrokerSchema, parse: (def) => parseBrokerConfig(def) },
+  "otb-mqtt-in": { schema: mqttInSchema, parse: refsAside(mqttInSchema, parseMqttInConfig) },
+  "otb-conduit": { schema: conduitSchema, parse: checkConduitPolicy },
 };
 
 const WHOLE_ENV = /^\$\{[^}]+\}$/;
@@ -83,42 +92,5 @@ export function parserProblems(type: string, node: FlowNode): string[] {
 
 export type LegacyCheck = (node: FlowNode) => string[];
 
-const BROKER_SCHEMES = /^(mqtt|mqtts|ws|wss):\/\//i;
-const ENV_REF = /^\$\{[^}]+\}$/;
-
-/** Parses a field that the editor may store either as JSON text or as a value. */
-function jsonField(node: FlowNode, field: string): { value: unknown; error?: string } {
-  const raw = node[field];
-  if (typeof raw !== "string") return { value: raw };
-  const text = raw.trim();
-  if (!text.startsWith("[") && !text.startsWith("{")) return { value: raw };
-  try {
-    return { value: JSON.parse(text) };
-  } catch (err) {
-    return { value: undefined, error: `"${field}" is not valid JSON (${(err as Error).message})` };
-  }
-}
-
-export const LEGACY_CHECKS: Record<string, LegacyCheck> = {
-  "otb-conduit": (node) => {
-    const problems: string[] = [];
-    const broker = fact(node, "conduitBroker");
-    if (!broker) problems.push(`no broker URL (one of ${FIELD_CANDIDATES.conduitBroker.join(", ")})`);
-    else if (typeof broker[1] === "string" && !ENV_REF.test(broker[1]) && !BROKER_SCHEMES.test(broker[1])) {
-      problems.push(`broker "${broker[1]}" must be an mqtt://, mqtts://, ws:// or wss:// URL`);
-    }
-    for (const field of FIELD_CANDIDATES.conduitAllowlist) {
-      if (node[field] === undefined) continue;
-      const { value, error } = jsonField(node, field);
-      if (error) problems.push(error);
-      const patterns = Array.isArray(value) ? value : typeof value === "string" ? value.split(/[\n,]/) : [];
-      for (const p of patterns.map((x) => (typeof x === "string" ? x : String((x as { topic?: unknown })?.topic ?? "")).trim()).filter(Boolean)) {
-        if (ENV_REF.test(p)) continue; // a whole ${ENV_VAR}, as the editor accepts it
-        if (p.startsWith("$")) problems.push(`allowlist pattern "${p}" targets a $ system topic`);
-        if (/#./.test(p) || /[^/]#|[^/]\+|\+[^/]/.test(p)) problems.push(`allowlist pattern "${p}" is not a valid MQTT topic filter`);
-      }
-      break;
-    }
-    return problems;
-  },
-};
+/** Every otb node has a schema now; kept for types added before theirs. */
+export const LEGACY_CHECKS: Record<string, LegacyCheck> = {};

@@ -1,77 +1,26 @@
 /**
- * otb-conduit's configuration: the editor's strings coerced and checked, and the zone rules of
- * DESIGN.md "Zones and conduits" enforced before anything connects. A conduit into L4 or L5
- * without TLS, with server verification off, or on MQTT 3.1.1 is refused at deploy (on 3.1.1 a
- * broker acknowledges publishes its ACL silently drops, so nothing could be trusted as delivered).
+ * otb-conduit's configuration: the fields checked by the schema (schema.ts: editor, runtime and
+ * lint), then the zone rules of DESIGN.md "Zones and conduits" that take more than one field's
+ * form, before anything connects. A conduit into L4 or L5 without TLS, with server verification
+ * off, or on MQTT 3.1.1 is refused at deploy (on 3.1.1 a broker acknowledges publishes its ACL
+ * silently drops, so nothing could be trusted as delivered).
  */
 import * as fs from "fs";
-import * as path from "path";
-import { ConfigError, bool, num, type MessageKind } from "../shared";
-import type { FullPolicy, ReplayOrder } from "./queue/durable-queue";
-import { isValidFilter } from "./topic-policy";
-
+import { ConfigError } from "../shared/errors";
+import { readConfig, type ConfigOf } from "../shared/schema";
+import { durableDir, userFile } from "../shared/user-dir";
 import { ZONES, type Zone } from "../shared/zones";
-export { ZONES, type Zone };
-export type MessageKindName = MessageKind;
-/**
- * The message kinds a conduit can carry: one row each, with the byte stored in queue records
- * (never reuse or renumber a code: queued records outlive a software update) and the editor
- * flag that allows it. An absent flag is on, except for kinds added after conduits were first
- * saved (alarms, kpi): absent, they follow `allowEvents`, so an old flow does not silently widen
- * what leaves the plant. A new kind is one row here, one checkbox in otb-conduit.html.
- */
-export const KIND_TABLE: ReadonlyArray<{ name: MessageKindName; code: number; flag: keyof ConduitDef; absentFollows?: keyof ConduitDef }> = [
-  { name: "signals", code: 0, flag: "allowSignals" },
-  { name: "features", code: 1, flag: "allowFeatures" },
-  { name: "inference", code: 2, flag: "allowInference" },
-  { name: "events", code: 3, flag: "allowEvents" },
-  { name: "alarms", code: 4, flag: "allowAlarms", absentFollows: "allowEvents" },
-  { name: "kpi", code: 5, flag: "allowKpi", absentFollows: "allowEvents" },
-];
-export const MESSAGE_KINDS: readonly MessageKindName[] = KIND_TABLE.map((k) => k.name);
-/** Record kind codes stored in the queue (one byte per record). */
-export const KIND_CODES = Object.fromEntries(KIND_TABLE.map((k) => [k.name, k.code])) as Record<MessageKindName, number>;
+import { KIND_CODES, KIND_TABLE, MESSAGE_KINDS, type MessageKindName } from "./kinds";
+import type { FullPolicy, ReplayOrder } from "./queue/durable-queue";
+import { schema } from "./schema";
 
-export interface ConduitDef {
-  id: string;
-  name?: string;
-  broker?: string;
-  protocolVersion?: string | number;
-  clientId?: string;
-  keepalive?: string | number;
-  connectTimeout?: string | number;
-  reconnectMax?: string | number;
-  caFile?: string;
-  certFile?: string;
-  keyFile?: string;
-  verifyServer?: string | boolean;
-  servername?: string;
-  sourceZone?: string;
-  targetZone?: string;
-  allowTopics?: string[] | string;
-  allowSignals?: string | boolean;
-  allowFeatures?: string | boolean;
-  allowInference?: string | boolean;
-  allowEvents?: string | boolean;
-  /** otb-infer's Alarm messages (issue 18). Absent (a conduit saved before alarms existed): as allowEvents. */
-  allowAlarms?: string | boolean;
-  /** KPIs (OEE, SPC, energy, value); absent (a conduit saved before the kind existed), it follows allowEvents. */
-  allowKpi?: string | boolean;
-  rateLimit?: string | number;
-  maxMessageBytes?: string | number;
-  inflight?: string | number;
-  queueDir?: string;
-  queueMaxMB?: string | number;
-  commitMs?: string | number;
-  replayOrder?: string;
-  fullPolicy?: string;
-  /** Max age of a queued record, in seconds (0 or empty: no limit); older ones are expired, never published. */
-  queueMaxAgeS?: string | number;
-  mode?: string;
-  spGroup?: string;
-  spEdgeNode?: string;
-  spPrimaryHost?: string;
-}
+export { ZONES, type Zone, KIND_CODES, KIND_TABLE, MESSAGE_KINDS, type MessageKindName };
+
+/** The checked fields of a saved conduit (schema.ts). */
+export type ConduitSettings = ConfigOf<typeof schema>;
+
+/** A saved conduit as Node-RED hands it over (the editor's strings, or a hand-written flow's values): schema.ts's fields. */
+export type ConduitDef = { id: string; version?: unknown } & Partial<Record<keyof ConduitSettings, unknown>>;
 
 export interface ConduitCredentials {
   user?: string;
@@ -110,73 +59,72 @@ export interface ConduitConfig {
 
 const SCHEMES = new Set(["mqtt:", "mqtts:", "ws:", "wss:"]);
 
-export function parseConduitConfig(def: ConduitDef, creds: ConduitCredentials, userDir: string, env: NodeJS.ProcessEnv = process.env): ConduitConfig {
-  const urls = brokerList(def.broker, env);
+/** The fields of a saved conduit, checked and typed (schema.ts); a ConfigError naming the first wrong field. */
+export function conduitSettings(def: ConduitDef | Record<string, unknown>): ConduitSettings {
+  return readConfig(schema, def as Record<string, unknown>);
+}
+
+/**
+ * What `otbridge lint` runs after the field checks: the rules of one saved conduit that need no
+ * file and no environment variable and are not lint's own contract rules (zones, TLS, MQTT 5).
+ */
+export function checkConduitPolicy(def: Record<string, unknown>): void {
+  const s = conduitSettings(def);
+  kindsOf(s);
+  clientCertificate(s);
+}
+
+/**
+ * The runtime's conduit: checked fields, broker list with its ${VAR} entries resolved from `env`,
+ * zone rules, TLS files read, the queue folder in userDir (refused without one, unless queueDir
+ * names a folder).
+ */
+export function parseConduitConfig(def: ConduitDef, creds: ConduitCredentials, userDir: string | null, env: NodeJS.ProcessEnv = process.env): ConduitConfig {
+  const s = conduitSettings(def);
+  const urls = brokerList(s.broker, env);
   const parsedUrls = urls.map(checkUrl);
   const parsed = parsedUrls[0]!;
   const secureOf = (u: URL): boolean => u.protocol === "mqtts:" || u.protocol === "wss:";
   const secure = parsedUrls.some(secureOf);
-  const protocolVersion = String(def.protocolVersion ?? "5") === "4" ? 4 : 5;
-  const sourceZone = zone(def.sourceZone, "source zone");
-  const targetZone = zone(def.targetZone, "target zone");
-  if (ZONES.indexOf(targetZone) <= ZONES.indexOf(sourceZone)) {
-    throw new ConfigError(`a conduit goes up only: target zone ${targetZone} must be higher than source zone ${sourceZone}`);
-  }
-  const verify = bool(def.verifyServer, true);
+  const protocolVersion = s.protocolVersion === "4" ? 4 : 5;
+  // schema.ts checked both zones and their order.
+  const sourceZone = s.sourceZone as Zone;
+  const targetZone = s.targetZone as Zone;
+  const verify = s.verifyServer;
   if (targetZone === "L4" || targetZone === "L5") {
     // Every member: a failover must never downgrade the link to plaintext.
     const plain = parsedUrls.find((u) => !secureOf(u));
-    if (plain) throw new ConfigError(`into ${targetZone} a conduit needs TLS (mqtts:// or wss://), not ${plain.protocol}//${urls.length > 1 ? ` (broker ${plain.href.replace(/\/$/, "")})` : ""}`);
-    if (!verify) throw new ConfigError(`into ${targetZone} the server certificate must be verified`);
-    if (protocolVersion !== 5) throw new ConfigError(`into ${targetZone} a conduit needs MQTT 5 (reason codes), not 3.1.1`);
+    if (plain) throw new ConfigError(`into ${targetZone} a conduit needs TLS (mqtts:// or wss://), not ${plain.protocol}//${urls.length > 1 ? ` (broker ${plain.href.replace(/\/$/, "")})` : ""}`, { field: "broker" });
+    if (!verify) throw new ConfigError(`into ${targetZone} the server certificate must be verified`, { field: "verifyServer" });
+    if (protocolVersion !== 5) throw new ConfigError(`into ${targetZone} a conduit needs MQTT 5 (reason codes), not 3.1.1`, { field: "protocolVersion" });
   }
-  const allowTopics = (Array.isArray(def.allowTopics) ? def.allowTopics : String(def.allowTopics ?? "").split(/\r?\n/))
-    .map((t) => String(t).trim()).filter((t) => t.length > 0);
-  if (allowTopics.length === 0) throw new ConfigError("the topic allowlist is empty: nothing could be published");
-  const badFilter = allowTopics.find((t) => !isValidFilter(t));
-  if (badFilter !== undefined) throw new ConfigError(`allowlist entry "${badFilter}" is not a valid MQTT topic filter`);
-  const allowed = (k: (typeof KIND_TABLE)[number]): boolean => bool(def[k.flag], k.absentFollows ? bool(def[k.absentFollows], true) : true);
-  const kinds = new Set<MessageKindName>(KIND_TABLE.filter(allowed).map((k) => k.name));
-  if (kinds.size === 0) throw new ConfigError("no message kind is allowed: nothing could be published");
-
-  const mode = def.mode === "sparkplug" ? "sparkplug" : "plain";
-  let sparkplug: ConduitConfig["sparkplug"] = null;
-  if (mode === "sparkplug") {
-    const group = (def.spGroup ?? "").trim();
-    const edgeNode = (def.spEdgeNode ?? "").trim();
-    for (const [what, id] of [["group id", group], ["edge node id", edgeNode]]) {
-      if (!/^[^/+#]+$/.test(id)) throw new ConfigError(`Sparkplug ${what} "${id}" must be non-empty and free of / + #`);
-    }
-    const primaryHost = (def.spPrimaryHost ?? "").trim();
-    if (primaryHost && !/^[^/+#]+$/.test(primaryHost)) throw new ConfigError(`Sparkplug primary host id "${primaryHost}" is invalid`);
-    sparkplug = { group, edgeNode, primaryHost };
-  }
-
-  const tlsFiles = { ca: def.caFile, cert: def.certFile, key: def.keyFile };
-  if (Boolean(tlsFiles.cert?.trim()) !== Boolean(tlsFiles.key?.trim())) {
-    throw new ConfigError("mutual TLS needs both a client certificate and its key");
-  }
+  const allowTopics = (s.allowTopics as unknown[]).map((t) => String(t).trim()).filter((t) => t.length > 0);
+  const kinds = kindsOf(s);
+  const sparkplug = s.mode === "sparkplug" ? { group: s.spGroup, edgeNode: s.spEdgeNode, primaryHost: s.spPrimaryHost } : null;
+  clientCertificate(s);
   const tls = secure
     ? {
-        ca: readPem(tlsFiles.ca, "CA certificate"),
-        cert: readPem(tlsFiles.cert, "client certificate"),
-        key: readPem(tlsFiles.key, "client key"),
+        ca: readPem(s.caFile, "CA certificate"),
+        cert: readPem(s.certFile, "client certificate"),
+        key: readPem(s.keyFile, "client key"),
         passphrase: creds.passphrase || undefined,
         verify,
-        servername: def.servername?.trim() || undefined,
+        servername: s.servername || undefined,
       }
     : null;
+  // user-dir.ts resolves both: one place decides where durable files live.
+  const settings = { settings: { userDir: userDir ?? undefined } } as Parameters<typeof durableDir>[0];
 
   return {
     id: def.id,
-    name: def.name || parsed.host,
+    name: s.name || parsed.host,
     url: urls[0]!,
     urls,
     protocolVersion,
-    clientId: (def.clientId ?? "").trim() || `otb-${def.id.replace(/[^A-Za-z0-9]/g, "").slice(0, 16)}`,
-    keepaliveS: num(def.keepalive, 15, 1, 3600),
-    connectTimeoutMs: num(def.connectTimeout, 5, 1, 120) * 1000,
-    reconnectMaxMs: num(def.reconnectMax, 5, 0.5, 600) * 1000,
+    clientId: s.clientId || `otb-${def.id.replace(/[^A-Za-z0-9]/g, "").slice(0, 16)}`,
+    keepaliveS: bound(s.keepalive, 1, 3600),
+    connectTimeoutMs: bound(s.connectTimeout, 1, 120) * 1000,
+    reconnectMaxMs: bound(s.reconnectMax, 0.5, 600) * 1000,
     tls,
     username: creds.user || undefined,
     password: creds.password || undefined,
@@ -184,19 +132,35 @@ export function parseConduitConfig(def: ConduitDef, creds: ConduitCredentials, u
     targetZone,
     allowTopics,
     kinds,
-    rateLimit: num(def.rateLimit, 0, 0),
-    maxMessageBytes: num(def.maxMessageBytes, 256 * 1024, 64, 256 * 1024 * 1024),
-    inflight: num(def.inflight, 500, 1, 1000),
+    rateLimit: bound(s.rateLimit, 0, Infinity),
+    maxMessageBytes: bound(s.maxMessageBytes, 64, 256 * 1024 * 1024),
+    inflight: s.inflight,
     queue: {
-      dir: (def.queueDir ?? "").trim() || path.join(userDir, "otbridge-queue", def.id),
-      maxBytes: num(def.queueMaxMB, 512, 0.0625, 1024 * 1024) * 1024 * 1024,
-      commitIntervalMs: num(def.commitMs, 20, 1, 1000),
-      replayOrder: def.replayOrder === "live-first" ? "live-first" : "in-order",
-      fullPolicy: def.fullPolicy === "drop-oldest" ? "drop-oldest" : "reject-new",
-      maxAgeMs: num(def.queueMaxAgeS, 0, 0) * 1000,
+      dir: s.queueDir ? userFile(settings, s.queueDir) : durableDir(settings, "the conduit's queue", "otbridge-queue", def.id),
+      maxBytes: bound(s.queueMaxMB, 0.0625, 1024 * 1024) * 1024 * 1024,
+      commitIntervalMs: bound(s.commitMs, 1, 1000),
+      replayOrder: s.replayOrder as ReplayOrder,
+      fullPolicy: s.fullPolicy as FullPolicy,
+      maxAgeMs: s.queueMaxAgeS * 1000,
     },
     sparkplug,
   };
+}
+
+/** The kinds the conduit lets through; a ConfigError when none is. */
+function kindsOf(s: ConduitSettings): Set<MessageKindName> {
+  const kinds = new Set<MessageKindName>(KIND_TABLE.filter((k) => s[k.flag]).map((k) => k.name));
+  if (kinds.size === 0) throw new ConfigError("no message kind is allowed: nothing could be published", { field: "allowSignals" });
+  return kinds;
+}
+
+function clientCertificate(s: ConduitSettings): void {
+  if (Boolean(s.certFile) !== Boolean(s.keyFile)) throw new ConfigError("mutual TLS needs both a client certificate and its key", { field: s.certFile ? "keyFile" : "certFile" });
+}
+
+/** Numbers the conduit has always bounded rather than refused (flows saved with them keep running). */
+function bound(n: number, min: number, max: number): number {
+  return Math.min(max, Math.max(min, n));
 }
 
 /**
@@ -229,12 +193,6 @@ function checkUrl(url: string): URL {
   }
   if (!SCHEMES.has(parsed.protocol)) throw new ConfigError(`broker URL scheme ${parsed.protocol} is not one of mqtt, mqtts, ws, wss`);
   return parsed;
-}
-
-function zone(value: string | undefined, what: string): Zone {
-  const z = (value ?? "").trim().toUpperCase();
-  if (!(ZONES as readonly string[]).includes(z)) throw new ConfigError(`${what} "${value ?? ""}" is not one of ${ZONES.join(", ")}`);
-  return z as Zone;
 }
 
 function readPem(file: string | undefined, what: string): Buffer | undefined {

@@ -9,7 +9,7 @@ import type { ConnectionState } from "../shared/shared-connection";
 import type { Signal } from "../shared/types";
 import type { ModbusDevice } from "../otb-modbus-device/modbus-device";
 import { PROTOCOL_LIMITS } from "./coalesce";
-import { stampWithDeviceClock } from "./device-clock";
+import { DeviceClock } from "./device-clock";
 import type { ResolvedMap } from "./map-source";
 import { GroupPoller, groupTags } from "./poller";
 import type { ModbusInFields } from "./schema";
@@ -20,8 +20,10 @@ const MIN_PERIOD_MS = 10;
 export class ModbusInController implements NodeController {
   private readonly pollers = new Map<string, GroupPoller>();
   private closed = false;
+  private readonly deviceClock: DeviceClock;
 
   constructor(private readonly ctx: NodeContext<ModbusInFields>, private readonly device: ModbusDevice, private readonly map: ResolvedMap, deviceName: string) {
+    this.deviceClock = new DeviceClock(map.tags);
     const limits = { ...PROTOCOL_LIMITS, maxRegisters: device.options.maxRegisters, maxGap: device.options.maxGap };
     for (const [group, tags] of groupTags(map.tags)) this.pollers.set(group, new GroupPoller(group, tags, limits, device, deviceName, device.options.pollTimeoutMs));
     device.conn.register(ctx.node, { onState: (state, detail) => this.onState(state, detail) });
@@ -77,7 +79,7 @@ export class ModbusInController implements NodeController {
       }
       return;
     }
-    batch = stampWithDeviceClock(batch, this.map.tags);
+    batch = this.deviceClock.stamp(batch);
     const out = {
       ...(msg ?? {}),
       topic: poller.group,

@@ -1,5 +1,6 @@
 /** Node-RED glue shared by otb-mqtt-broker and by an otb-mqtt-in that keeps its own (pre-broker-node) connection. */
-import { ConnectionError, reportError } from "../shared";
+import { ConnectionError } from "../shared/errors";
+import { reportError } from "../shared/node-kit";
 import type { Node, NodeAPI } from "../shared/red";
 import type { LinkFailure } from "../otb-conduit/link-failure";
 import type { BrokerCredentials } from "./broker-config";
@@ -11,11 +12,12 @@ export interface TlsConfigNode {
 
 export interface OtbMqttBrokerNode extends Node<BrokerCredentials> {
   users: Record<string, Node>;
+  /** The shared connection; null when the node's configuration is refused (configError says why). */
   mqtt: MqttBroker | null;
   configError: string | null;
 }
 
-/** TLS options from a core tls-config node, or null when none is selected. */
+/** TLS options from a core tls-config node (the runner checked it is deployed), or null when none is selected. */
 export function tlsOptions(RED: NodeAPI, tlsId: string | undefined): Record<string, unknown> | null {
   if (!tlsId) return null;
   const tls = RED.nodes.getNode(tlsId) as unknown as TlsConfigNode | null;

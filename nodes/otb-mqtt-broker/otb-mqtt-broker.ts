@@ -4,34 +4,30 @@
  * Its `users` are those nodes, so its errors reach their Catch nodes (Flow.handleError routes a
  * global config node's error to its users). Credentials live in Node-RED's credential store.
  */
-import { onClose, reportError } from "../shared";
-import type { Node, NodeAPI, NodeDef } from "../shared/red";
-import { parseBrokerConfig, type OtbMqttBrokerDef } from "./broker-config";
+import { defineNode } from "../shared/define-node";
+import type { Node, NodeAPI } from "../shared/red";
+import { brokerFromConfig, type BrokerCredentials } from "./broker-config";
 import { reportOutages, tlsOptions, type OtbMqttBrokerNode } from "./broker-glue";
 import { MqttBroker } from "./mqtt-broker";
+import { schema } from "./schema";
 
 export = function (RED: NodeAPI): void {
-  function OtbMqttBroker(this: OtbMqttBrokerNode, def: OtbMqttBrokerDef): void {
-    RED.nodes.createNode(this, def);
-    const node = this;
-    node.users = {};
-    node.mqtt = null;
-    node.configError = null;
-    try {
-      const options = parseBrokerConfig(def, node.credentials ?? {}, tlsOptions(RED, def.tls));
-      const broker = new MqttBroker(options, node.id);
-      node.mqtt = broker;
-      node.users = broker.conn.users;
-      reportOutages(broker, node, def.name ? `${def.name} (${options.url})` : options.url);
-    } catch (err) {
-      node.configError = (err as Error).message;
-      setImmediate(() => reportError(node, err, { payload: null, topic: def.name || def.id }));
-    }
-    onClose(node, async () => {
-      await node.mqtt?.close();
-    });
-  }
-  RED.nodes.registerType("otb-mqtt-broker", OtbMqttBroker as unknown as (this: Node, def: NodeDef) => void, {
-    credentials: { username: { type: "text" }, password: { type: "password" } },
-  } as never);
+  defineNode(RED, {
+    schema,
+    configNode: true,
+    create(ctx) {
+      const options = brokerFromConfig(ctx.config, ctx.credentials as BrokerCredentials, tlsOptions(RED, ctx.config.tls));
+      const broker = new MqttBroker(options, ctx.node.id);
+      const node = ctx.node as OtbMqttBrokerNode;
+      // One users map: the connection's. Node-RED routes this node's status and errors to the
+      // nodes in `users`; the runner registers users there (none yet: config nodes start first).
+      Object.assign(broker.conn.users, node.users);
+      Object.assign(node, { configError: null, mqtt: broker, users: broker.conn.users });
+      reportOutages(broker, node, ctx.config.name ? `${ctx.config.name} (${options.url})` : options.url);
+      return { close: () => broker.close() };
+    },
+    failed(node: Node, err: Error) {
+      Object.assign(node as OtbMqttBrokerNode, { configError: err.message, mqtt: null });
+    },
+  });
 };

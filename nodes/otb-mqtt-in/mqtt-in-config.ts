@@ -1,7 +1,8 @@
-/** Parsing of an otb-mqtt-in's editor config (strings from the form) into typed options. */
-import { bool, ConfigError, num } from "../shared";
-import type { NodeDef } from "../shared/red";
+/** An otb-mqtt-in's checked configuration (schema.ts) as typed options; lint runs the same. */
+import { num } from "../shared/node-kit";
+import { readConfig } from "../shared/schema";
 import type { JsonMappingRow } from "./json-decoder";
+import { schema, type MqttInFields } from "./schema";
 
 export type PayloadFormat = "auto" | "json" | "sparkplug";
 
@@ -16,56 +17,20 @@ export interface MqttInOptions {
   requestRebirth: boolean;
 }
 
-export interface OtbMqttInDef extends NodeDef {
-  /**
-   * The otb-mqtt-broker config node's id; in a flow saved before that node existed, the broker
-   * URL itself, with clientId, protocolVersion, tls and the node's own credentials beside it
-   * (read by ../otb-mqtt-broker/broker-config.ts legacyBrokerOptions).
-   */
-  broker: string;
-  clientId?: string;
-  protocolVersion?: string | number;
-  tls?: string;
-  topics: unknown;
-  format?: string;
-  mapping?: unknown;
-  batchMs?: string | number;
-  requestRebirth?: boolean | string;
+/** The options of a saved node (as the runtime and `otbridge lint` read it), or a ConfigError naming the field. */
+export function parseMqttInConfig(def: Record<string, unknown>): MqttInOptions {
+  return mqttInFromConfig(readConfig(schema, def));
 }
 
-export function isValidFilter(filter: string): boolean {
-  if (!filter || filter.length > 65535 || filter.includes("\u0000")) return false;
-  const levels = filter.split("/");
-  return levels.every((l, i) => (l === "#" ? i === levels.length - 1 : l === "+" || !/[+#]/.test(l)));
-}
-
-export function parseMqttInConfig(def: Partial<OtbMqttInDef>): MqttInOptions {
-  let topicsRaw = def.topics;
-  if (typeof topicsRaw === "string") topicsRaw = topicsRaw.split(/[\n,]/).map((t) => ({ topic: t.trim() })).filter((t) => t.topic);
-  if (!Array.isArray(topicsRaw) || topicsRaw.length === 0) throw new ConfigError("at least one topic to subscribe to is required");
-  const subscriptions = (topicsRaw as Array<{ topic?: unknown; qos?: unknown }>).map((t, i) => {
-    const topic = String(t?.topic ?? "").trim();
-    if (!isValidFilter(topic)) throw new ConfigError(`topic ${i + 1} "${topic}" is not a valid MQTT topic filter`);
+export function mqttInFromConfig(c: MqttInFields): MqttInOptions {
+  // schema.ts checked the filters and rows; a QoS outside 0..2 is brought into range, as it always was.
+  const subscriptions = (c.topics as Array<{ topic?: unknown; qos?: unknown }>).map((t) => {
     const qos = num(t?.qos, 1, 0, 2);
-    return { topic, qos: (qos === 0 ? 0 : qos === 2 ? 2 : 1) as 0 | 1 | 2 };
+    return { topic: String(t?.topic ?? "").trim(), qos: (qos === 0 ? 0 : qos === 2 ? 2 : 1) as 0 | 1 | 2 };
   });
-  const format = String(def.format || "auto") as PayloadFormat;
-  if (!["auto", "json", "sparkplug"].includes(format)) throw new ConfigError(`format "${format}" must be auto, json or sparkplug`);
-  let mappingRaw = def.mapping ?? [];
-  if (typeof mappingRaw === "string") {
-    try {
-      mappingRaw = mappingRaw.trim() ? JSON.parse(mappingRaw) : [];
-    } catch (err) {
-      throw new ConfigError(`mapping is not valid JSON: ${(err as Error).message}`);
-    }
-  }
-  if (!Array.isArray(mappingRaw)) throw new ConfigError("mapping must be a list of rows");
-  const mapping = (mappingRaw as Array<Record<string, unknown>>).map((r, i) => {
-    const field = String(r?.field ?? "").trim();
-    if (!field) throw new ConfigError(`mapping row ${i + 1}: field is required`);
+  const mapping = (c.mapping as Array<Record<string, unknown>>).map((r) => {
+    const row: JsonMappingRow = { field: String(r.field).trim() };
     const topic = String(r.topic ?? "").trim();
-    if (topic && !isValidFilter(topic)) throw new ConfigError(`mapping row ${i + 1}: "${topic}" is not a valid topic filter`);
-    const row: JsonMappingRow = { field };
     if (topic) row.topic = topic;
     if (r.tag) row.tag = String(r.tag).trim();
     if (r.unit) row.unit = String(r.unit);
@@ -76,12 +41,5 @@ export function parseMqttInConfig(def: Partial<OtbMqttInDef>): MqttInOptions {
     if (offset !== 0) row.offset = offset;
     return row;
   });
-  return {
-    subscriptions,
-    format,
-    mapping,
-    batchMs: num(def.batchMs, 0, 0, 60_000),
-    maxBatch: 10_000,
-    requestRebirth: bool(def.requestRebirth, false),
-  };
+  return { subscriptions, format: c.format, mapping, batchMs: c.batchMs, maxBatch: 10_000, requestRebirth: c.requestRebirth };
 }

@@ -157,6 +157,8 @@ class NodeRunner<S extends NodeSchema> {
     for (const [name, spec] of Object.entries(schema.fields)) {
       const id = config[name];
       if (spec.kind !== "ref" || typeof id !== "string" || id === "") continue;
+      // A flow saved before the config node type existed: the value is the node's own setting.
+      if (spec.legacyValue && new RegExp(spec.legacyValue).test(id.trim())) continue;
       const target = this.RED.nodes.getNode(id) as unknown as ConfigNodeLike | null;
       if (!target) throw new ConfigError(`${name}: its ${spec.configType ?? "config"} node ${id} is not deployed`);
       if (target[RUNNER_USERS] && target.users) {

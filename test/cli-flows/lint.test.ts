@@ -31,9 +31,11 @@ describe("otbridge lint", () => {
     assert.deepEqual(pairs(found, "error").sort(), [
       "- conduit-zones", // conduits from L4 and L3 in one flow
       "c0nd00000000dn01 conduit-zones", // L4 -> L3 goes down
+      "c0nd00000000dn01 node-config", // the schema's zone-order check (editor, runtime and lint agree, issue 16)
       "c0nd00000000nv01 conduit-tls", // L4 without server verification
       "c0nd00000000nz01 conduit-zones", // no source zone
       "c0nd00000000nz01 conduit-zones", // target L9
+      "c0nd00000000nz01 node-config", // the schema: sourceZone is required
       "c0nd00000000pl01 conduit-tls", // L5 over mqtt://
       "c0nd00000000pl01 conduit-tls", // L5 over MQTT 3.1.1
       "c0nd00000000sc01 no-secrets", // credentials.user

@@ -1,7 +1,8 @@
 /**
  * otb-modbus-in's device clock (a register-map row with "role": "clock"): in Node-RED against a
  * real Modbus TCP server, every poll group's Signals carry the device's time, not the poll's
- * wall-clock time; a clock that cannot be read leaves the poll's time and shows as a bad tag; a
+ * wall-clock time; a clock that cannot be read in a poll keeps the unit on the device's time
+ * line (last reading + elapsed), or the poll's time when it was never read, and shows as a bad tag; a
  * clock row that cannot be a time is refused when the map is read.
  */
 import * as assert from "assert";
@@ -62,6 +63,24 @@ describe("otb-modbus-in: device clock (role clock)", () => {
       for (const s of batch) assert.strictEqual(s.ts, DEVICE_S * 1000, `${group} ${s.tag} stamped ${new Date(s.ts).toISOString()}`);
     }
     assert.deepStrictEqual(byGroup.get("slow")!.map((s) => [s.tag, s.value]), [["m.energy", 7], ["m.clock", DEVICE_S * 1000]]);
+  });
+
+  it("a clock read that fails after good ones keeps the unit on the device's time line (last reading + elapsed)", async () => {
+    await helper.load(nodes, flow(peer.port));
+    const byGroup = collect();
+    await waitFor(() => byGroup.has("fast"), 5000, "a good batch");
+    const readAt = Date.now();
+    peer.exceptions.set("input:90", 4);
+    let batch: Signal[] = [];
+    helper.getNode("out").on("input", ((msg: { topic: string; payload: Signal[] }) => {
+      if (msg.topic === "fast" && msg.payload.some((s) => s.tag === "m.clock" && s.quality === "bad")) batch = msg.payload;
+    }) as never);
+    await waitFor(() => batch.length > 0, 5000, "a batch whose clock read failed");
+    const voltage = batch.find((s) => s.tag === "m.voltage")!;
+    const drift = voltage.ts - DEVICE_S * 1000;
+    // The device's time moved on by about the wall time since the last good read, not to the host's time (years away).
+    assert.ok(drift >= 0 && drift <= Date.now() - readAt + 1000, `stamped ${new Date(voltage.ts).toISOString()}, ${drift} ms after the last device reading`);
+    assert.deepStrictEqual(batch.find((s) => s.tag === "m.clock")!.reasons, ["modbus:exception_4"]);
   });
 
   it("a clock that cannot be read leaves the poll's own time, and the clock shows as a bad tag", async () => {

@@ -16,7 +16,7 @@ import { startRuntime } from "../helpers/admin";
 import { itWithMosquitto } from "../helpers/interop";
 import { freePort, startMosquitto, startAedes, waitFor, type AedesBroker } from "../helpers/peers";
 import { makePki } from "../publish/harness";
-import { helper, tab, withCoreNodes } from "../helpers/red";
+import { caughtWithin, helper, tab, withCoreNodes } from "../helpers/red";
 
 const tlsNode = require(require.resolve("@node-red/nodes/core/network/05-tls.js")) as (RED: unknown) => void;
 const nodes = withCoreNodes([brokerNode, mqttInNode, tlsNode]);
@@ -135,6 +135,21 @@ describe("otb-mqtt-broker (Node-RED, aedes)", () => {
     assert.strictEqual(caught.length, 2, caught.map(errorText).join(" | "));
     assert.match(errorText(caught[0]), /failed: connection refused: .*is the broker running and is the port right\?/);
     assert.ok(a.statuses.some((t) => /comm_lost: connection refused/.test(t)), a.statuses.join(" | "));
+  });
+
+  it("reports a refused broker configuration once through each user; the users show config: broker: ... and report nothing of their own", async () => {
+    let connects = 0;
+    broker.broker.on("client", () => connects++);
+    await helper.load(nodes, sharedFlow(broker.url, { keepalive: "0" }));
+    const caught = await caughtWithin(helper.getNode("caught"), 10_000, 1500);
+    // Node-RED relays a config node's error through each of its users, with the broker node as source.
+    assert.deepStrictEqual(caught.map((m) => (m.error as { source?: { id?: string } }).source?.id), ["brk", "brk"], caught.map(errorText).join(" | "));
+    for (const m of caught) assert.strictEqual(errorText(m), "ConfigError: keepalive must be at least 1 (got 0)");
+    for (const id of ["ina", "inb"]) {
+      const status = (helper.getNode(id) as unknown as { status: { lastCall?: { args: Array<{ fill?: string; text?: string }> } } }).status.lastCall?.args[0];
+      assert.deepStrictEqual([status?.fill, status?.text], ["red", "config: broker: keepalive must be at least 1 (got 0)"]);
+    }
+    assert.strictEqual(connects, 0, "no connection with a refused configuration");
   });
 
   it("runs an otb-mqtt-in saved before otb-mqtt-broker (its own URL and login) unchanged, and says once how to migrate", async () => {

@@ -187,6 +187,16 @@ describe("otb-mqtt-in (Node-RED, aedes)", () => {
     await waitFor(() => c.signals.some((s) => s.value === 2), 5000, "data after reconnect");
   });
 
+  it("reads a node saved with its topics as text (no version: migrated to the list, QoS 1)", async () => {
+    const subs: Array<[string, number]> = [];
+    broker.broker.on("subscribe", (list) => subs.push(...list.map((x): [string, number] => [x.topic, x.qos])));
+    const c = await load({ topics: "sensors/#,\n spBv1.0/#" });
+    assert.deepStrictEqual(subs.sort(), [["sensors/#", 1], ["spBv1.0/#", 1]]);
+    await pub.publishAsync("sensors/pump/vib", JSON.stringify({ rms: 0.5 }));
+    await waitFor(() => c.signals.length >= 1, 5000, "signal");
+    assert.deepStrictEqual(c.signals.map((s) => [s.tag, s.value]), [["sensors.pump.vib.rms", 0.5]]);
+  });
+
   it("refuses a bad topic filter at deploy with an error for Catch", async () => {
     await helper.load(nodes, flow(broker.url, { topics: [{ topic: "a/#/b" }] }));
     const caught = await nextMessage(helper.getNode("caught"));

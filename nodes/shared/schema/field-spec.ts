@@ -35,6 +35,12 @@ export interface FieldSpec {
   patternMessage?: string;
   /** ref: the config node type this field points at. */
   configType?: string;
+  /**
+   * ref: a regular expression (source) for values that are not a config node id but the node's
+   * own setting from before its config node type existed (otb-mqtt-in's broker URL): the runner
+   * does not look such a value up, the node reads it itself.
+   */
+  legacyValue?: string;
   /** The name of a check in the schema's `checks`. */
   check?: string;
   /** Run the check on a blank value too (whether blank is fine depends on other fields). */
