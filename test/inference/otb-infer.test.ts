@@ -49,7 +49,8 @@ function collect(node: import("node-red").Node): Array<Record<string, unknown>> 
 }
 
 describe("otb-infer node", function () {
-  this.timeout(30_000);
+  // Generous: a hot reload spawns a check child per new file, slow beside CPU hogs.
+  this.timeout(60_000);
   let dir: string;
   beforeEach(() => (dir = tempDir()));
   afterEach(async () => {
@@ -197,6 +198,8 @@ describe("otb-infer node", function () {
     await loaded(f);
     const events = collect(f.events);
     const errors = collect(f.errors);
+    const statuses: string[] = [];
+    (f.infer as unknown as NodeJS.EventEmitter).on("call:status", (call: { args: Array<{ text?: string }> }) => statuses.push(String(call.args[0]?.text)));
 
     const retrained = zscoreModel([20, 2, 50]);
     writeModel(dir, retrained, { version: "2.0.0" });
@@ -222,6 +225,12 @@ describe("otb-infer node", function () {
     const still = nextMessage(f.out);
     f.infer.receive({ payload: frame([20, 2, 50]) });
     assert.equal(((await still).payload as Inference).model.version, "2.0.1");
+
+    // The good files back (the running model's bytes and card): no longer "reload refused".
+    assert.ok(statuses.includes("fixture-zscore 2.0.1; reload refused"), statuses.join(" | "));
+    writeModel(dir, retrained, { version: "2.0.1", threshold: 0.5 });
+    await waitFor(() => statuses.length > 0 && !/reload refused/.test(statuses[statuses.length - 1]!), 15_000);
+    assert.equal(errors.length, 1, "the refused file was reported once");
   });
 
   it("drops and counts under overload, batches the backlog, and never makes the sender wait", async () => {
