@@ -16,6 +16,7 @@ import * as fs from "fs";
 import * as net from "net";
 import * as path from "path";
 import { connectAsync, type MqttClient } from "mqtt";
+import * as mqttPacket from "mqtt-packet";
 import type { Conduit, OtbConduitNode } from "../../nodes/otb-conduit/conduit";
 import { brokerList, parseConduitConfig, type ConduitDef } from "../../nodes/otb-conduit/conduit-config";
 import { itWithMosquitto } from "../helpers/interop";
@@ -25,7 +26,9 @@ import { Publisher } from "../../nodes/otb-publish/publish-logic";
 import { connectUser, makeConduit, statusesOf, tempDir } from "./harness";
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const tahu = require("sparkplug-payload").get("spBv1.0") as { decodePayload(b: Uint8Array): { metrics: Array<{ name?: string; value: unknown }> } };
+const tahu = require("sparkplug-payload").get("spBv1.0") as {
+  decodePayload(b: Uint8Array): { seq?: unknown; metrics: Array<{ name?: string; alias?: unknown; value: unknown; isHistorical?: boolean }> };
+};
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const conduitNode = require("../../nodes/otb-conduit/otb-conduit");
@@ -137,6 +140,52 @@ class Gate {
     this.server = null;
     for (const s of this.sockets) s.destroy();
     if (server) await new Promise<void>((r) => server.close(() => r()));
+  }
+}
+
+/**
+ * An MQTT 5 broker that acknowledges every QoS 1 publish and passes none on: the worst case of
+ * a broker killed between its PUBACK and its subscribers (mosquitto without persistence, a
+ * cluster member), made certain instead of a race. kill() cuts every link and refuses new ones.
+ */
+class BlackHole {
+  acked = 0;
+  private readonly sockets = new Set<net.Socket>();
+  private constructor(private readonly server: net.Server) {}
+
+  static async start(): Promise<BlackHole> {
+    const server = net.createServer();
+    const hole = new BlackHole(server);
+    server.on("connection", (socket) => hole.serve(socket));
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+    return hole;
+  }
+
+  get url(): string {
+    return `mqtt://127.0.0.1:${(this.server.address() as net.AddressInfo).port}`;
+  }
+
+  async kill(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    await new Promise<void>((r) => this.server.close(() => r()));
+  }
+
+  private serve(socket: net.Socket): void {
+    this.sockets.add(socket);
+    socket.on("error", () => undefined);
+    socket.on("close", () => this.sockets.delete(socket));
+    const opts = { protocolVersion: 5 as const };
+    const parser = mqttPacket.parser(opts);
+    const send = (packet: object): void => void socket.write(mqttPacket.generate(packet as mqttPacket.Packet, opts));
+    parser.on("packet", (packet: mqttPacket.Packet) => {
+      if (packet.cmd === "connect") send({ cmd: "connack", sessionPresent: false, reasonCode: 0 });
+      else if (packet.cmd === "pingreq") send({ cmd: "pingresp" });
+      else if (packet.cmd === "publish" && packet.qos === 1) {
+        this.acked++;
+        send({ cmd: "puback", messageId: packet.messageId, reasonCode: 0 });
+      }
+    });
+    socket.on("data", (chunk) => parser.parse(chunk));
   }
 }
 
@@ -252,6 +301,32 @@ describe("otb-conduit fails over between several brokers (issue 19)", function (
       `${verifiers.duplicates} duplicates at the verifiers, ${s.resent} re-sent by the conduit, ${missing.length} missing`);
   });
 
+  itWithMosquitto("a broker that acknowledged records and never passed them on dies: the next broker gets them, first, in order, counted as re-sent", async () => {
+    const hole = await BlackHole.start();
+    cleanup.push(() => hole.kill().catch(() => undefined));
+    const [b] = await brokers(1);
+    const verifiers = await Verifiers.start([b!.url]);
+    cleanup.push(() => verifiers.stop());
+    const run = await load(`${hole.url}\n${b!.url}`);
+    submit(0, 300);
+    await waitFor(() => run.conduit.stats().delivered === 300, 20_000, "300 records acknowledged by the first broker");
+    assert.equal(hole.acked, 300);
+    assert.equal(run.conduit.stats().resent, 0, "nothing re-sent while on the first broker");
+    await hole.kill();
+    await waitFor(() => verifiers.unique === 300, 20_000, "the acknowledged records at the second broker").catch((e: Error) => {
+      throw new Error(`${e.message}: ${verifiers.unique}, ${JSON.stringify(run.conduit.stats())}`);
+    });
+    submit(300, 100);
+    await waitFor(() => verifiers.unique === 400 && run.conduit.stats().queued === 0, 20_000, "the new records");
+    await delay(300);
+    const s = run.conduit.stats();
+    assert.deepEqual(verifiers.order[0], Array.from({ length: 400 }, (_, n) => n), "the re-sent window first, in order, then the new records, each once");
+    assert.equal(s.resent, 300);
+    assert.equal(s.delivered, 400, "re-sent records are not delivered twice in the counters");
+    assertInvariant(run.conduit);
+    await waitStatus(/300 re-sent/);
+  });
+
   itWithMosquitto("both brokers down, then one back: one report for the outage, the backlog arrives once on the one that came back, after the re-sent window", async () => {
     const [a, b] = await brokers(2);
     const gates = [await Gate.open(a!.port), await Gate.open(b!.port)];
@@ -320,22 +395,26 @@ describe("otb-conduit fails over between several brokers (issue 19)", function (
     assert.equal(run.caught.length, 1, "one report for the whole outage");
   });
 
-  itWithMosquitto("Sparkplug: on the new broker a new CONNECT with the next bdSeq in its NDEATH will, then NBIRTH with every known metric", async () => {
+  itWithMosquitto("Sparkplug: on the new broker a new CONNECT with the next bdSeq in its NDEATH will, NBIRTH with every known metric, then the re-sent data as historical NDATA with the new session's seq", async () => {
     const [a, b] = await brokers(2);
     const gates = [await Gate.open(a!.port), await Gate.open(b!.port)];
     cleanup.push(async () => {
       for (const g of gates) await g.down();
     });
     // A Sparkplug host on each broker, decoding with Eclipse Tahu's decoder.
-    const seen: Array<Array<{ type: string; bdSeq?: number; names: string[] }>> = [[], []];
+    type Seen = { type: string; bdSeq?: number; seq?: number; names: string[]; data: Array<{ alias?: number; value: number; historical: boolean }> };
+    const seen: Array<Seen[]> = [[], []];
     for (const [i, m] of [a!, b!].entries()) {
       const client = await connectAsync(m.url, { protocolVersion: 4, clientId: `host-${i}` });
       cleanup.push(() => client.endAsync(true));
       await client.subscribeAsync("spBv1.0/G1/#", { qos: 1 });
       client.on("message", (topic, payload) => {
-        const metrics = tahu.decodePayload(payload).metrics;
+        const decoded = tahu.decodePayload(payload);
+        const metrics = decoded.metrics;
         const bd = metrics.find((x) => x.name === "bdSeq");
-        seen[i]!.push({ type: topic.split("/")[2]!, bdSeq: bd ? Number(String(bd.value)) : undefined, names: metrics.map((x) => x.name ?? "") });
+        seen[i]!.push({ type: topic.split("/")[2]!, bdSeq: bd ? Number(String(bd.value)) : undefined, names: metrics.map((x) => x.name ?? ""),
+          seq: decoded.seq === undefined || decoded.seq === null ? undefined : Number(String(decoded.seq)),
+          data: metrics.map((x) => ({ alias: x.alias === undefined || x.alias === null ? undefined : Number(String(x.alias)), value: Number(String(x.value)), historical: x.isHistorical === true })) });
       });
     }
     const conduit = makeConduit({ broker: gates.map((g) => g.url).join("\n"), queueDir: dir, protocolVersion: "4", clientId: "edge-e1",
@@ -359,7 +438,20 @@ describe("otb-conduit fails over between several brokers (issue 19)", function (
     assert.equal(birth.bdSeq, (first + 1) % 256, "a new CONNECT, a new bdSeq");
     assert.ok(birth.names.includes("pump1.current"), "the NBIRTH lists the metric learned on the first broker");
     await publish(2);
-    await waitFor(() => of(1, "NDATA").length >= 1 && conduit.stats().queued === 0, 10_000, "NDATA on the second broker");
+    await waitFor(() => of(1, "NDATA").length >= 2 && conduit.stats().queued === 0, 10_000, "NDATA on the second broker");
+    // The record the first broker took is written again (it may have died before passing it on):
+    // right after NBIRTH (seq 0), in NDATA seq 1 of the new session, by the alias that NBIRTH
+    // declared, flagged historical so that the host's current value (2, or the birth's) stays.
+    assert.equal(birth.seq, 0);
+    const birthAlias = birth.data[birth.names.indexOf("pump1.current")]!.alias;
+    const [again, next] = of(1, "NDATA");
+    assert.equal(again!.seq, 1);
+    assert.deepEqual(again!.data.map((d) => [d.value, d.historical]), [[1, true]]);
+    assert.ok(birthAlias !== undefined);
+    assert.equal(again!.data[0]!.alias, birthAlias, "by the alias the NBIRTH declared");
+    assert.equal(next!.seq, 2);
+    assert.deepEqual(next!.data.map((d) => [d.value, d.historical]), [[2, false]]);
+    assert.equal(conduit.stats().resent, 1);
     // Its will on the second broker carries that session's bdSeq.
     await gates[1]!.down();
     await waitFor(() => of(1, "NDEATH").length === 1, 10_000, "NDEATH will on the second broker");
