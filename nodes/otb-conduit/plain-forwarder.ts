@@ -155,6 +155,7 @@ export class PlainForwarder {
         continue;
       }
       this.inflight++;
+      this.resend.resent++;
       client.publish(record.topic, record.payload, { qos: 1 }, (err) => this.onResendAck(gen, record, err));
     }
     if (this.resend.waiting > 0 || again.length === allowed) return;

@@ -42,9 +42,9 @@ interface Held {
 
 export class ResendWindow {
   /**
-   * Records sent again, counted when written to a link: the window's (take()) and, in plain
-   * mode, queue records replayed after being in flight on a lost link (plain-forwarder.ts), so
-   * that the duplicates a consumer sees are at most this many.
+   * Records sent again, counted by the forwarder when it writes one to a link: the window's and,
+   * in plain mode, queue records replayed after being in flight on a lost link
+   * (plain-forwarder.ts), so that the duplicates a consumer sees are at most this many.
    */
   resent = 0;
   private held: Held[] = [];
@@ -99,12 +99,11 @@ export class ResendWindow {
     return this.pending.length - this.next;
   }
 
-  /** Up to `n` records to re-send now; each one is counted in `resent`. */
+  /** Up to `n` records to re-send now (then `settled()` or, on a lost link, `rewind()`). */
   take(n: number): QueueRecord[] {
     const out = this.pending.slice(this.next, this.next + Math.max(0, n));
     this.next += out.length;
     for (const r of out) this.unacked.set(r.seq, r);
-    this.resent += out.length;
     if (this.next === this.pending.length) {
       this.pending = [];
       this.next = 0;

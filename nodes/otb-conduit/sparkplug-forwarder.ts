@@ -309,6 +309,7 @@ export class SparkplugForwarder {
     if (sent.length === 0) return;
     this.seq = (this.seq + 1) % 256;
     this.inflight++;
+    this.resend.resent += sent.length;
     const bytes = Buffer.from(encodePayload({ timestamp: Date.now(), seq: this.seq, metrics }));
     client.publish(this.topics.data, bytes, { qos: 0 }, (err) => {
       if (gen !== this.generation) return;

@@ -459,6 +459,26 @@ describe("otb-conduit fails over between several brokers (issue 19)", function (
     assert.equal(conduit.stats().delivered, 2);
   });
 
+  itWithMosquitto("back to the same broker after a dropped link: nothing re-sent, exactly once", async () => {
+    const [a] = await brokers(1);
+    const gate = await Gate.open(a!.port);
+    cleanup.push(() => gate.down());
+    const verifiers = await Verifiers.start([a!.url]);
+    cleanup.push(() => verifiers.stop());
+    const run = await load(`${gate.url}\nmqtt://127.0.0.1:1`);
+    submit(0, 50);
+    await waitFor(() => verifiers.unique === 50 && run.conduit.stats().queued === 0, 20_000, "the first records");
+    await gate.down();
+    await waitFor(() => run.conduit.stats().state !== "connected", 10_000, "the link down");
+    submit(50, 50);
+    await gate.up();
+    await waitFor(() => verifiers.unique === 100 && run.conduit.stats().queued === 0, 30_000, "the rest on the same broker");
+    await delay(300);
+    assert.equal(run.conduit.stats().resent, 0, "the broker lived: what it acknowledged reached its subscribers");
+    assert.equal(verifiers.duplicates, 0);
+    assertInvariant(run.conduit);
+  });
+
   itWithMosquitto("a single broker URL: no position in the status or the report, as before", async () => {
     const [a] = await brokers(1);
     const run = await load(a!.url);
