@@ -11,11 +11,14 @@
  *   publish is not a legal MQTT 5 PUBACK code): the link is rebuilt and the records that were in
  *   flight are re-sent one at a time; the one that breaks the link again alone is quarantined.
  *   Without this, one such record would loop through reconnects for ever.
+ * After a failover to another broker, the last acknowledged records are re-sent first
+ * (resend-window.ts): a killed broker may have acknowledged records it never passed on.
  */
 import type { MqttClient } from "mqtt";
 import type { DurableQueue } from "./queue/durable-queue";
 import { RateLimiter } from "./rate-limiter";
 import type { QueueRecord } from "./queue/record";
+import { ResendWindow } from "./resend-window";
 
 export interface ForwarderOptions {
   window: number;
@@ -44,6 +47,13 @@ export class PlainForwarder {
   /** Records in flight when the broker broke the protocol; re-sent alone to find the culprit. */
   private readonly suspects = new Set<number>();
   private readonly poisoned = new Set<number>();
+  /** The last acknowledged records, re-sent first after a failover (issue 19). */
+  readonly resend = new ResendWindow();
+  /**
+   * Records in flight when a link dropped: sent once, fate unknown. When the queue replays them
+   * they are counted as re-sent too, so that `resent` bounds the duplicates a consumer may see.
+   */
+  private readonly sentBefore = new Set<number>();
 
   constructor(private readonly queue: DurableQueue, private readonly opts: ForwarderOptions) {
     this.limiter = new RateLimiter(opts.rateLimit);
@@ -54,10 +64,12 @@ export class PlainForwarder {
     return this.client !== null;
   }
 
-  attach(client: MqttClient): void {
+  /** `broker`: which broker the link is to; another one than last time re-sends the window. */
+  attach(client: MqttClient, broker = ""): void {
     this.generation++;
     this.client = client;
     this.inflight = 0;
+    this.resend.attach(broker);
     this.queue.markLive();
     this.schedulePump();
   }
@@ -66,7 +78,9 @@ export class PlainForwarder {
     this.generation++;
     this.client = null;
     this.inflight = 0;
+    for (const seq of this.inFlightRecords.keys()) this.sentBefore.add(seq);
     this.inFlightRecords.clear();
+    this.resend.rewind();
     this.queue.rewind();
   }
 
@@ -128,12 +142,25 @@ export class PlainForwarder {
     if (room <= 0 || (this.inflight > 0 && room < Math.ceil(window / 2))) return;
     const allowed = this.limiter.take(room, now);
     if (allowed === 0) return this.wakeAt(now + this.limiter.retryInMs());
-    const records = this.queue.take(allowed);
-    this.limiter.refund(allowed - records.length);
     const gen = this.generation;
     // MQTT 5 CONNACK may announce the largest packet the broker accepts; a bigger one would make
     // it drop the connection, and the record would loop through reconnects for ever.
     const maxPacket = (client as unknown as { connackPacket?: { properties?: { maximumPacketSize?: number } } }).connackPacket?.properties?.maximumPacketSize;
+    // The re-sent window goes first, in order, before the queue's unacknowledged records; the
+    // policy of now applies to it too, and what the new broker cannot take is not re-sent.
+    const again = this.resend.take(allowed);
+    for (const record of again) {
+      if (this.opts.recheck?.(record) || (maxPacket && publishPacketSize(record) > maxPacket)) {
+        this.resend.settled(record, false);
+        continue;
+      }
+      this.inflight++;
+      this.resend.resent++;
+      client.publish(record.topic, record.payload, { qos: 1 }, (err) => this.onResendAck(gen, record, err));
+    }
+    if (this.resend.waiting > 0 || again.length === allowed) return;
+    const records = this.queue.take(allowed - again.length);
+    this.limiter.refund(allowed - again.length - records.length);
     for (const record of records) {
       if (this.poisoned.has(record.seq)) continue; // being quarantined; the settle resolves it
       const refusal = this.opts.recheck?.(record) ?? null;
@@ -147,17 +174,20 @@ export class PlainForwarder {
       }
       this.inflight++;
       this.inFlightRecords.set(record.seq, record);
+      if (this.sentBefore.delete(record.seq)) this.resend.resent++;
       client.publish(record.topic, record.payload, { qos: 1 }, (err) => this.onAck(gen, record, err));
     }
   }
 
   private onAck(gen: number, record: QueueRecord, err: Error | undefined): void {
     if (gen !== this.generation) return; // an old connection: its records were rewound already
+    this.sentBefore.delete(record.seq);
     this.inflight--;
     this.inFlightRecords.delete(record.seq);
     if (!err || typeof (err as { code?: unknown }).code === "number") this.suspects.delete(record.seq);
     if (!err) {
       this.queue.settle(record.seq, "delivered");
+      this.resend.acknowledged(record);
     } else {
       const code = (err as { code?: unknown }).code;
       if (typeof code === "number" && RETRY_LATER.has(code)) {
@@ -177,8 +207,28 @@ export class PlainForwarder {
     if (!this.pumping) this.pump();
   }
 
+  /**
+   * A re-sent record was delivered once already: the queue does not count it again. Refused now
+   * (the new broker's ACL, its size limit) it is not re-sent again; without an acknowledgement
+   * (the link dropped) it stays pending for the next link.
+   */
+  private onResendAck(gen: number, record: QueueRecord, err: Error | undefined): void {
+    if (gen !== this.generation) return;
+    this.inflight--;
+    const code = (err as { code?: unknown } | undefined)?.code;
+    if (err && typeof code !== "number" && !/exceed|too large/i.test(err.message)) return;
+    if (typeof code === "number" && RETRY_LATER.has(code)) {
+      this.resend.retry(record);
+      this.pausedUntil = Date.now() + 1000;
+    } else {
+      this.resend.settled(record, !err || (typeof code === "number" && code < 0x80));
+    }
+    if (!this.pumping) this.pump();
+  }
+
   /** While its quarantine write is under way, the record is not sent again (even after a rewind). */
   private quarantine(record: QueueRecord, reason: string): void {
+    this.sentBefore.delete(record.seq);
     this.poisoned.add(record.seq);
     Promise.resolve(this.opts.onQuarantine(record, reason))
       .finally(() => {

@@ -14,6 +14,12 @@
  *   first. NDATA goes by alias, QoS 0, seq 0..255.
  * - Delivery: a record counts as delivered once written in an NDATA of a live session whose host
  *   is online. Records queued before the current BIRTH are flushed with is_historical = true.
+ * - After a failover to another broker (issue 19), the last delivered records (resend-window.ts)
+ *   are written again first, right after the new NBIRTH: NDATA of the new session, so with its
+ *   seq numbers (1, 2, ... after the NBIRTH's 0), by the aliases that NBIRTH declared, and every
+ *   metric flagged is_historical (Sparkplug B 3.0, Payload: "is_historical ... this is
+ *   historical data and should not update real time tag values"), so a host that already had
+ *   them stores a duplicate without moving the tag's current value back (NBIRTH carried it).
  */
 import * as path from "path";
 import type { IClientOptions, MqttClient } from "mqtt";
@@ -23,6 +29,7 @@ import type { ConduitConfig } from "./conduit-config";
 import type { DurableQueue } from "./queue/durable-queue";
 import { RateLimiter } from "./rate-limiter";
 import type { QueueRecord } from "./queue/record";
+import { ResendWindow } from "./resend-window";
 
 export interface SparkplugCounters {
   bdSeq: number;
@@ -56,6 +63,8 @@ export class SparkplugForwarder {
   private generation = 0;
   private bdSeq: number;
   private seq = 0;
+  /** The last delivered records, written again after a failover (issue 19). */
+  readonly resend = new ResendWindow();
   private born = false;
   private hostOnline: boolean;
   private lastStateTs = 0;
@@ -101,8 +110,10 @@ export class SparkplugForwarder {
     return { will: { topic: this.topics.death, payload: Buffer.from(this.deathPayload()), qos: 1, retain: false } };
   }
 
-  attach(client: MqttClient): void {
+  /** `broker`: which broker the link is to; another one than last time re-sends the window. */
+  attach(client: MqttClient, broker = ""): void {
     this.generation++;
+    this.resend.attach(broker);
     this.client = client;
     this.born = false;
     this.inflight = 0;
@@ -131,6 +142,7 @@ export class SparkplugForwarder {
     this.client = null;
     this.born = false;
     this.inflight = 0;
+    this.resend.rewind();
     this.queue.rewind();
   }
 
@@ -228,6 +240,10 @@ export class SparkplugForwarder {
     while (this.client && this.born && this.hostOnline && this.inflight < DATA_IN_FLIGHT) {
       const allowed = this.limiter.take(METRICS_PER_DATA);
       if (allowed === 0) return this.wakeLater();
+      if (this.resend.waiting > 0) {
+        this.resendSome(allowed);
+        continue;
+      }
       const records = this.queue.take(allowed);
       this.limiter.refund(allowed - records.length);
       if (records.length === 0) return;
@@ -268,6 +284,42 @@ export class SparkplugForwarder {
     }
   }
 
+  /**
+   * One NDATA of re-sent records, all historical, by the aliases of the current BIRTH; a record
+   * whose metric this BIRTH does not declare as that datatype is not re-sent (it never leaves
+   * a DATA the host could not decode).
+   */
+  private resendSome(allowed: number): void {
+    const client = this.client!;
+    const gen = this.generation;
+    const records = this.resend.take(allowed);
+    this.limiter.refund(allowed - records.length);
+    const metrics: SparkplugMetric[] = [];
+    const sent: QueueRecord[] = [];
+    for (const r of records) {
+      const decoded = validMetric(r);
+      const k = this.known.get(r.topic);
+      if (typeof decoded === "string" || !k || k.datatype !== decoded.datatype) {
+        this.resend.settled(r, false);
+        continue;
+      }
+      sent.push(r);
+      metrics.push({ alias: k.alias, datatype: k.datatype, value: decoded.value, isNull: decoded.value === null, timestamp: r.ts, isHistorical: true });
+    }
+    if (sent.length === 0) return;
+    this.seq = (this.seq + 1) % 256;
+    this.inflight++;
+    this.resend.resent += sent.length;
+    const bytes = Buffer.from(encodePayload({ timestamp: Date.now(), seq: this.seq, metrics }));
+    client.publish(this.topics.data, bytes, { qos: 0 }, (err) => {
+      if (gen !== this.generation) return;
+      this.inflight--;
+      // Without a write the records stay pending (rewound with the link) for the next one.
+      if (!err) for (const r of sent) this.resend.settled(r, true);
+      this.schedulePump();
+    });
+  }
+
   private wakeLater(): void {
     if (this.wakeTimer) return;
     this.wakeTimer = setTimeout(() => {
@@ -279,7 +331,12 @@ export class SparkplugForwarder {
   private onWritten(gen: number, records: QueueRecord[], err: Error | undefined): void {
     if (gen !== this.generation) return;
     this.inflight--;
-    if (!err) for (const r of records) this.queue.settle(r.seq, "delivered");
+    if (!err) {
+      for (const r of records) {
+        this.queue.settle(r.seq, "delivered");
+        this.resend.acknowledged(r);
+      }
+    }
     this.schedulePump();
   }
 }

@@ -15,6 +15,8 @@ export function statusView(s: ConduitStats, delivering: boolean, newDrops: boole
     s.quarantined > 0 ? `${s.quarantined} quarantined` : "",
     lost > 0 ? `${lost} dropped` : "",
     s.expired > 0 ? `${s.expired} expired` : "",
+    // Sent again after a failover (issue 19): duplicates a consumer may see, not new records.
+    (s.resent ?? 0) > 0 ? `${s.resent} re-sent` : "",
   ].filter(Boolean);
   const tail = extras.length ? ` · ${extras.join(" · ")}` : "";
   // The queue at its bound or at the disk's limit: said at once, connected or not (issue 15, F5).
