@@ -12,7 +12,17 @@ const ts = require("typescript");
 
 const root = path.resolve(__dirname, "..");
 /** Folders whose errors fail the check, and folders inside them not brought under it yet. */
-const STRICT = ["cli/"];
+const STRICT = [
+  "cli/",
+  "nodes/shared/",
+  "nodes/otb-line/",
+  "nodes/otb-window/",
+  "nodes/otb-validate/",
+  "nodes/otb-context/",
+  "nodes/otb-oee/",
+  "nodes/otb-spc/",
+  "nodes/otb-publish/",
+];
 const PENDING = [];
 
 const configFile = path.join(root, "tsconfig.strict.json");
