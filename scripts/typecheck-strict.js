@@ -18,6 +18,14 @@ const STRICT = [
   "nodes/otb-opcua-in/",
   "nodes/otb-modbus-device/",
   "nodes/otb-modbus-in/",
+  "nodes/shared/",
+  "nodes/otb-line/",
+  "nodes/otb-window/",
+  "nodes/otb-validate/",
+  "nodes/otb-context/",
+  "nodes/otb-oee/",
+  "nodes/otb-spc/",
+  "nodes/otb-publish/",
 ];
 const PENDING = [];
 

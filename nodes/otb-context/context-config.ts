@@ -1,5 +1,4 @@
 /** otb-context's checked configuration (schema.ts) as the mode source; pure, so lint runs it too. */
-import { ConfigError } from "../shared/errors";
 import { readConfig, type ConfigOf } from "../shared/schema";
 import type { Mode } from "../shared/types";
 import type { ModeSourceConfig } from "./mode";
@@ -31,13 +30,10 @@ export function contextSettings(c: ContextFields): ContextSettings {
   };
 }
 
-// The tag and threshold a mode needs are checked here rather than in the schema, so that every
-// modeSource stays valid on its own (the editor and the agreement test judge one field at a time).
+// schema.ts refuses a state or threshold mode without its tag, and a threshold mode without its threshold.
 function readMode(c: ContextFields): ModeSourceConfig {
   if (c.modeSource === "none") return { kind: "none" };
-  if (!c.modeTag) throw new ConfigError(`modeTag is required: the ${c.modeSource} mode needs the tag it reads`, { field: "modeTag" });
   if (c.modeSource === "state") return { kind: "state", tag: c.modeTag, map: stateMapOf(c.stateMap) };
-  if (!Number.isFinite(c.threshold)) throw new ConfigError("threshold is required: the threshold mode needs the value below which the line is idle", { field: "threshold" });
   return { kind: "threshold", tag: c.modeTag, threshold: c.threshold, hysteresis: c.hysteresis };
 }
 

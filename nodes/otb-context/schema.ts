@@ -19,6 +19,31 @@ const stateMap: FieldCheck = (value, node, spec) => {
   return null;
 };
 
+/**
+ * The state and threshold modes read a tag, the threshold mode a threshold too. The mode reports
+ * what it lacks (so the runtime's first problem is the one the editor shows on this select), and
+ * modeTag / threshold turn red with it.
+ */
+const modeNeeds: FieldCheck = (value, node) => {
+  const blank = (v: unknown): boolean => v === undefined || v === null || String(v).trim() === "";
+  if ((value === "state" || value === "threshold") && blank(node.modeTag)) return `"${String(value)}" needs modeTag (the tag the mode is read from)`;
+  if (value === "threshold" && blank(node.threshold)) return `"threshold" needs a threshold (the value below which the line is idle)`;
+  return null;
+};
+
+/** The state and threshold modes read this tag. */
+const tagForMode: FieldCheck = (value, node) => {
+  const mode = String(node.modeSource ?? "none");
+  const blank = value === undefined || value === null || String(value).trim() === "";
+  return blank && (mode === "state" || mode === "threshold") ? `is required: the ${mode} mode needs the tag it reads` : null;
+};
+
+/** The threshold mode compares the tag with this value. */
+const thresholdForMode: FieldCheck = (value, node) => {
+  const blank = value === undefined || value === null || String(value).trim() === "";
+  return blank && node.modeSource === "threshold" ? "is required: the threshold mode needs the value below which the line is idle" : null;
+};
+
 export const schema = defineSchema({
   type: "otb-context",
   version: 1,
@@ -28,9 +53,9 @@ export const schema = defineSchema({
     /** Optional ISA-95 levels below the line, added to every Signal's context. */
     cell: field.text(),
     asset: field.text(),
-    modeSource: field.oneOf(["none", "state", "threshold"] as const, "none"),
-    /** The tag the mode is derived from (state and threshold modes; checked at deploy and in lint). */
-    modeTag: field.text(),
+    modeSource: field.oneOf(["none", "state", "threshold"] as const, "none", { check: "modeNeeds" }),
+    /** The tag the mode is derived from (required by the state and threshold modes). */
+    modeTag: field.text({ check: "tagForMode", checkBlank: true, samples: { valid: ["line1.state"] } }),
     stateMap: field.json(
       [
         { value: "0", mode: "idle" },
@@ -38,12 +63,12 @@ export const schema = defineSchema({
       ],
       { json: "any", check: "stateMap", values: MODES },
     ),
-    /** Idle below this value (threshold mode; required there, checked at deploy and in lint). */
-    threshold: field.number(""),
+    /** Idle below this value (required by the threshold mode). */
+    threshold: field.number("", { check: "thresholdForMode", checkBlank: true, samples: { valid: [10] } }),
     hysteresis: field.number(0, { min: 0, samples: { invalid: [-1] } }),
     /** msg.topic that marks a context update (product/batch/order/mode); blank means "context". */
     contextTopic: field.text({ default: "context" }),
     persist: field.boolean(true),
   },
-  checks: { stateMap },
+  checks: { stateMap, modeNeeds, tagForMode, thresholdForMode },
 });

@@ -71,8 +71,7 @@ export class ContextStamper {
    */
   stamp(signals: Signal[], events: ContextEvent[]): void {
     const modeTag = this.modeDeriver ? this.modeDeriver.tag : null;
-    for (let i = 0; i < signals.length; i++) {
-      const s = signals[i];
+    for (const s of signals) {
       if (s.tag === modeTag) {
         const m = this.modeDeriver!.update(s);
         if (m !== undefined && m !== this.derivedMode) {

@@ -28,8 +28,6 @@ export interface OeeSettings {
   businessCase: BusinessCase | null;
 }
 
-const NEEDS: Record<Counting, Array<"total" | "good" | "reject">> = { "total-reject": ["total", "reject"], "total-good": ["total", "good"], "good-reject": ["good", "reject"] };
-
 /** As lint runs it: the fields and the tags they need (the business case file is read at deploy). */
 export function parseOeeConfig(def: Record<string, unknown>): OeeSettings {
   return oeeSettings(readConfig(schema, def), null);
@@ -38,10 +36,7 @@ export function parseOeeConfig(def: Record<string, unknown>): OeeSettings {
 /** `readFile` reads the business case file (relative to userDir); null leaves it unread. */
 export function oeeSettings(c: OeeFields, readFile: ((file: string) => unknown) | null): OeeSettings {
   const tags = { state: c.stateTag, fault: c.faultTag, total: c.totalTag, good: c.goodTag, reject: c.rejectTag, energy: c.energyTag };
-  // Which tags are needed depends on other fields: checked here, not in the schema, so every
-  // stateFrom and counting stays valid on its own (the editor judges one field at a time).
-  if (c.stateFrom === "tag" && !tags.state) throw new ConfigError("stateTag is required when the state comes from a tag", { field: "stateTag" });
-  for (const k of NEEDS[c.counting]) if (!tags[k]) throw new ConfigError(`${k}Tag is required: counting "${c.counting}" needs the ${k} counter`, { field: `${k}Tag` });
+  // schema.ts refuses a missing stateTag (state from a tag) and a missing tag of the two counters counting names.
   let businessCase: BusinessCase | null = null;
   if (c.businessCaseFile && readFile) {
     try {

@@ -16,6 +16,7 @@ import { KIND_CODES } from "../otb-conduit/conduit-config";
 import type { RecordInput } from "../otb-conduit/queue/record";
 import { encodeMetricRecord } from "../otb-conduit/sparkplug-records";
 import { isSafePublishTopic, type Refusal, type TopicPolicy } from "../otb-conduit/topic-policy";
+import { at } from "../shared/checked";
 
 export interface PublishSettings {
   topicMode: "uns" | "template";
@@ -94,9 +95,11 @@ export class Publisher {
       out.kind = "features";
       if (!validateFeatureFrame(payload)) return this.invalid(out, describeErrors(validateFeatureFrame.errors));
       const f = payload as FeatureFrame;
+      // The schema does not tie the two lists' lengths: a value missing for a name would go out as a metric without a value.
+      if (f.values.length !== f.names.length) return this.invalid(out, `${f.values.length} values for ${f.names.length} names`);
       const name = featureWindowName(pc.topic) ?? `w${f.windowMs}ms`;
       return [{ kind: "features", ctx: f.context, name, json: f, ts: f.ts, rbeValue: f.values,
-        metrics: f.names.map((n, i) => ({ name: `_features/${name}/${n}`, datatype: DataType.Double, value: f.values[i] })) }];
+        metrics: f.names.map((n, i) => ({ name: `_features/${name}/${n}`, datatype: DataType.Double, value: at(f.values, i) })) }];
     }
     if (kind === "inference") {
       out.kind = "inference";
@@ -231,14 +234,15 @@ export class Publisher {
       tag: item.name, name: item.name, kind: item.kind,
     };
     if (this.settings.topicMode === "template") {
-      let bad: string | null = null;
+      let bad: { key: string; value: string | undefined } | null = null;
       const topic = this.settings.template.replace(PLACEHOLDER, (_, key: string) => {
         const v = values[key];
-        if (v === undefined || !isSafeTopicLevel(v)) bad = `${key}="${v ?? ""}"`;
+        if (v === undefined || !isSafeTopicLevel(v)) bad = { key, value: v };
         return v ?? "";
       });
       if (bad) {
-        out.refused.push({ reason: values[(bad as string).split("=")[0]] === undefined ? "no_context" : "topic_injection", detail: bad });
+        const { key, value } = bad as { key: string; value: string | undefined };
+        out.refused.push({ reason: value === undefined ? "no_context" : "topic_injection", detail: `${key}="${value ?? ""}"` });
         return null;
       }
       return topic;

@@ -3,6 +3,17 @@ import { CHART_TYPES } from "../shared/outcomes/spc-chart";
 import { ALL_RULES } from "../shared/outcomes/spc-rules";
 import { defineSchema, field, type FieldCheck } from "../shared/schema";
 
+/** A source needs its file or its tag (reported on the select too, so the runtime names what the editor marks). */
+const sourceNeeds: FieldCheck = (value, node) => {
+  const blank = (v: unknown): boolean => v === undefined || v === null || String(v).trim() === "";
+  if (value === "file" && blank(node.catalogFile)) return `"file" needs catalogFile (the characteristics catalog to read)`;
+  if (value === "form" && blank(node.tag)) return `"form" needs a tag (the characteristic's tag)`;
+  return null;
+};
+
+const fileForSource: FieldCheck = (value, node) =>
+  node.source === "file" && (value === undefined || value === null || String(value).trim() === "") ? "is required when characteristics come from a file" : null;
+
 /** The form's one characteristic needs a tag (a catalog file names its own). */
 const formTag: FieldCheck = (value, node) => (node.source !== "file" && String(value ?? "").trim() === "" ? "is required for a characteristic from this form" : null);
 
@@ -38,9 +49,10 @@ export const schema = defineSchema({
     name: field.text(),
     /** Optional: the context (ISA-95 path) of the KPIs and events. */
     line: field.ref("otb-line"),
-    source: field.oneOf(["form", "file"] as const, "form"),
-    /** A characteristics catalog JSON file, relative to the Node-RED user directory (source "file"; checked at deploy and in lint). */
-    catalogFile: field.text(),
+    /** Valid sample: the default, for a node whose tag is set. */
+    source: field.oneOf(["form", "file"] as const, "form", { check: "sourceNeeds", samples: { valid: ["form"] } }),
+    /** A characteristics catalog JSON file, relative to the Node-RED user directory (required by source "file"; read at deploy). */
+    catalogFile: field.text({ check: "fileForSource", checkBlank: true, samples: { valid: ["spc-catalog.json"] } }),
     tag: field.text({ check: "formTag", checkBlank: true, samples: { valid: ["filler.volume"] } }),
     chart: field.oneOf(CHART_TYPES, "imr"),
     /** Subgroup size (X-bar), constant sample size (p, np), inspection units per sample (u). */
@@ -54,5 +66,5 @@ export const schema = defineSchema({
     capabilityEvery: field.number(25, { min: 0, max: 1_000_000, integer: true }),
     persist: field.boolean(true),
   },
-  checks: { formTag, subgroup, rules, aboveLsl },
+  checks: { sourceNeeds, fileForSource, formTag, subgroup, rules, aboveLsl },
 });

@@ -81,8 +81,6 @@ export function spcSettings(c: SpcFields, saved: Record<string, unknown>, readCa
   let characteristics: Characteristic[] = [];
   let origin = "form";
   if (c.source === "file") {
-    // Needed only for this source: checked here, so every source stays valid on its own in the editor.
-    if (!c.catalogFile) throw new ConfigError("catalogFile is required when characteristics come from a file", { field: "catalogFile" });
     origin = c.catalogFile;
     if (readCatalog) {
       let doc: unknown;

@@ -26,7 +26,7 @@ export class TagCounters {
     if (quality === "good") this.good++;
     else if (quality === "uncertain") this.uncertain++;
     else this.bad++;
-    if (reasons) for (let i = 0; i < reasons.length; i++) this.reasons.set(reasons[i], (this.reasons.get(reasons[i]) ?? 0) + 1);
+    if (reasons) for (const reason of reasons) this.reasons.set(reason, (this.reasons.get(reason) ?? 0) + 1);
   }
 }
 

@@ -2,6 +2,7 @@
  * Per-tag sensor-fault detectors. Each keeps a few numbers (and the spike window a pair of
  * preallocated Float64Arrays), so that checking a value allocates nothing.
  */
+import { atF64 } from "../shared/checked";
 import type { DriftRule, FlatlineRule, SpikeRule } from "./catalog";
 
 /** Rolling median and MAD over the last `size` samples, kept sorted by insertion (O(window)). */
@@ -27,24 +28,24 @@ export class RollingMedian {
     if (n === this.size) {
       // Full: the new value takes the oldest one's place in the sorted copy and moves to its rank,
       // so only the values between the two ranks shift (one pass instead of a removal and an insertion).
-      const old = this.ring[this.head];
+      const old = atF64(this.ring, this.head);
       let i = indexOf(s, n, old);
       if (x > old) {
-        while (i < n - 1 && s[i + 1] < x) {
-          s[i] = s[i + 1];
+        while (i < n - 1 && atF64(s, i + 1) < x) {
+          s[i] = atF64(s, i + 1);
           i++;
         }
       } else {
-        while (i > 0 && s[i - 1] > x) {
-          s[i] = s[i - 1];
+        while (i > 0 && atF64(s, i - 1) > x) {
+          s[i] = atF64(s, i - 1);
           i--;
         }
       }
       s[i] = x;
     } else {
       let j = n;
-      while (j > 0 && s[j - 1] > x) {
-        s[j] = s[j - 1];
+      while (j > 0 && atF64(s, j - 1) > x) {
+        s[j] = atF64(s, j - 1);
         j--;
       }
       s[j] = x;
@@ -57,8 +58,9 @@ export class RollingMedian {
   median(): number {
     const n = this.n;
     const s = this.sorted;
+    if (n === 0) return NaN; // an empty window has no median (as before: the mean of two missing values)
     const mid = n >> 1;
-    return n % 2 === 1 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+    return n % 2 === 1 ? atF64(s, mid) : (atF64(s, mid - 1) + atF64(s, mid)) / 2;
   }
 
   /**
@@ -73,10 +75,10 @@ export class RollingMedian {
     if (n === 0) return Infinity; // an empty window: no deviation is small enough (as before)
     // lo = first index >= med: left deviations are med - s[lo-1-i], right ones s[lo+j] - med.
     let lo = n >> 1;
-    if (lo < n && s[lo] >= med) {
-      while (lo > 0 && s[lo - 1] >= med) lo--;
+    if (lo < n && atF64(s, lo) >= med) {
+      while (lo > 0 && atF64(s, lo - 1) >= med) lo--;
     } else {
-      while (lo < n && s[lo] < med) lo++;
+      while (lo < n && atF64(s, lo) < med) lo++;
     }
     const nL = lo;
     const nR = n - lo;
@@ -87,17 +89,17 @@ export class RollingMedian {
     while (a < hi) {
       const mid = (a + hi) >> 1;
       const b = m - mid;
-      if (b > 0 && med - s[lo - 1 - mid] < s[lo + b - 1] - med) a = mid + 1;
+      if (b > 0 && med - atF64(s, lo - 1 - mid) < atF64(s, lo + b - 1) - med) a = mid + 1;
       else hi = mid;
     }
     const b = m - a;
-    const l1 = a > 0 ? med - s[lo - a] : -Infinity; // largest taken from the left
-    const r1 = b > 0 ? s[lo + b - 1] - med : -Infinity; // largest taken from the right
+    const l1 = a > 0 ? med - atF64(s, lo - a) : -Infinity; // largest taken from the left
+    const r1 = b > 0 ? atF64(s, lo + b - 1) - med : -Infinity; // largest taken from the right
     const dev = l1 >= r1 ? l1 : r1;
     if (n % 2 === 1) return dev;
     // Even n: the mean with the rank below, the second largest of those taken.
-    const l2 = a > 1 ? med - s[lo - a + 1] : -Infinity;
-    const r2 = b > 1 ? s[lo + b - 2] - med : -Infinity;
+    const l2 = a > 1 ? med - atF64(s, lo - a + 1) : -Infinity;
+    const r2 = b > 1 ? atF64(s, lo + b - 2) - med : -Infinity;
     const prev = l1 >= r1 ? (l2 >= r1 ? l2 : r1) : l1 >= r2 ? l1 : r2;
     return (prev + dev) / 2;
   }
@@ -109,7 +111,7 @@ function indexOf(s: Float64Array, n: number, x: number): number {
   let b = n - 1;
   while (a < b) {
     const m = (a + b) >> 1;
-    if (s[m] < x) a = m + 1;
+    if (atF64(s, m) < x) a = m + 1;
     else b = m;
   }
   return a;

@@ -19,16 +19,23 @@ const rules: FieldCheck = (value, node) => {
   return null;
 };
 
+/** Rules from a file need the file's name (reported here too, so the runtime names the field the editor marks). */
+const rulesFromNeeds: FieldCheck = (value, node) =>
+  value === "file" && (node.catalogFile === undefined || node.catalogFile === null || String(node.catalogFile).trim() === "") ? `"file" needs catalogFile (the tag catalog to read)` : null;
+
+const fileForRules: FieldCheck = (value, node) =>
+  node.rulesFrom === "file" && (value === undefined || value === null || String(value).trim() === "") ? "is required when rules come from a file" : null;
+
 export const schema = defineSchema({
   type: "otb-validate",
   version: 1,
   fields: {
     name: field.text(),
-    rulesFrom: field.oneOf(["table", "file"] as const, "table"),
+    rulesFrom: field.oneOf(["table", "file"] as const, "table", { check: "rulesFromNeeds" }),
     /** [{tag, type, unit, staleMs, range, maxRatePerSec, flatline, spike, drift}], the catalog's rule shape. */
     rules: field.json([], { json: "array", check: "rules", samples: { valid: [[{ tag: "p", type: "number", range: { badBelow: 0 } }]], invalid: [[{ tag: "a/b" }], [{ tag: "p" }, { tag: "p" }], [{ type: "number" }]] } }),
     /** A tag catalog JSON file, relative to the Node-RED user directory (rulesFrom "file"). */
-    catalogFile: field.text(),
+    catalogFile: field.text({ check: "fileForRules", checkBlank: true, samples: { valid: ["catalog.json"] } }),
     unknownTags: field.oneOf(["pass", "uncertain", "bad"] as const, "pass"),
     maxStringLength: field.number(1024, { min: 1, max: 16 * 1024 * 1024, integer: true }),
     /** Seconds between quality summaries on output 3; 0 sends none. */
@@ -36,5 +43,5 @@ export const schema = defineSchema({
     /** The status turns yellow when the recent good share falls below this percentage. */
     warnBelowPct: field.number(95, { min: 0, max: 100, samples: { invalid: [101] } }),
   },
-  checks: { rules },
+  checks: { rules, rulesFromNeeds, fileForRules },
 });

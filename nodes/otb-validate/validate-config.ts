@@ -23,8 +23,7 @@ export interface ValidateSettings {
 /** As lint runs it: the fields, and the rule table (a catalog file is read only at deploy). */
 export function parseValidateConfig(def: Record<string, unknown>): ValidateFields {
   const c = readConfig(schema, def);
-  if (c.rulesFrom === "file") catalogFileOf(c);
-  else parseRules(c.rules);
+  if (c.rulesFrom !== "file") parseRules(c.rules);
   return c;
 }
 
@@ -33,7 +32,7 @@ export function validateSettings(c: ValidateFields, resolve: (file: string) => s
   let rules: TagRule[];
   let origin = "table";
   if (c.rulesFrom === "file") {
-    origin = catalogFileOf(c);
+    origin = c.catalogFile;
     rules = parseCatalog(readJson(resolve(origin)));
   } else rules = parseRules(c.rules);
   return {
@@ -44,13 +43,6 @@ export function validateSettings(c: ValidateFields, resolve: (file: string) => s
     summaryIntervalSec: c.summaryInterval,
     warnBelowPct: c.warnBelowPct,
   };
-}
-
-// Whether a file is needed depends on rulesFrom: checked here, not in the schema, so every value
-// of rulesFrom stays valid on its own (the editor judges one field at a time).
-function catalogFileOf(c: ValidateFields): string {
-  if (!c.catalogFile) throw new ConfigError("catalogFile is required when rules come from a file", { field: "catalogFile" });
-  return c.catalogFile;
 }
 
 function readJson(full: string): unknown {

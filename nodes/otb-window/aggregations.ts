@@ -3,6 +3,7 @@
  * the definition of a feature: `otbridge train` must compute training features with these same
  * functions, or the model sees different numbers at run time than it was fitted on.
  */
+import { at } from "../shared/checked";
 
 export const AGGREGATIONS = ["last", "mean", "min", "max", "std", "rms", "slope", "count"] as const;
 export type Aggregation = (typeof AGGREGATIONS)[number];
@@ -31,8 +32,8 @@ export function aggregate(agg: Aggregation, s: Samples): number | undefined {
   switch (agg) {
     case "last": {
       let best = 0;
-      for (let i = 1; i < n; i++) if (s.ts[i] >= s.ts[best]) best = i;
-      return s.values[best];
+      for (let i = 1; i < n; i++) if (at(s.ts, i) >= at(s.ts, best)) best = i;
+      return at(s.values, best);
     }
     case "mean":
       return sum(s.values) / n;
@@ -66,20 +67,20 @@ function slopePerSecond(s: Samples): number | undefined {
   const n = s.values.length;
   if (n < 2) return undefined;
   // Centre time on the first sample so epoch milliseconds do not cost float precision.
-  const t0 = s.ts[0];
+  const t0 = at(s.ts, 0);
   let mt = 0;
   let mv = 0;
   for (let i = 0; i < n; i++) {
-    mt += (s.ts[i] - t0) / 1000;
-    mv += s.values[i];
+    mt += (at(s.ts, i) - t0) / 1000;
+    mv += at(s.values, i);
   }
   mt /= n;
   mv /= n;
   let cov = 0;
   let varT = 0;
   for (let i = 0; i < n; i++) {
-    const dt = (s.ts[i] - t0) / 1000 - mt;
-    cov += dt * (s.values[i] - mv);
+    const dt = (at(s.ts, i) - t0) / 1000 - mt;
+    cov += dt * (at(s.values, i) - mv);
     varT += dt * dt;
   }
   return varT === 0 ? undefined : cov / varT;

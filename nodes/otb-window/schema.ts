@@ -22,8 +22,10 @@ const features: FieldCheck = (value, node, spec) => {
   for (let i = 0; i < list.length; i++) {
     const item = list[i];
     const text = typeof item === "string" ? item : null;
-    const tag = text !== null ? text.slice(0, text.lastIndexOf(":")) : String((item as { tag?: unknown })?.tag ?? "").trim();
-    const agg = text !== null ? text.slice(text.lastIndexOf(":") + 1) : String((item as { agg?: unknown })?.agg ?? "");
+    // "tag:agg"; a name without ":" is all tag (its aggregation missing), not a tag cut short by one character.
+    const colon = text !== null ? text.lastIndexOf(":") : -1;
+    const tag = text !== null ? (colon < 0 ? text : text.slice(0, colon)) : String((item as { tag?: unknown })?.tag ?? "").trim();
+    const agg = text !== null ? (colon < 0 ? "" : text.slice(colon + 1)) : String((item as { agg?: unknown })?.agg ?? "");
     if (!tag) return `${i + 1}: tag is required`;
     if (!aggs.includes(agg)) return `${i + 1}: aggregation "${agg}" is not one of ${aggs.join(", ")}`;
   }

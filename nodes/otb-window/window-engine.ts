@@ -9,6 +9,7 @@
  * instead of waiting forever. A Signal older than every open window is late: refused, counted.
  */
 import type { Context, FeatureFrame, Quality, Signal } from "../shared";
+import { at } from "../shared/checked";
 import { aggregate, type Aggregation } from "./aggregations";
 
 export type MissingPolicy = "skip" | "hold" | "mark";
@@ -90,11 +91,12 @@ class TagSamples {
     const n = this.ts.length;
     let w = 0;
     for (let r = 0; r < n; r++) {
-      if (this.ts[r] < from) continue;
+      const t = at(this.ts, r);
+      if (t < from) continue;
       if (w !== r) {
-        this.ts[w] = this.ts[r];
-        this.values[w] = this.values[r];
-        this.uncertain[w] = this.uncertain[r];
+        this.ts[w] = t;
+        this.values[w] = at(this.values, r);
+        this.uncertain[w] = at(this.uncertain, r);
         this.contexts[w] = this.contexts[r];
       }
       w++;
@@ -123,8 +125,7 @@ export class WindowEngine {
   /** Adds Signals; returns those refused with their reason. Tags without a feature are ignored. */
   add(signals: Signal[], wallNow: number): Refused[] {
     const refused: Refused[] = [];
-    for (let i = 0; i < signals.length; i++) {
-      const s = signals[i];
+    for (const s of signals) {
       const samples = this.byTag.get(s.tag);
       if (!samples) continue;
       if (s.ts > wallNow + this.options.maxFutureMs) {
@@ -208,11 +209,11 @@ export class WindowEngine {
       const ts: number[] = [];
       const vs: number[] = [];
       for (let i = 0; i < samples.length; i++) {
-        const t = samples.ts[i];
+        const t = at(samples.ts, i);
         if (t < start || t >= end) continue;
         ts.push(t);
-        vs.push(samples.values[i]);
-        if (samples.uncertain[i]) usedUncertain = true;
+        vs.push(at(samples.values, i));
+        if (at(samples.uncertain, i)) usedUncertain = true;
         const c = samples.contexts[i];
         if (c && t >= contextTs) {
           context = c;

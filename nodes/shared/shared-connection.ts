@@ -179,6 +179,7 @@ export class SharedConnection<C> extends EventEmitter {
 
   private notify(id: string, detail?: string): void {
     const node = this.users[id];
+    if (!node) return; // deregistered while the statuses were going out
     const hooks = this.hooks.get(id);
     const state = this._state;
     try {

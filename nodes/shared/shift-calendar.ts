@@ -178,7 +178,7 @@ export class ShiftCalendar {
     for (const p of this.fmt.formatToParts(new Date(ts))) parts[p.type] = p.value;
     return {
       date: `${parts.year}-${parts.month}-${parts.day}`,
-      weekday: WEEKDAYS[parts.weekday] ?? 0,
+      weekday: WEEKDAYS[parts.weekday ?? ""] ?? 0,
       minuteOfDay: Number(parts.hour) * 60 + Number(parts.minute),
     };
   }

@@ -247,13 +247,14 @@ export function stateTopic(hostId: string): string {
 export function parseTopic(topic: string): ParsedTopic | null {
   const levels = topic.split("/");
   if (levels[0] !== NAMESPACE || levels.some((l) => !isValidId(l))) return null;
-  if (levels[1] === "STATE") return levels.length === 3 ? { type: "STATE", hostId: levels[2] } : null;
-  if (levels.length < 4 || levels.length > 5 || !MESSAGE_TYPES.has(levels[2])) return null;
-  const type = levels[2] as MessageType;
+  const [, group = "", kind = "", edgeNode = "", device] = levels;
+  if (group === "STATE") return levels.length === 3 ? { type: "STATE", hostId: kind } : null;
+  if (levels.length < 4 || levels.length > 5 || !MESSAGE_TYPES.has(kind)) return null;
+  const type = kind as MessageType;
   const wantsDevice = type.startsWith("D");
-  if (wantsDevice !== (levels.length === 5)) return null;
-  const parts: TopicParts = { group: levels[1], type, edgeNode: levels[3] };
-  if (wantsDevice) parts.device = levels[4];
+  if (wantsDevice !== (device !== undefined)) return null;
+  const parts: TopicParts = { group, type, edgeNode };
+  if (device !== undefined) parts.device = device;
   return parts;
 }
 

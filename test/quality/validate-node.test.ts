@@ -153,8 +153,8 @@ describe("otb-validate node", () => {
   it("refuses rules from a file without a catalog file, naming the field", async () => {
     await helper.load(otbValidate, flow({ rulesFrom: "file", catalogFile: "" }));
     const report = await nextMessage(helper.getNode("caught"));
-    assert.match(String((report.error as { message: string }).message), /(^|: )catalogFile is required when rules come from a file/);
-    assert.match(spied("v").status.lastCall.args[0].text, /config: catalogFile is required/);
+    assert.match(String((report.error as { message: string }).message), /(^|: )rulesFrom "file" needs catalogFile \(the tag catalog to read\)$/);
+    assert.match(spied("v").status.lastCall.args[0].text, /^config: rulesFrom "file" needs catalogFile/);
   });
 
   it("refuses a rule table with a band out of order, naming the tag", async () => {

@@ -188,11 +188,12 @@ export class OeeEngine {
     for (const key of new Set(ep.allocs.map((a) => a.key))) {
       const t = this.open.get(key);
       if (!t || !countsStop(key, ep)) continue;
-      if (t.downtime[old]) {
-        t.downtime[old].stops -= 1;
-        if (t.downtime[old].ms <= 0 && t.downtime[old].stops <= 0) delete t.downtime[old];
+      const from = t.downtime[old];
+      if (from) {
+        from.stops -= 1;
+        if (from.ms <= 0 && from.stops <= 0) delete t.downtime[old];
       }
-      t.downtime[reason].stops += 1;
+      (t.downtime[reason] ??= { ms: 0, stops: 0 }).stops += 1;
     }
     return true;
   }
@@ -376,8 +377,9 @@ export class OeeEngine {
         const ep = this.episode;
         if (ep.long) {
           t.downMs += ms;
-          (t.downtime[ep.reason] ??= { ms: 0, stops: 0 }).ms += ms;
-          if (!ep.allocs.some((x) => x.key === key) && countsStop(key, ep)) t.downtime[ep.reason].stops += 1;
+          const r = (t.downtime[ep.reason] ??= { ms: 0, stops: 0 });
+          r.ms += ms;
+          if (!ep.allocs.some((x) => x.key === key) && countsStop(key, ep)) r.stops += 1;
         } else t.pendingStopMs += ms;
       }
     }

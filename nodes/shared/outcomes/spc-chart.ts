@@ -7,6 +7,7 @@
  * Formulas: NIST/SEMATECH e-Handbook of Statistical Methods, sections 6.3.2 (X-bar/R, X-bar/S,
  * individuals/moving range) and 6.3.3 (p, np, c, u); Montgomery, Introduction to SQC, ch. 6-7.
  */
+import { at } from "../checked";
 import { constants } from "./spc-constants";
 import { RuleChecker, RULE_TEXT, type RuleId } from "./spc-rules";
 
@@ -355,7 +356,7 @@ export function limitsFrom(type: ChartType, n: number, pts: RawPoint[], out: Set
     case "imr": {
       // Moving ranges between consecutive points, skipping any that touches an excluded point.
       const mrs: number[] = [];
-      for (let i = 1; i < pts.length; i++) if (!out.has(i) && !out.has(i - 1)) mrs.push(Math.abs(pts[i].value - pts[i - 1].value));
+      for (let i = 1; i < pts.length; i++) if (!out.has(i) && !out.has(i - 1)) mrs.push(Math.abs(at(pts, i).value - at(pts, i - 1).value));
       const mrBar = mrs.length ? mean(mrs) : 0;
       return { center: mean(inc.map((p) => p.value)), sigma: mrBar / constants(2).d2, dispersion: mrBar };
     }
@@ -375,7 +376,7 @@ export function limitsFrom(type: ChartType, n: number, pts: RawPoint[], out: Set
       return { center: pBar, sigma: Math.sqrt(pBar * (1 - pBar)) };
     }
     case "np": {
-      const size = fixedN ?? inc[0].size;
+      const size = fixedN ?? at(inc, 0).size;
       const npBar = mean(inc.map((p) => p.value));
       const pBar = npBar / size;
       return { center: npBar, sigma: Math.sqrt(size * pBar * (1 - pBar)), n: size };

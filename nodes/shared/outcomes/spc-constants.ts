@@ -8,6 +8,8 @@
  * which reproduce the NIST/SEMATECH e-Handbook tables (section 6.3.2.1) to their printed digits
  * (test/outcomes/spc-constants.test.ts checks that).
  */
+import { at } from "../checked";
+
 const D2: Record<number, [number, number]> = {
   2: [1.128, 0.853], 3: [1.693, 0.888], 4: [2.059, 0.88], 5: [2.326, 0.864], 6: [2.534, 0.848],
   7: [2.704, 0.833], 8: [2.847, 0.82], 9: [2.97, 0.808], 10: [3.078, 0.797], 11: [3.173, 0.787],
@@ -39,9 +41,9 @@ function lnGamma(x: number): number {
     12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7];
   if (x < 0.5) return Math.log(Math.PI / Math.sin(Math.PI * x)) - lnGamma(1 - x);
   x -= 1;
-  let a = c[0];
+  let a = at(c, 0);
   const t = x + g + 0.5;
-  for (let i = 1; i < g + 2; i++) a += c[i] / (x + i);
+  for (let i = 1; i < g + 2; i++) a += at(c, i) / (x + i);
   return 0.5 * Math.log(2 * Math.PI) + (x + 0.5) * Math.log(t) - t + Math.log(a);
 }
 

@@ -6,6 +6,8 @@
  * rules 1-4. A rule is reported on the point that completes its pattern, so a pattern that goes
  * on (10 points on one side) keeps violating on every further point until it is broken.
  */
+import { at } from "../checked";
+
 export type RuleId =
   | "nelson1" | "nelson2" | "nelson3" | "nelson4" | "nelson5" | "nelson6" | "nelson7" | "nelson8"
   | "we1" | "we2" | "we3" | "we4";
@@ -42,13 +44,13 @@ export function isRuleId(x: unknown): x is RuleId {
 const side = (z: number): number => (z > 0 ? 1 : z < 0 ? -1 : 0);
 
 function sameSide(zs: number[]): boolean {
-  const s = side(zs[0]);
+  const s = side(at(zs, 0));
   return s !== 0 && zs.every((z) => side(z) === s);
 }
 
 /** m of the last `zs.length` points beyond `k` sigma on the current point's side; the current one among them. */
 function mOfBeyond(zs: number[], m: number, k: number): boolean {
-  const cur = zs[zs.length - 1];
+  const cur = at(zs, zs.length - 1);
   if (Math.abs(cur) <= k) return false;
   const s = side(cur);
   return zs.filter((z) => side(z) === s && Math.abs(z) > k).length >= m;
@@ -58,16 +60,17 @@ function monotone(zs: number[]): boolean {
   let up = true;
   let down = true;
   for (let i = 1; i < zs.length; i++) {
-    if (!(zs[i] > zs[i - 1])) up = false;
-    if (!(zs[i] < zs[i - 1])) down = false;
+    const d = at(zs, i) - at(zs, i - 1);
+    if (!(d > 0)) up = false;
+    if (!(d < 0)) down = false;
   }
   return up || down;
 }
 
 function alternating(zs: number[]): boolean {
   for (let i = 2; i < zs.length; i++) {
-    const a = zs[i - 1] - zs[i - 2];
-    const b = zs[i] - zs[i - 1];
+    const a = at(zs, i - 1) - at(zs, i - 2);
+    const b = at(zs, i) - at(zs, i - 1);
     if (!(a * b < 0)) return false;
   }
   return true;
@@ -77,7 +80,7 @@ function check(rule: RuleId, zs: number[]): boolean {
   switch (rule) {
     case "nelson1":
     case "we1":
-      return Math.abs(zs[0]) > 3;
+      return Math.abs(at(zs, 0)) > 3;
     case "nelson2":
     case "we4":
       return sameSide(zs);
