@@ -11,6 +11,8 @@ export type OtbInferDef = NodeDef & Partial<Record<keyof InferSettings, unknown>
 
 export interface InferConfig {
   modelPath: string;
+  /** Where passed model checks are remembered (check-cache.ts); none: check every load. */
+  checkCacheDir?: string;
   cardPath?: string;
   pinnedSha256?: string;
   threads: number;

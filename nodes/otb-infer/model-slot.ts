@@ -74,7 +74,7 @@ export class ModelSlot {
       const c = this.config;
       model = await loadModel({
         modelPath: c.modelPath, cardPath: c.cardPath, pinnedSha256: c.pinnedSha256,
-        threads: c.threads, execution: c.execution, isolate: true, checkTimeoutMs: CHECK_TIMEOUT_MS,
+        threads: c.threads, execution: c.execution, isolate: true, checkTimeoutMs: CHECK_TIMEOUT_MS, checkCacheDir: c.checkCacheDir,
       });
     } catch (err) {
       if (!this.closed) this.events.refused(toError(err), previous);

@@ -8,6 +8,7 @@
  * hot-reloaded only after the new file passed the same checks.
  * The behaviour is in infer-controller.ts; the configuration in schema.ts and infer-config.ts.
  */
+import * as path from "path";
 import { defineNode } from "../shared/define-node";
 import type { NodeAPI } from "../shared/red";
 import { inferFromSettings } from "./infer-config";
@@ -19,8 +20,11 @@ export = function (RED: NodeAPI): void {
     schema,
     status: { idleAfterMs: 30_000 },
     create(ctx) {
-      // Relative model and card paths are read from userDir (user-dir.ts, the one resolver).
-      return new InferController(ctx, inferFromSettings(ctx.config, ctx.userFile(".")));
+      // Relative model and card paths are read from userDir (user-dir.ts, the one resolver). A
+      // model check's pass is remembered there (check-cache.ts): only a speed-up, so without a
+      // userDir every load checks again.
+      const checkCacheDir = ctx.userDir ? path.join(ctx.userDir, "otbridge", "model-checks") : undefined;
+      return new InferController(ctx, { ...inferFromSettings(ctx.config, ctx.userFile(".")), checkCacheDir });
     },
   });
 };

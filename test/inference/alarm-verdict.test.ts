@@ -62,6 +62,12 @@ describe("otb-infer alarms and operator verdicts", function () {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
+  it("remembers the model check's pass under userDir, so a redeploy of the same model skips the check child", async () => {
+    await load(dir);
+    const cache = path.join(dir, "otbridge", "model-checks");
+    assert.equal(fs.readdirSync(cache).filter((f) => f.endsWith(".json")).length, 1, "one pass remembered");
+  });
+
   it("sends Alarms with one stable id for the raise and its clear, stored for verdicts", async () => {
     const f = await load(dir);
     const seq = [NORMAL, ANOMALOUS, ANOMALOUS, ANOMALOUS, NORMAL, NORMAL, ANOMALOUS, ANOMALOUS, NORMAL, NORMAL];
