@@ -129,6 +129,7 @@ class NodeRunner<S extends NodeSchema> {
   private cancelReport: (() => void) | null = null;
   private readonly usedConfigNodes: ConfigNodeLike[] = [];
   private readonly ready: Promise<void>;
+  private started = false;
   private readonly refuse: NodeDefinition<S>["refuse"];
 
   constructor(private readonly RED: NodeAPI, private readonly node: Node, def: NodeDef & Record<string, unknown>, definition: NodeDefinition<S>) {
@@ -149,6 +150,8 @@ class NodeRunner<S extends NodeSchema> {
       const e = toError(err);
       definition.failed?.(this.node, e);
       this.fail(e, saved);
+    } finally {
+      this.started = true;
     }
   }
 
@@ -210,21 +213,30 @@ class NodeRunner<S extends NodeSchema> {
     this.cancelReport = afterFlowsStart(this.RED, () => reportError(this.node, err, { payload: null, node: saved.name || saved.id, error: { message: err.message } }));
   }
 
-  private async input(msg: NodeMessageInFlow, send: NodeSend): Promise<void> {
-    await this.ready;
+  /** Synchronous once the node has started: a per-message promise is measurable at 100k Signals/s. */
+  private input(msg: NodeMessageInFlow, send: NodeSend): void | Promise<void> {
+    if (!this.started) return this.ready.then(() => this.input(msg, send));
     if (this.failure) {
       this.refuse?.(msg, send, this.failure);
       throw this.failure;
     }
-    if (!this.controller?.input) return;
+    const controller = this.controller;
+    if (!controller?.input) return;
+    let result: void | Promise<void>;
     try {
-      await this.controller.input(msg, send);
+      result = controller.input(msg, send);
     } catch (err) {
-      const e = toError(err);
-      if (e instanceof ConfigError) this.status.error(statusText(e));
-      else if (e instanceof ConnectionError) this.status.down(statusText(e));
-      throw e;
+      throw this.shown(err);
     }
+    if (result && typeof result.then === "function") return result.then(undefined, (err: unknown) => Promise.reject(this.shown(err)));
+  }
+
+  /** A typed error from the controller, shown in the status (config red, comm red ring). */
+  private shown(err: unknown): Error {
+    const e = toError(err);
+    if (e instanceof ConfigError) this.status.error(statusText(e));
+    else if (e instanceof ConnectionError) this.status.down(statusText(e));
+    return e;
   }
 
   private async close(removed: boolean): Promise<void> {
