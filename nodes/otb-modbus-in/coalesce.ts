@@ -5,7 +5,7 @@
  * Greedy left-to-right is optimal here (covering sorted intervals with windows of bounded
  * length), so the result is the minimum request count for the given limits.
  */
-import { at } from "../../cli/checked";
+import { at } from "../shared/checked";
 import { tagWidth, type Area, type TagDef } from "./register-map";
 
 export interface Limits {

@@ -4,7 +4,7 @@
  * Here each tag states its byte order (inside a register) and word order (between registers),
  * and decodeTag() assembles the bytes most-significant first before reading them.
  */
-import { at } from "../../cli/checked";
+import { at } from "../shared/checked";
 import type { SignalValue } from "../shared";
 import type { TagDef } from "./register-map";
 

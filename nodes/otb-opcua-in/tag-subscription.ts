@@ -38,7 +38,7 @@ import { badSignal, toSignal, type SourceInfo } from "./signal-mapping";
 import { DuplicateFilter } from "./duplicate-filter";
 import type { TagDef } from "./tag-list";
 // Checked element access: tag indices come from this subscription's own maps, so a miss is a bug.
-import { at } from "../../cli/checked";
+import { at } from "../shared/checked";
 
 export interface SubscriptionOptions {
   publishingIntervalMs: number;

@@ -1,6 +1,6 @@
 /**
  * Checked element access for code compiled with noUncheckedIndexedAccess (tsconfig.strict.json),
- * as cli/checked.ts: where a loop's bounds already say an index exists, a miss is a bug, so it
+ * for nodes/ and cli/ alike: where a loop's bounds already say an index exists, a miss is a bug, so it
  * throws at once with the index instead of letting `undefined` turn into NaN further on.
  */
 export function at<T>(a: ArrayLike<T>, i: number): T {
@@ -17,4 +17,9 @@ export function atF64(a: Float64Array, i: number): number {
   const v = a[i];
   if (v === undefined) throw new RangeError(`index ${i} is outside 0..${a.length - 1}`);
   return v;
+}
+
+/** Element (i, j) of a row-major number[][]. */
+export function el(m: ArrayLike<ArrayLike<number>>, i: number, j: number): number {
+  return at(at(m, i), j);
 }
