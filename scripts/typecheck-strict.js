@@ -26,6 +26,7 @@ const STRICT = [
   "nodes/otb-oee/",
   "nodes/otb-spc/",
   "nodes/otb-publish/",
+  "nodes/otb-infer/",
 ];
 const PENDING = [];
 

@@ -5,6 +5,8 @@
  * The drift figure is the root mean square of the d_j: 0 is "like training", 1 means the inputs
  * sit on average one training standard deviation away, which a model was never fitted on.
  */
+import { at, atF64 } from "../shared/checked";
+
 export interface DriftReport {
   kind: "drift";
   ts: number;
@@ -22,12 +24,18 @@ export class DriftMonitor {
   private since: number;
 
   constructor(private readonly names: string[], private readonly mean: number[], private readonly std: number[], now: number) {
+    // model-card.ts validates these lengths; checked here too so that at() below cannot miss.
+    if (mean.length !== names.length || std.length !== names.length) {
+      throw new RangeError(`drift baseline has ${mean.length} means and ${std.length} stds for ${names.length} features`);
+    }
     this.sums = new Float64Array(names.length);
     this.since = now;
   }
 
+  /** `values` is a scored frame's input vector: one value per feature, in card order. */
   add(values: ArrayLike<number>): void {
-    for (let j = 0; j < this.sums.length; j++) this.sums[j] += values[j];
+    const sums = this.sums;
+    for (let j = 0; j < sums.length; j++) sums[j] = atF64(sums, j) + at(values, j);
     this.n++;
   }
 
@@ -44,9 +52,10 @@ export class DriftMonitor {
     let sq = 0;
     for (let j = 0; j < sums.length; j++) {
       // A constant training feature (std 0) would divide by zero: use a floor relative to its mean.
-      const scale = Math.max(Math.abs(this.std[j]), 1e-6 * Math.max(1, Math.abs(this.mean[j])));
-      const d = Math.abs(sums[j] / n - this.mean[j]) / scale;
-      features[this.names[j]] = d;
+      const mean = at(this.mean, j);
+      const scale = Math.max(Math.abs(at(this.std, j)), 1e-6 * Math.max(1, Math.abs(mean)));
+      const d = Math.abs(atF64(sums, j) / n - mean) / scale;
+      features[at(this.names, j)] = d;
       sq += d * d;
     }
     return { kind: "drift", ts: now, drift: Math.sqrt(sq / sums.length), features, n, periodMs };

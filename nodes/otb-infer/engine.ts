@@ -103,7 +103,8 @@ export function selectEngine(candidates: readonly string[] = DEFAULT_CANDIDATES)
       return loadEngineFrom(candidate);
     } catch (err) {
       const e = toError(err) as NodeJS.ErrnoException;
-      const why = e.code === "MODULE_NOT_FOUND" && e.message.includes(`'${candidate}'`) ? "not installed" : e.message.trim().split("\n")[0].slice(0, 200);
+      const [firstLine = ""] = e.message.trim().split("\n");
+      const why = e.code === "MODULE_NOT_FOUND" && e.message.includes(`'${candidate}'`) ? "not installed" : firstLine.slice(0, 200);
       reasons.push(`${candidate}: ${why}`);
     }
   }

@@ -5,6 +5,7 @@
  * goes, and every drop is counted and handed back to the caller.
  */
 import { ValidationError, type FeatureFrame, type Inference } from "../shared";
+import { at } from "../shared/checked";
 import { CONTRIBUTIONS_OUTPUT, SCORE_OUTPUT } from "./model-check";
 import type { LoadedModel } from "./model-loader";
 
@@ -122,18 +123,21 @@ export class InferEngine<T = unknown> {
     const key = frame.names.join("\u0000");
     let order = this.orders.get(key);
     if (!order) {
-      order = Int32Array.from(features, (f) => frame.names.indexOf(f));
-      const absent = features.filter((_, j) => (order as Int32Array)[j] < 0);
+      const built = Int32Array.from(features, (f) => frame.names.indexOf(f));
+      const absent = features.filter((_, j) => at(built, j) < 0);
       if (absent.length > 0) {
         throw new ValidationError(`frame lacks model input feature(s) ${absent.join(", ")} (model ${model.card.name} expects ${features.join(", ")})`);
       }
       if (this.orders.size > 64) this.orders.clear(); // bounded: a few distinct window layouts at most
-      this.orders.set(key, order);
+      this.orders.set(key, built);
+      order = built;
     }
+    // order has one index per model feature (built from `features` above), so at() cannot miss;
+    // the frame's own values may (names and values of different lengths): the typeof check catches it.
     const out = new Float32Array(features.length);
     for (let j = 0; j < out.length; j++) {
-      const v = frame.values[order[j]];
-      if (typeof v !== "number" || !Number.isFinite(v)) throw new ValidationError(`frame not scored: ${features[j]} is not a finite number`);
+      const v = frame.values[at(order, j)];
+      if (typeof v !== "number" || !Number.isFinite(v)) throw new ValidationError(`frame not scored: ${at(features, j)} is not a finite number`);
       out[j] = v;
     }
     return out;
@@ -181,7 +185,7 @@ export class InferEngine<T = unknown> {
     const b = batch.length;
     if (b === 0) return;
     const input = this.inputFor(b * n);
-    for (let i = 0; i < b; i++) input.set(batch[i].values as Float32Array, i * n);
+    for (const [i, job] of batch.entries()) input.set(job.values as Float32Array, i * n);
     let results: Record<string, Float32Array>;
     try {
       results = await model.runner.run(card.input.name, input, [b, n]);
@@ -192,14 +196,22 @@ export class InferEngine<T = unknown> {
     this.counters.batches++;
     if (b > this.counters.largestBatch) this.counters.largestBatch = b;
     const threshold = this.options.threshold ?? card.threshold;
-    const names = Object.keys(card.outputs);
+    // The card's outputs, each with the runner's data for the whole batch. model-check.ts checks
+    // them at load, but a runner that omits one must fail the batch's frames, not the drain loop.
+    const outputData: Array<[string, Float32Array]> = [];
+    for (const name of Object.keys(card.outputs)) {
+      const data = results[name];
+      if (!data) {
+        for (const job of batch) this.fail(job, new Error(`inference failed: model ${card.name} gave no output ${name}`));
+        return;
+      }
+      outputData.push([name, data]);
+    }
     const now = performance.now();
-    for (let i = 0; i < b; i++) {
-      const job = batch[i];
+    for (const [i, job] of batch.entries()) {
       const outputs: Record<string, number[]> = {};
       let finite = true;
-      for (const name of names) {
-        const data = results[name];
+      for (const [name, data] of outputData) {
         const per = data.length / b;
         const row = Array.from(data.subarray(i * per, (i + 1) * per));
         for (const v of row) if (!Number.isFinite(v)) finite = false;
@@ -227,7 +239,7 @@ export class InferEngine<T = unknown> {
       const contributions = outputs[CONTRIBUTIONS_OUTPUT];
       if (contributions && contributions.length === n) {
         inference.contributions = {};
-        for (let j = 0; j < n; j++) inference.contributions[card.features[j]] = contributions[j];
+        for (const [j, feature] of card.features.entries()) inference.contributions[feature] = at(contributions, j);
       }
       if (job.frame.context) inference.context = job.frame.context;
       this.counters.scored++;

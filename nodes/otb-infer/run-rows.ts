@@ -28,10 +28,15 @@ export async function runRows(
     parts.push(dataOf(await session.run({ [inputName]: new ort.Tensor("float32", input.slice(i * n, (i + 1) * n), [1, n]) })));
   }
   const out: Record<string, Float32Array> = {};
-  for (const name of Object.keys(parts[0] ?? {})) {
-    const per = parts[0][name].length;
+  for (const [name, first] of Object.entries(parts[0] ?? {})) {
+    const per = first.length;
     const all = new Float32Array(per * rows);
-    for (let i = 0; i < rows; i++) all.set(parts[i][name], i * per);
+    for (const [i, part] of parts.entries()) {
+      const data = part[name];
+      // Each row is a separate run of the same session: one that drops an output is the engine's fault.
+      if (!data) throw new Error(`model output ${name} missing from the run of row ${i}`);
+      all.set(data, i * per);
+    }
     out[name] = all;
   }
   return out;
@@ -39,6 +44,6 @@ export async function runRows(
 
 function dataOf(results: InferenceSession.OnnxValueMapType): Record<string, Float32Array> {
   const out: Record<string, Float32Array> = {};
-  for (const name of Object.keys(results)) out[name] = results[name].data as Float32Array;
+  for (const [name, value] of Object.entries(results)) out[name] = value.data as Float32Array;
   return out;
 }

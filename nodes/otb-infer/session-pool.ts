@@ -148,7 +148,8 @@ export class RunnerPool {
     }
     entry.refs++;
     return entry.runner.catch((err: unknown) => {
-      throw new OtbError("model", `onnxruntime refused the model: ${toError(err).message.trim().split("\n")[0].slice(0, 300)}`);
+      const [firstLine = ""] = toError(err).message.trim().split("\n");
+      throw new OtbError("model", `onnxruntime refused the model: ${firstLine.slice(0, 300)}`);
     });
   }
 

@@ -45,9 +45,10 @@ async function handle(m: Request): Promise<void> {
       const results = await runRows((engine as Engine).ort, loaded(), fixedBatch, m.inputName as string, m.input as Float32Array, m.dims as [number, number]);
       const outputs: Record<string, Float32Array> = {};
       const transfer: ArrayBuffer[] = [];
-      for (const name of Object.keys(results)) {
-        outputs[name] = Float32Array.from(results[name]);
-        transfer.push(outputs[name].buffer as ArrayBuffer);
+      for (const [name, data] of Object.entries(results)) {
+        const copy = Float32Array.from(data);
+        outputs[name] = copy;
+        transfer.push(copy.buffer as ArrayBuffer);
       }
       port.postMessage({ id: m.id, outputs }, transfer);
       return;

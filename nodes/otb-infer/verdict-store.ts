@@ -12,6 +12,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { ValidationError, VERDICT_VALUES, type Alarm, type AlarmKpi, type Context, type ModelIdentity, type Verdict, type VerdictValue } from "../shared";
+import { at } from "../shared/checked";
 
 export interface StoredVerdict {
   verdict: VerdictValue;
@@ -164,16 +165,17 @@ export function alarmKpi(alarms: StoredAlarm[], model: ModelIdentity, week: stri
   let unsure = 0;
   const ack: number[] = [];
   for (const a of alarms) {
+    const first = a.verdicts[0];
     const last = a.verdicts[a.verdicts.length - 1];
-    if (!last) continue;
+    if (!first || !last) continue;
     if (last.verdict === "confirmed") confirmed++;
     else if (last.verdict === "false_alarm") falseAlarms++;
     else unsure++;
-    ack.push(Math.max(0, (a.verdicts[0].ts - a.raisedAt) / 1000));
+    ack.push(Math.max(0, (first.ts - a.raisedAt) / 1000));
   }
   ack.sort((x, y) => x - y);
   const judged = confirmed + falseAlarms;
-  const median = ack.length === 0 ? null : ack.length % 2 ? ack[(ack.length - 1) / 2] : (ack[ack.length / 2 - 1] + ack[ack.length / 2]) / 2;
+  const median = ack.length === 0 ? null : ack.length % 2 ? at(ack, (ack.length - 1) / 2) : (at(ack, ack.length / 2 - 1) + at(ack, ack.length / 2)) / 2;
   return {
     kind: "alarm-kpi", ts: now, model, week, alarms: alarms.length, judged, confirmed, falseAlarms, unsure,
     precision: judged > 0 ? confirmed / judged : null,
