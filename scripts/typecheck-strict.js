@@ -26,6 +26,9 @@ const STRICT = [
   "nodes/otb-oee/",
   "nodes/otb-spc/",
   "nodes/otb-publish/",
+  "nodes/otb-conduit/",
+  "nodes/otb-mqtt-in/",
+  "nodes/otb-mqtt-broker/",
 ];
 const PENDING = [];
 
