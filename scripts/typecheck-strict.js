@@ -27,6 +27,9 @@ const STRICT = [
   "nodes/otb-spc/",
   "nodes/otb-publish/",
   "nodes/otb-infer/",
+  "nodes/otb-conduit/",
+  "nodes/otb-mqtt-in/",
+  "nodes/otb-mqtt-broker/",
 ];
 const PENDING = [];
 

@@ -86,8 +86,8 @@ export class PlainForwarder {
 
   /** The broker's last packet broke the protocol; called just before the link is dropped. */
   protocolError(err: Error): void {
-    if (this.inFlightRecords.size === 1 && this.suspects.size > 0) {
-      const [record] = this.inFlightRecords.values();
+    const [record] = this.inFlightRecords.values();
+    if (record && this.inFlightRecords.size === 1 && this.suspects.size > 0) {
       this.suspects.delete(record.seq);
       this.quarantine(record, `broker answered with an invalid acknowledgement (${err.message}); e.g. mosquitto's PUBACK 0x95 for a packet over its size limit`);
       return;

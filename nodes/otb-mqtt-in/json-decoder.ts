@@ -166,7 +166,12 @@ export class JsonDecoder {
   private timestamp(doc: unknown, path: string | undefined, receivedAt: number): { ts: number; invalid: boolean } {
     let raw: unknown;
     if (path) raw = at(doc, path);
-    else for (let i = 0; i < TS_FIELDS.length && raw === undefined; i++) raw = (doc as Record<string, unknown>)[TS_FIELDS[i]];
+    else {
+      for (const field of TS_FIELDS) {
+        raw = (doc as Record<string, unknown>)[field];
+        if (raw !== undefined) break;
+      }
+    }
     if (raw === undefined) return { ts: receivedAt, invalid: false };
     const ts = toTimestamp(raw);
     return ts === null ? { ts: receivedAt, invalid: true } : { ts, invalid: false };

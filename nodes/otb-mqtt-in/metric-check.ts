@@ -24,13 +24,14 @@ const FIELD: Record<number, string> = {
   [DataType.Bytes]: "bytesValue", [DataType.File]: "bytesValue",
 };
 /** DataSet 16, Template 19, PropertySet 20, PropertySetList 21 (Sparkplug 3.0 section 6.4.16). */
-const UNSUPPORTED = new Set([16, 19, 20, 21]);
+const UNSUPPORTED_NAMES: Record<number, string> = { 16: "DataSet", 19: "Template", 20: "PropertySet", 21: "PropertySetList" };
+const UNSUPPORTED = new Set(Object.keys(UNSUPPORTED_NAMES).map(Number));
 const BITS: Record<number, number> = { [DataType.Int8]: 8, [DataType.Int16]: 16, [DataType.Int32]: 32, [DataType.UInt8]: 8, [DataType.UInt16]: 16, [DataType.UInt32]: 32 };
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const SIGNED = new Set<number>([DataType.Int8, DataType.Int16, DataType.Int32]);
 
 export function datatypeName(datatype: number): string {
-  return DataType[datatype] ?? (UNSUPPORTED.has(datatype) ? ["DataSet", "", "", "Template", "PropertySet", "PropertySetList"][datatype - 16] : `datatype ${datatype}`);
+  return DataType[datatype] ?? UNSUPPORTED_NAMES[datatype] ?? `datatype ${datatype}`;
 }
 
 /**
@@ -72,6 +73,8 @@ function fits(datatype: number, bits: bigint, width: 32 | 64): boolean {
   if (datatype === DataType.Int64 || datatype === DataType.UInt64) return true;
   if (datatype === DataType.DateTime) return bits <= BigInt(Number.MAX_SAFE_INTEGER);
   const n = BITS[datatype];
+  // Only the integer datatypes reach here, and every one but the three above has a width in BITS.
+  if (n === undefined) throw new RangeError(`no bit width for ${datatypeName(datatype)}`);
   if (!SIGNED.has(datatype)) return bits < 1n << BigInt(n);
   if (bits < 1n << BigInt(n)) return true;
   const fieldMax = 1n << BigInt(width);

@@ -41,6 +41,7 @@ import { QueueFullError, type AppendResult, type DropReport, type FullState, typ
 import { recoverFolder } from "./recovery";
 import { Cursor, ReadPass, type Segment, closeRead, readFd, writeAll } from "./segment";
 import { GAP_KIND, encodeRecord, encodedSize, findNextMagic, parseWithin, type QueueRecord, type RecordInput } from "./record";
+import { at } from "../../shared/checked";
 
 export type { DamageReport } from "./damage";
 export { QueueFullError } from "./queue-types";
@@ -342,6 +343,7 @@ export class DurableQueue extends EventEmitter {
       return;
     }
     const batch = this.pending;
+    const last = at(batch, batch.length - 1); // non-empty: checked above
     this.pending = [];
     this.writingBytes = this.pendingBytes;
     this.pendingBytes = 0;
@@ -358,16 +360,16 @@ export class DurableQueue extends EventEmitter {
         this.counters.dropped++;
         this.resolve(p.seq);
       }
-      this.markGap(failed[0].seq, failed[failed.length - 1].seq);
+      this.markGap(at(failed, 0).seq, at(failed, failed.length - 1).seq);
       if (full) this.enterFull("disk");
       this.emit("dropped", { reason: full && this.opts.fullPolicy === "reject-new" ? "reject-new" : "write-failed", count: failed.length } satisfies DropReport);
       this.opts.onError?.(err as Error);
-      for (const p of failed) if (p !== batch[batch.length - 1]) p.onCommitted?.(false);
+      for (const p of failed) if (p !== last) p.onCommitted?.(false);
     } finally {
       this.writingBytes = 0;
     }
-    batch[batch.length - 1].onCommitted?.(ok);
-    for (const p of batch) if (ok && p !== batch[batch.length - 1]) p.onCommitted?.(ok);
+    last.onCommitted?.(ok);
+    for (const p of batch) if (ok && p !== last) p.onCommitted?.(ok);
     for (const done of orphans) done(true);
     if (ok) this.emit("committed");
     await this.persistMark();
@@ -376,7 +378,7 @@ export class DurableQueue extends EventEmitter {
   /** Writes and syncs one batch; under drop-oldest an ENOSPC frees the oldest segment and retries. */
   private async writeBatch(batch: Pending[]): Promise<void> {
     for (let attempt = 0; ; attempt++) {
-      const first = this.gaps.length > 0 ? this.gaps[0].from : batch[0].seq;
+      const first = this.gaps[0]?.from ?? at(batch, 0).seq;
       if (this.active.bytes > 0 && (this.rollRequested || this.active.bytes + this.writingBytes > this.segmentBytes)) {
         this.roll(first - 1);
         this.rollRequested = false;
@@ -384,7 +386,7 @@ export class DurableQueue extends EventEmitter {
       // A batch never written left a hole in the seqs; a marker says so, so recovery does not take it for damage.
       const markers = this.gaps.map((g) => encodeRecord(g.to, { ts: 0, kind: GAP_KIND, topic: "", payload: Buffer.from(String(g.from)) }));
       const frames = markers.length > 0 ? [...markers, ...batch.map((p) => p.frame)] : batch.map((p) => p.frame);
-      const frame = frames.length === 1 ? frames[0] : Buffer.concat(frames);
+      const frame = frames.length === 1 ? at(frames, 0) : Buffer.concat(frames);
       const fd = this.writeFd;
       const seg = this.active;
       try {
@@ -400,7 +402,7 @@ export class DurableQueue extends EventEmitter {
       }
       seg.bytes += frame.length;
       this.bytesOnDisk += frame.length;
-      seg.lastWritten = batch[batch.length - 1].seq;
+      seg.lastWritten = at(batch, batch.length - 1).seq;
       try {
         this.head.write(seg.lastWritten);
       } catch { /* a stale head only makes recovery under-count a damaged tail */ }
@@ -413,11 +415,11 @@ export class DurableQueue extends EventEmitter {
   /** Drop-oldest on a full disk: deletes the oldest segment (sealing the active one if it is the only one). */
   private freeOldestFor(first: number): boolean {
     this.enterFull("disk");
-    if (this.segments[0] === this.active) {
+    if (this.firstSegment === this.active) {
       if (this.active.bytes === 0) return false; // the batch alone does not fit on the disk
       this.roll(first - 1);
     }
-    this.dropSegment(this.segments[0]);
+    this.dropSegment(this.firstSegment);
     return true;
   }
 
@@ -447,8 +449,8 @@ export class DurableQueue extends EventEmitter {
       }
     }
     let freed = false;
-    while (this.segments.length > 1 && this.segments[0].lastSeq <= this.persistedUpTo) {
-      this.deleteSegment(this.segments[0]);
+    while (this.segments.length > 1 && this.firstSegment.lastSeq <= this.persistedUpTo) {
+      this.deleteSegment(this.firstSegment);
       freed = true;
     }
     // Everything written is resolved: start a fresh segment so the drained one can go too (a
@@ -458,7 +460,7 @@ export class DurableQueue extends EventEmitter {
       try {
         this.roll(this.nextSeq - 1);
         this.gaps = [];
-        this.deleteSegment(this.segments[0]);
+        this.deleteSegment(this.firstSegment);
         freed = true;
       } catch (err) {
         this.opts.onError?.(err as Error);
@@ -555,8 +557,8 @@ export class DurableQueue extends EventEmitter {
     if (!this.opts.maxAgeMs || this.opts.maxAgeMs <= 0) return false;
     const cutoff = Date.now() - this.opts.maxAgeMs;
     let count = 0;
-    while (this.segments.length > 1 && this.segments[0] !== this.active && this.segments[0].maxTs < cutoff) {
-      const seg = this.segments[0];
+    while (this.segments.length > 1 && this.firstSegment !== this.active && this.firstSegment.maxTs < cutoff) {
+      const seg = this.firstSegment;
       for (let seq = Math.max(seg.firstSeq, this.resolvedUpTo + 1); seq <= seg.lastSeq; seq++) {
         if (this.isResolved(seq) || this.inFlight.has(seq)) continue;
         this.resolve(seq);
@@ -582,8 +584,16 @@ export class DurableQueue extends EventEmitter {
 
   /** The segment that holds (or will hold) `seq`. */
   private segmentFor(seq: number): Segment {
-    for (let i = this.segments.length - 1; i > 0; i--) if (this.segments[i].firstSeq <= seq) return this.segments[i];
-    return this.segments[0];
+    for (let i = this.segments.length - 1; i > 0; i--) {
+      const seg = at(this.segments, i);
+      if (seg.firstSeq <= seq) return seg;
+    }
+    return this.firstSegment;
+  }
+
+  /** The oldest segment; the list is never empty once open (the active segment is never deleted). */
+  private get firstSegment(): Segment {
+    return at(this.segments, 0);
   }
 
   // ------------------------------------------------------------------------------ reading

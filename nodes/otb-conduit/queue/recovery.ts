@@ -50,7 +50,8 @@ export function recoverFolder(dir: string, resolvedUpTo: number, committedUpTo: 
     for (let seq = from; seq <= to; seq++) out.lost.push(seq);
   };
   files.forEach((f, i) => {
-    const limit = i + 1 < files.length ? files[i + 1].firstSeq - 1 : Infinity;
+    const next = files[i + 1];
+    const limit = next ? next.firstSeq - 1 : Infinity;
     // A segment wholly below the persisted mark is left over from a crash between the mark
     // write and the unlink: delete it again.
     if (limit <= resolvedUpTo) {
@@ -119,6 +120,7 @@ export function recoverFolder(dir: string, resolvedUpTo: number, committedUpTo: 
     out.highest = committedUpTo;
   }
   // The last segment is sealed: new records go to a fresh file, never after a torn tail.
-  if (out.segments.length > 0) out.segments[out.segments.length - 1].lastSeq = out.highest;
+  const last = out.segments[out.segments.length - 1];
+  if (last) last.lastSeq = out.highest;
   return out;
 }
