@@ -15,7 +15,7 @@
  */
 import { EventEmitter } from "events";
 import { connect, type IClientOptions, type IClientSubscribeOptions, type ISubscriptionMap, type MqttClient } from "mqtt";
-import { SharedConnection, toError, type ConnectionAdapter, type ConnectionState } from "../shared";
+import { SharedConnection, toError, topicMatchesFilter, type ConnectionAdapter, type ConnectionState } from "../shared";
 import { brokerDisconnect, classify, LinkFailure } from "../otb-conduit/link-failure";
 import type { BrokerOptions } from "./broker-config";
 
@@ -36,19 +36,6 @@ export interface BrokerCounters {
   attempts: number;
   messages: number;
   outages: number;
-}
-
-/** MQTT topic filter matching (MQTT 3.1.1 section 4.7; `$` topics do not match a leading wildcard). */
-export function topicMatches(filter: string, topic: string): boolean {
-  if (topic.startsWith("$") && (filter.startsWith("+") || filter.startsWith("#"))) return false;
-  const f = filter.split("/");
-  const t = topic.split("/");
-  for (let i = 0; i < f.length; i++) {
-    if (f[i] === "#") return true;
-    if (i >= t.length) return false;
-    if (f[i] !== "+" && f[i] !== t[i]) return false;
-  }
-  return f.length === t.length;
 }
 
 export class MqttBroker extends EventEmitter {
@@ -148,7 +135,7 @@ export class MqttBroker extends EventEmitter {
   private dispatch(topic: string, payload: Buffer): void {
     this.counters.messages++;
     for (const s of this.subscribers.values()) {
-      if (!s.filters.some((f) => topicMatches(f.topic, topic))) continue;
+      if (!s.filters.some((f) => topicMatchesFilter(f.topic, topic))) continue;
       try {
         s.onMessage(topic, payload);
       } catch (err) {

@@ -56,8 +56,12 @@ export function unsInferenceTopic(ctx: Context, modelName: string): string {
   return `${unsLinePath(ctx)}/_inference/${modelName}`;
 }
 
-/** MQTT topic filter match: `+` is one level, a trailing `#` the rest (and the parent level). */
+/**
+ * MQTT topic filter match: `+` is one level, a trailing `#` the rest (and the parent level); a
+ * topic starting with `$` does not match a filter starting with a wildcard (MQTT 3.1.1 §4.7.2).
+ */
 export function topicMatchesFilter(filter: string, topic: string): boolean {
+  if (topic.startsWith("$") && (filter.startsWith("+") || filter.startsWith("#"))) return false;
   const f = filter.split("/");
   const t = topic.split("/");
   for (let i = 0; i < f.length; i++) {
