@@ -173,7 +173,7 @@ export class InferController implements NodeController {
     const { card } = model;
     const state = previous ? "reloaded" : "loaded";
     const where = this.config.execution === "worker" ? "worker thread" : "main thread";
-    this.ctx.node.log(`model ${state}: ${card.name} ${card.version} (sha256 ${model.sha256.slice(0, 12)}…, ${this.config.threads} thread(s), ${where}, ${model.engine})`);
+    this.ctx.node.log(`model ${state}: ${card.name} ${card.version} (sha256 ${model.sha256.slice(0, 12)}…, ${this.config.threads} thread(s), ${where}, ${model.engine}, ${model.warmRuns} warm-up runs)`);
     this.ctx.node.send([null, { payload: { kind: "model", state, model: identity(model), features: card.features, engine: model.engine } }]);
     this.refreshStatus();
   }
