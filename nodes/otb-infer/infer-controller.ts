@@ -11,7 +11,7 @@ import { ValidationError } from "../shared/errors";
 import { unsInferenceTopic } from "../shared/envelope";
 import type { NodeContext, NodeController } from "../shared/define-node";
 import type { NodeMessageInFlow, NodeSend } from "../shared/red";
-import { describeErrors, validateFeatureFrame } from "../shared/schemas";
+import { describeErrors, isValidFeatureFrame, validateFeatureFrame } from "../shared/schemas";
 import type { Inference } from "../shared/types";
 import { AlarmTracker } from "./alarm-events";
 import { DriftMonitor } from "./drift";
@@ -98,7 +98,7 @@ export class InferController implements NodeController {
       send([null, this.verdicts.judge(msg)]);
       return Promise.resolve();
     }
-    if (!validateFeatureFrame(frame)) throw new ValidationError(`payload is not a FeatureFrame: ${describeErrors(validateFeatureFrame.errors)}`);
+    if (!isValidFeatureFrame(frame)) throw new ValidationError(`payload is not a FeatureFrame: ${describeErrors(validateFeatureFrame.errors)}`);
     // Settles when the frame is scored, refused or dropped; the sender never waits for it.
     return new Promise<void>((resolve, reject) => this.submit({ frame, arrivedAt: performance.now(), tag: { msg, send, resolve, reject } }));
   }
