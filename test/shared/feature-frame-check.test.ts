@@ -6,18 +6,7 @@
  */
 import { strict as assert } from "assert";
 import { describeErrors, isValidFeatureFrame, validateFeatureFrame } from "../../nodes/shared";
-
-/** Deterministic generator (mulberry32), so a failure can be replayed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { inspect, rng, structuredCloneish as copy } from "./differential";
 
 class Box {
   constructor(public kind = "features") {}
@@ -106,22 +95,3 @@ describe("isValidFeatureFrame agrees with the FeatureFrame schema", () => {
     assert.equal(isValidFeatureFrame(JSON.parse('{"kind":"features","ts":1,"windowMs":1,"names":[],"values":[],"missing":[],"quality":"good","__proto__":1}')), false);
   });
 });
-
-/** A deep copy that keeps prototypes, undefined values and array holes (JSON would not). */
-function copy(x: unknown): unknown {
-  if (typeof x !== "object" || x === null) return x;
-  if (Array.isArray(x)) {
-    const out = new Array(x.length);
-    for (let i = 0; i < x.length; i++) if (i in x) out[i] = copy(x[i]);
-    return out;
-  }
-  const proto = Object.getPrototypeOf(x);
-  if (proto !== Object.prototype && proto !== null) return x;
-  const out = Object.create(proto) as Record<string, unknown>;
-  for (const k of Object.keys(x)) out[k] = copy((x as Record<string, unknown>)[k]);
-  return out;
-}
-
-function inspect(x: unknown): string {
-  return require("util").inspect(x, { depth: 4, breakLength: Infinity }).slice(0, 400);
-}
