@@ -29,10 +29,13 @@ class WindowController implements NodeController {
 
   input(msg: NodeMessageInFlow, send: NodeSend): void {
     const { signals, rejected } = splitBatch(msg.payload);
-    const refused: RefusedItem[] = rejected.map((r) => ({ item: r.item, reason: `invalid: ${r.reason}` }));
-    for (const r of this.engine.add(signals, Date.now()) as Refused[]) refused.push(r);
+    const byEngine: Refused[] = this.engine.add(signals, Date.now());
     this.emit(send);
-    if (refused.length > 0) send([null, { ...msg, payload: refused }]);
+    if (rejected.length > 0 || byEngine.length > 0) {
+      const refused: RefusedItem[] = rejected.map((r) => ({ item: r.item, reason: `invalid: ${r.reason}` }));
+      for (const r of byEngine) refused.push(r);
+      send([null, { ...msg, payload: refused }]);
+    }
     if (rejected.length > 0) {
       throw new ValidationError(`${rejected.length} of ${rejected.length + signals.length} item(s) are not Signals: ${rejected[0]!.reason}`);
     }

@@ -9,7 +9,7 @@
  * instead of waiting forever. A Signal older than every open window is late: refused, counted.
  */
 import type { Context, FeatureFrame, Quality, Signal } from "../shared";
-import { at } from "../shared/checked";
+import { atF64 } from "../shared/checked";
 import { aggregate, type Aggregation } from "./aggregations";
 
 export type MissingPolicy = "skip" | "hold" | "mark";
@@ -57,55 +57,74 @@ export interface Counters {
 }
 
 /**
- * The samples of one tag, in arrival order, as parallel arrays: numbers stay unboxed doubles and
- * a sample costs no object of its own (a window holds thousands of them for seconds, long enough
- * for objects to be promoted and cost a major GC each).
+ * The samples of one tag, in arrival order, as parallel typed arrays with their own count:
+ * numbers stay unboxed doubles, a sample costs no object of its own (a window holds thousands
+ * of them for seconds, long enough for objects to be promoted and cost a major GC each), and
+ * the arrays keep their capacity when a closed window is pruned, so the next window's samples
+ * are written in place instead of regrowing the arrays after every frame.
  */
 class TagSamples {
-  ts: number[] = [];
-  values: number[] = [];
-  uncertain: boolean[] = [];
-  contexts: Array<Context | undefined> = [];
-
-  get length(): number {
-    return this.ts.length;
-  }
+  ts = new Float64Array(64);
+  values = new Float64Array(64);
+  /** 1 where the Signal was uncertain. */
+  uncertain = new Uint8Array(64);
+  contexts: Array<Context | undefined> = new Array<Context | undefined>(64).fill(undefined);
+  length = 0;
 
   push(ts: number, value: number, uncertain: boolean, context: Context | undefined): void {
-    this.ts.push(ts);
-    this.values.push(value);
-    this.uncertain.push(uncertain);
-    this.contexts.push(context);
+    const n = this.length;
+    if (n === this.ts.length) this.grow(n * 2);
+    this.ts[n] = ts;
+    this.values[n] = value;
+    this.uncertain[n] = uncertain ? 1 : 0;
+    this.contexts[n] = context;
+    this.length = n + 1;
   }
 
   /** Drops the oldest arrival. */
   shift(): void {
-    this.ts.shift();
-    this.values.shift();
-    this.uncertain.shift();
-    this.contexts.shift();
+    const n = this.length;
+    if (n === 0) return;
+    this.ts.copyWithin(0, 1, n);
+    this.values.copyWithin(0, 1, n);
+    this.uncertain.copyWithin(0, 1, n);
+    this.contexts.copyWithin(0, 1, n);
+    this.contexts[n - 1] = undefined;
+    this.length = n - 1;
   }
 
   /** Keeps only samples at or after `from` (arrival order kept; late arrivals may sit anywhere). */
   prune(from: number): void {
-    const n = this.ts.length;
+    const n = this.length;
+    const ts = this.ts;
     let w = 0;
     for (let r = 0; r < n; r++) {
-      const t = at(this.ts, r);
+      const t = atF64(ts, r);
       if (t < from) continue;
       if (w !== r) {
-        this.ts[w] = t;
-        this.values[w] = at(this.values, r);
-        this.uncertain[w] = at(this.uncertain, r);
+        ts[w] = t;
+        this.values[w] = atF64(this.values, r);
+        this.uncertain[w] = this.uncertain[r] ?? 0;
         this.contexts[w] = this.contexts[r];
       }
       w++;
     }
-    if (w === n) return;
-    this.ts.length = w;
-    this.values.length = w;
-    this.uncertain.length = w;
-    this.contexts.length = w;
+    // Dropped contexts are released; the capacity stays.
+    for (let i = w; i < n; i++) this.contexts[i] = undefined;
+    this.length = w;
+  }
+
+  private grow(capacity: number): void {
+    const ts = new Float64Array(capacity);
+    ts.set(this.ts);
+    this.ts = ts;
+    const values = new Float64Array(capacity);
+    values.set(this.values);
+    this.values = values;
+    const uncertain = new Uint8Array(capacity);
+    uncertain.set(this.uncertain);
+    this.uncertain = uncertain;
+    for (let i = this.contexts.length; i < capacity; i++) this.contexts.push(undefined);
   }
 }
 
@@ -125,36 +144,43 @@ export class WindowEngine {
   /** Adds Signals; returns those refused with their reason. Tags without a feature are ignored. */
   add(signals: Signal[], wallNow: number): Refused[] {
     const refused: Refused[] = [];
-    for (const s of signals) {
-      const samples = this.byTag.get(s.tag);
-      if (!samples) continue;
-      if (s.ts > wallNow + this.options.maxFutureMs) {
-        this.counters.future++;
+    const { maxFutureMs, acceptUncertain, maxSamplesPerTag } = this.options;
+    const counters = this.counters;
+    const byTag = this.byTag;
+    for (let i = 0; i < signals.length; i++) {
+      const s = signals[i] as Signal;
+      const samples = byTag.get(s.tag);
+      if (samples === undefined) continue;
+      const ts = s.ts;
+      if (ts > wallNow + maxFutureMs) {
+        counters.future++;
         refused.push({ item: s, reason: "future_ts" });
         continue;
       }
-      if (this.openStart !== null && s.ts < this.openStart) {
-        this.counters.late++;
+      if (this.openStart !== null && ts < this.openStart) {
+        counters.late++;
         refused.push({ item: s, reason: "late" });
         continue;
       }
-      if (s.quality === "bad" || (s.quality === "uncertain" && !this.options.acceptUncertain)) {
-        this.counters.ignoredQuality++;
-        this.observe(s.ts, wallNow);
+      const quality = s.quality;
+      if (quality === "bad" || (quality === "uncertain" && !acceptUncertain)) {
+        counters.ignoredQuality++;
+        this.observe(ts, wallNow);
         continue;
       }
-      const value = typeof s.value === "number" ? s.value : typeof s.value === "boolean" ? (s.value ? 1 : 0) : NaN;
+      const v = s.value;
+      const value = typeof v === "number" ? v : typeof v === "boolean" ? (v ? 1 : 0) : NaN;
       if (!Number.isFinite(value)) {
-        this.counters.notNumeric++;
+        counters.notNumeric++;
         refused.push({ item: s, reason: "not_numeric" });
         continue;
       }
-      if (samples.length >= this.options.maxSamplesPerTag) {
+      if (samples.length >= maxSamplesPerTag) {
         samples.shift();
-        this.counters.overflow++;
+        counters.overflow++;
       }
-      samples.push(s.ts, value, s.quality === "uncertain", s.context);
-      this.observe(s.ts, wallNow);
+      samples.push(ts, value, quality === "uncertain", s.context);
+      if (ts > this.newestTs || this.openStart === null) this.observe(ts, wallNow);
     }
     return refused;
   }
@@ -208,12 +234,15 @@ export class WindowEngine {
     for (const [tag, samples] of this.byTag) {
       const ts: number[] = [];
       const vs: number[] = [];
+      const sts = samples.ts;
+      const svs = samples.values;
+      const unc = samples.uncertain;
       for (let i = 0; i < samples.length; i++) {
-        const t = at(samples.ts, i);
+        const t = atF64(sts, i);
         if (t < start || t >= end) continue;
         ts.push(t);
-        vs.push(at(samples.values, i));
-        if (at(samples.uncertain, i)) usedUncertain = true;
+        vs.push(atF64(svs, i));
+        if (unc[i] === 1) usedUncertain = true;
         const c = samples.contexts[i];
         if (c && t >= contextTs) {
           context = c;
