@@ -144,45 +144,45 @@ export class WindowEngine {
   /** Adds Signals; returns those refused with their reason. Tags without a feature are ignored. */
   add(signals: Signal[], wallNow: number): Refused[] {
     const refused: Refused[] = [];
-    const { maxFutureMs, acceptUncertain, maxSamplesPerTag } = this.options;
-    const counters = this.counters;
-    const byTag = this.byTag;
-    for (let i = 0; i < signals.length; i++) {
-      const s = signals[i] as Signal;
-      const samples = byTag.get(s.tag);
-      if (samples === undefined) continue;
-      const ts = s.ts;
-      if (ts > wallNow + maxFutureMs) {
-        counters.future++;
-        refused.push({ item: s, reason: "future_ts" });
-        continue;
-      }
-      if (this.openStart !== null && ts < this.openStart) {
-        counters.late++;
-        refused.push({ item: s, reason: "late" });
-        continue;
-      }
-      const quality = s.quality;
-      if (quality === "bad" || (quality === "uncertain" && !acceptUncertain)) {
-        counters.ignoredQuality++;
-        this.observe(ts, wallNow);
-        continue;
-      }
-      const v = s.value;
-      const value = typeof v === "number" ? v : typeof v === "boolean" ? (v ? 1 : 0) : NaN;
-      if (!Number.isFinite(value)) {
-        counters.notNumeric++;
-        refused.push({ item: s, reason: "not_numeric" });
-        continue;
-      }
-      if (samples.length >= maxSamplesPerTag) {
-        samples.shift();
-        counters.overflow++;
-      }
-      samples.push(ts, value, quality === "uncertain", s.context);
-      if (ts > this.newestTs || this.openStart === null) this.observe(ts, wallNow);
-    }
+    for (let i = 0; i < signals.length; i++) this.addSignal(signals[i] as Signal, wallNow, refused);
     return refused;
+  }
+
+  /** add() for one Signal (for a caller that checks and adds a batch in one pass); a refusal is appended to `refused`. */
+  addSignal(s: Signal, wallNow: number, refused: Refused[]): void {
+    const samples = this.byTag.get(s.tag);
+    if (samples === undefined) return;
+    const counters = this.counters;
+    const ts = s.ts;
+    if (ts > wallNow + this.options.maxFutureMs) {
+      counters.future++;
+      refused.push({ item: s, reason: "future_ts" });
+      return;
+    }
+    if (this.openStart !== null && ts < this.openStart) {
+      counters.late++;
+      refused.push({ item: s, reason: "late" });
+      return;
+    }
+    const quality = s.quality;
+    if (quality === "bad" || (quality === "uncertain" && !this.options.acceptUncertain)) {
+      counters.ignoredQuality++;
+      this.observe(ts, wallNow);
+      return;
+    }
+    const v = s.value;
+    const value = typeof v === "number" ? v : typeof v === "boolean" ? (v ? 1 : 0) : NaN;
+    if (!Number.isFinite(value)) {
+      counters.notNumeric++;
+      refused.push({ item: s, reason: "not_numeric" });
+      return;
+    }
+    if (samples.length >= this.options.maxSamplesPerTag) {
+      samples.shift();
+      counters.overflow++;
+    }
+    samples.push(ts, value, quality === "uncertain", s.context);
+    this.observe(ts, wallNow);
   }
 
   /** Closes every window that is due at `wallNow` and returns their frames, oldest first. */
