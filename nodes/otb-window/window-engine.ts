@@ -70,6 +70,10 @@ class TagSamples {
   uncertain = new Uint8Array(64);
   contexts: Array<Context | undefined> = new Array<Context | undefined>(64).fill(undefined);
   length = 0;
+  /** Scratch for close(): the samples of the window being closed (at most `length` of them). */
+  windowTs = new Float64Array(64);
+  windowValues = new Float64Array(64);
+  windowLength = 0;
 
   push(ts: number, value: number, uncertain: boolean, context: Context | undefined): void {
     const n = this.length;
@@ -125,6 +129,8 @@ class TagSamples {
     uncertain.set(this.uncertain);
     this.uncertain = uncertain;
     for (let i = this.contexts.length; i < capacity; i++) this.contexts.push(undefined);
+    this.windowTs = new Float64Array(capacity);
+    this.windowValues = new Float64Array(capacity);
   }
 }
 
@@ -230,18 +236,20 @@ export class WindowEngine {
     let usedHeld = false;
     let context: Context | undefined;
     let contextTs = -Infinity;
-    const windowed = new Map<string, { ts: number[]; values: number[] }>();
-    for (const [tag, samples] of this.byTag) {
-      const ts: number[] = [];
-      const vs: number[] = [];
+    for (const samples of this.byTag.values()) {
+      // This window's samples of the tag, in arrival order, copied into the tag's scratch arrays.
       const sts = samples.ts;
       const svs = samples.values;
       const unc = samples.uncertain;
+      const wts = samples.windowTs;
+      const wvs = samples.windowValues;
+      let k = 0;
       for (let i = 0; i < samples.length; i++) {
         const t = atF64(sts, i);
         if (t < start || t >= end) continue;
-        ts.push(t);
-        vs.push(atF64(svs, i));
+        wts[k] = t;
+        wvs[k] = atF64(svs, i);
+        k++;
         if (unc[i] === 1) usedUncertain = true;
         const c = samples.contexts[i];
         if (c && t >= contextTs) {
@@ -249,10 +257,12 @@ export class WindowEngine {
           contextTs = t;
         }
       }
-      windowed.set(tag, { ts, values: vs });
+      samples.windowLength = k;
     }
     for (const f of this.options.features) {
-      const value = aggregate(f.agg, windowed.get(f.tag) ?? { ts: [], values: [] });
+      const samples = this.byTag.get(f.tag);
+      const n = samples ? samples.windowLength : 0;
+      const value = samples ? aggregate(f.agg, { ts: samples.windowTs.subarray(0, n), values: samples.windowValues.subarray(0, n) }) : aggregate(f.agg, { ts: [], values: [] });
       names.push(f.name);
       if (value !== undefined && Number.isFinite(value)) {
         values.push(value);
