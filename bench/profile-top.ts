@@ -7,7 +7,10 @@
  * Self time is attributed from the sample counts; functions are keyed by name and file:line, the
  * file shortened to the package (node_modules/<pkg>/...) or the repo path. "By stage" charges
  * each sample to the innermost pack node folder (dist/nodes/otb-*) on its stack, so a node's
- * share includes the shared code and libraries it calls; the rest is Node-RED, GC and the driver.
+ * share includes the shared code and libraries it calls (onnxruntime and WebAssembly count as
+ * otb-infer's); the rest is Node-RED, Node.js, GC and the driver. Self time is the sum of the
+ * samples' time deltas, so on a loaded machine a sample that waited for the CPU weighs more:
+ * compare shares of one profile, not profiles taken at different loads.
  */
 import * as fs from "fs";
 
@@ -48,7 +51,8 @@ function main(): void {
     const url = byId.get(id)?.callFrame.url ?? "";
     const m = /\/dist\/nodes\/(otb-[a-z-]+)\//.exec(url);
     const up = parent.get(id);
-    const s = m ? m[1]! : up === undefined ? "" : stage(up);
+    // onnxruntime and its WebAssembly run from promise jobs, often with no otb-infer frame above them.
+    const s = m ? m[1]! : /onnxruntime|^wasm:/.test(url) ? "otb-infer" : up === undefined ? "" : stage(up);
     stageOf.set(id, s);
     return s;
   };
