@@ -31,17 +31,23 @@ export class StampRouter {
   handle(msg: NodeMessageInFlow, send: NodeSend): Handled {
     const payload = msg.payload as unknown;
     const contextEvent = isContextEventLike(payload);
-    if (msg.topic === this.contextTopic || contextEvent) return this.update(contextEvent ? pickOperatorFields((payload as { context: Record<string, unknown> }).context) : payload, contextEvent, send);
+    if (msg.topic === this.contextTopic || contextEvent) {
+      const event = payload as { ts?: unknown; context: Record<string, unknown> };
+      // A ContextEvent carries the time of the change on the data's time line (a simulator's or a
+      // replay's schedule): the change takes effect then. An operator's message has no time of its
+      // own: the change happens now, by the wall clock.
+      const ts = contextEvent && typeof event.ts === "number" && Number.isFinite(event.ts) ? event.ts : Date.now();
+      return this.update(contextEvent ? pickOperatorFields(event.context) : payload, contextEvent, ts, send);
+    }
     return this.stamp(msg, payload, send);
   }
 
-  private update(fields: unknown, fromEvent: boolean, send: NodeSend): Handled {
+  private update(fields: unknown, fromEvent: boolean, ts: number, send: NodeSend): Handled {
     // A ContextEvent that only reports what this node derives itself (shift, identity) sets nothing.
     if (fromEvent && Object.keys(fields as object).length === 0) return { status: null };
     const events: ContextEvent[] = [];
     const before = JSON.stringify(this.stamper.operatorContext);
-    // Known defect (see notes): the change is stamped with the wall clock, not the data's time.
-    this.stamper.update(fields, Date.now(), events);
+    this.stamper.update(fields, ts, events);
     const after = this.stamper.operatorContext;
     if (this.file && JSON.stringify(after) !== before) this.file.save(after);
     if (events.length > 0) send([null, this.eventMessages(events)]);
