@@ -10,7 +10,7 @@ import { reportError } from "../shared/node-kit";
 import type { Node, NodeAPI } from "../shared/red";
 import { Conduit, type OtbConduitNode } from "./conduit";
 import { parseConduitConfig, type ConduitDef, type ConduitSettings } from "./conduit-config";
-import { describeBroker, type LinkFailure } from "./link-failure";
+import { describeBroker, type LinkFailure } from "../shared/link-failure";
 import type { QueueRecord } from "./queue/record";
 import { schema } from "./schema";
 import { withConnectionUsers } from "./users";
