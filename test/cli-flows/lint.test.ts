@@ -95,6 +95,8 @@ describe("otbridge lint", () => {
       { node: { type: "otb-oee", line: "l", totalTag: "t", counting: "good-reject", goodTag: "", rejectTag: "" }, says: /^counting "good-reject" needs goodTag and rejectTag/ },
       { node: { type: "otb-spc", source: "file", catalogFile: "" }, says: /^source "file" needs catalogFile/ },
       { node: { type: "otb-spc", source: "form", tag: "" }, says: /^source "form" needs a tag/ },
+      { node: { type: "otb-window", windowName: "w", features: [{ tag: "a", agg: "mean" }], mode: "sliding", length: 10, hop: 20 }, says: /^mode "sliding" needs a valid hop: hop \(20 s\) must not be longer than the length \(10 s\)$/ },
+      { node: { type: "otb-publish", conduit: "c", topicMode: "template", template: "a/#" }, says: /^topicMode "template" needs a safe template: template "a\/#" is not a safe topic/ },
     ];
     for (const { node, says } of choices) {
       it(`${String(node.type)}: a choice and the field it needs are one finding (${JSON.stringify(node).slice(0, 70)})`, () => {

@@ -87,7 +87,8 @@ function baseNode(schema: NodeSchema): Record<string, unknown> {
 }
 
 function editorValidators(schema: NodeSchema): Record<string, { validate?: (this: unknown, v: unknown) => unknown }> {
-  const sandbox = vm.createContext({});
+  // Empty but for what every browser has that a check uses (otb-publish measures a topic's UTF-8 bytes).
+  const sandbox = vm.createContext({ TextEncoder });
   vm.runInContext(`${editorScript(schema)}\nthis.result = otbSchema;`, sandbox);
   return (sandbox as { result: { defaults: Record<string, { validate?: (v: unknown) => unknown }> } }).result.defaults;
 }
