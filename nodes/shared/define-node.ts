@@ -16,7 +16,7 @@ import { DeployState, type StartHold } from "./deploy-state";
 import { ConfigError, ConnectionError, toError } from "./errors";
 import { onClose, onInput, reportError } from "./node-kit";
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow, NodeSend } from "./red";
-import { migrate, readConfig, type ConfigOf, type NodeSchema } from "./schema";
+import { isLegacyRefValue, migrate, readConfig, type ConfigOf, type NodeSchema } from "./schema";
 import { StatusReporter, type StatusOptions } from "./status";
 import { durableDir, userDirOf, userFile } from "./user-dir";
 
@@ -157,7 +157,7 @@ class NodeRunner<S extends NodeSchema> {
       const id = config[name];
       if (spec.kind !== "ref" || typeof id !== "string" || id === "") continue;
       // A flow saved before the config node type existed: the value is the node's own setting.
-      if (spec.legacyValue && new RegExp(spec.legacyValue).test(id.trim())) continue;
+      if (isLegacyRefValue(spec, id)) continue;
       const target = this.RED.nodes.getNode(id) as unknown as ConfigNodeLike | null;
       if (!target) throw new ConfigError(`${name}: its ${spec.configType ?? "config"} node ${id} is not deployed`);
       if (target[RUNNER_USERS] && target.users) {
