@@ -27,7 +27,8 @@ class ConduitController implements NodeController {
     const node = ctx.node as OtbConduitNode;
     Object.assign(node, { conduit, configError: null, users: withConnectionUsers(node.users, conduit.connection.users) });
     // A link failure found while the flows are still starting would reach no Catch node (they and
-    // the users may not exist yet): its report waits for "flows:started" (2 s at most).
+    // the users may not exist yet): its report waits for "flows:started" (2 s at most only when no
+    // deploy start was seen, see deploy-state.ts).
     this.cancelStart = afterFlowsStart(ctx.RED, () => this.flowsStarted(), 2000);
     // Listeners stay for the conduit's life (not ctx.listen): a record quarantined while the
     // conduit closes is still reported.
