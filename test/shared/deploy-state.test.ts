@@ -14,9 +14,21 @@ import { defineSchema, field } from "../../nodes/shared/schema";
 import { waitFor } from "../helpers/peers";
 import { caughtWithin, helper, tab, withCoreNodes } from "../helpers/red";
 
-/** helper.setFlows (node-red-node-test-helper 0.3) is missing from its types. */
-interface SetFlows {
-  setFlows(flow: Array<Record<string, unknown>>, type: "full" | "flows" | "nodes"): Promise<void>;
+/**
+ * A deploy of `type` through the runtime the helper runs, resolved once its flows have started.
+ * Not helper.setFlows: it gives flows:started 300 ms, which a loaded machine does not meet.
+ */
+async function redeploy(flow: Array<Record<string, unknown>>, type: "full" | "nodes"): Promise<void> {
+  const h = helper as unknown as { _redNodes: { setFlows(f: unknown, creds: unknown, type: string): Promise<unknown> }; _events: EventEmitter };
+  const started = new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`a ${type} deploy did not start its flows within 60 s`)), 60_000);
+    h._events.once("flows:started", () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+  await h._redNodes.setFlows(flow, {}, type);
+  await started;
 }
 
 const EARLY = "test-early-reporter";
@@ -84,10 +96,10 @@ describe("reports before the flow has started (ctx.report, one tracker per runti
     const first = await caughtWithin(helper.getNode("caught"));
     assert.equal(first.length, 4);
     // Modified nodes only: "changed" is rebuilt, "kept" keeps running.
-    await (helper as unknown as SetFlows).setFlows(flowOf([reporter("kept"), reporter("changed", "second")]), "nodes");
+    await redeploy(flowOf([reporter("kept"), reporter("changed", "second")]), "nodes");
     assert.deepEqual(bySource(await caughtWithin(helper.getNode("caught"))), ["changed: second a turn later", "changed: second from create"]);
     // A full deploy rebuilds every node (flows:stopped, then flows:started again).
-    await (helper as unknown as SetFlows).setFlows(flowOf([reporter("kept"), reporter("changed", "third")]), "full");
+    await redeploy(flowOf([reporter("kept"), reporter("changed", "third")]), "full");
     assert.deepEqual(bySource(await caughtWithin(helper.getNode("caught"))), [
       "changed: third a turn later", "changed: third from create", "kept: early a turn later", "kept: early from create",
     ]);
@@ -98,7 +110,7 @@ describe("reports before the flow has started (ctx.report, one tracker per runti
     const windowNode = require("../../nodes/otb-window/otb-window");
     await helper.load(withCoreNodes([windowNode]), flowOf([{ id: "w", type: "otb-window", windowName: "w1", features: [{ tag: "a", agg: "mean" }], wires: [[]] }]));
     assert.deepEqual(await caughtWithin(helper.getNode("caught"), 500), []);
-    await (helper as unknown as SetFlows).setFlows(flowOf([{ id: "w", type: "otb-window", windowName: "a/b", features: [{ tag: "a", agg: "mean" }], wires: [[]] }]), "nodes");
+    await redeploy(flowOf([{ id: "w", type: "otb-window", windowName: "a/b", features: [{ tag: "a", agg: "mean" }], wires: [[]] }]), "nodes");
     const seen = bySource(await caughtWithin(helper.getNode("caught")));
     assert.equal(seen.length, 1, seen.join(" | "));
     assert.match(seen[0]!, /^w: (ConfigError: )?windowName\b/);
