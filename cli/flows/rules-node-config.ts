@@ -74,7 +74,9 @@ function oneCauseEach(def: NodeTypeDef, node: FlowNode, problems: Problem[]): Pr
     const spec = fields[choice];
     if (!spec || !wrong.has(choice) || folded.has(choice)) continue;
     const current = choice in node ? node[choice] : spec.default;
-    const others = (spec.kind === "boolean" ? [true, false] : (spec.values ?? [])).filter((v) => String(v) !== String(current));
+    // A select (an enum, or a text field offered as a list such as a conduit's zones) or a checkbox.
+    const choices = spec.kind === "boolean" ? [true, false] : spec.kind === "enum" || spec.kind === "text" ? (spec.values ?? []) : [];
+    const others = choices.filter((v) => String(v) !== String(current));
     if (others.length === 0) continue;
     const later = problems.filter((p) => names.indexOf(p.field) > names.indexOf(choice) && !folded.has(p.field));
     for (const p of later) {
