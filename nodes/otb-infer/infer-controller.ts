@@ -20,7 +20,6 @@ import { InferEngine, type Job } from "./infer-engine";
 import { inferStatus, VERDICTS_IN_MEMORY } from "./infer-status";
 import type { LoadedModel } from "./model-loader";
 import { ModelSlot } from "./model-slot";
-import { StartGate } from "./start-gate";
 import { VerdictDesk } from "./verdict-desk";
 
 interface Pending {
@@ -41,7 +40,6 @@ const identity = (m: LoadedModel): { name: string; version: string; sha256: stri
 export class InferController implements NodeController {
   private readonly engine: InferEngine<Pending>;
   private readonly slot: ModelSlot;
-  private readonly gate: StartGate;
   private readonly verdicts: VerdictDesk;
   private readonly alarms: AlarmTracker;
   /** Frames that arrived before the first load settled; null once frames go to the engine. */
@@ -58,7 +56,6 @@ export class InferController implements NodeController {
   private closed = false;
 
   constructor(private readonly ctx: NodeContext<unknown>, private readonly config: InferConfig) {
-    this.gate = new StartGate(ctx.RED);
     this.verdicts = new VerdictDesk(ctx, (err) => this.reportLater(err));
     this.alarms = new AlarmTracker(config.raiseAfter, config.clearAfter, this.verdicts.store, (err, msg) => ctx.report(err, msg));
     this.engine = new InferEngine<Pending>(
@@ -105,7 +102,6 @@ export class InferController implements NodeController {
 
   async close(): Promise<void> {
     this.closed = true;
-    this.gate.close();
     this.slot.close(); // a load under way releases its own model when it finishes
     for (const job of [...(this.preload ?? []), ...this.engine.takeAll()]) job.tag.resolve();
     if (this.preload) this.preload = [];
@@ -220,7 +216,7 @@ export class InferController implements NodeController {
   }
 
   private reportLater(err: unknown, msg?: Record<string, unknown>): void {
-    this.gate.run(() => this.ctx.report(err, msg));
+    this.ctx.report(err, msg);
   }
 
   private statusDue(force: boolean): boolean {
