@@ -25,6 +25,8 @@ export interface NodeRedOptions {
   log?: (line: string) => void;
   /** Start the flows only once this file exists (cli/flows-gate.ts): Node-RED starts beside the devices it reads. */
   holdFlowsUntil?: { file: string; timeoutMs: number };
+  /** Node.js/V8 flags for the Node-RED process (before red.js), e.g. LINE_NODE_ARGS; default none. */
+  nodeArgs?: readonly string[];
 }
 
 export interface RunningNodeRed {
@@ -32,6 +34,9 @@ export interface RunningNodeRed {
   url: string;
   stop(): Promise<void>;
 }
+
+/** Node.js/V8 flags of a line's own Node-RED process (`otbridge start`, the pilot); decided in bench/lines.bench.ts. */
+export const LINE_NODE_ARGS: readonly string[] = [];
 
 /** Creates the user folder: settings, a link to this pack, and the flow file. */
 export function prepareUserDir(opts: NodeRedOptions): void {
@@ -107,7 +112,7 @@ export function startNodeRed(opts: NodeRedOptions): Promise<RunningNodeRed> {
   const redJs = require.resolve("node-red/red.js");
   const child = spawn(
     process.execPath,
-    [redJs, "--settings", path.join(opts.userDir, "settings.js"), "--userDir", opts.userDir, "--port", String(opts.port)],
+    [...(opts.nodeArgs ?? []), redJs, "--settings", path.join(opts.userDir, "settings.js"), "--userDir", opts.userDir, "--port", String(opts.port)],
     { env: { ...process.env, ...opts.env }, stdio: ["ignore", "pipe", "pipe"] },
   );
   const log = opts.log ?? ((line: string) => process.stdout.write(line + "\n"));
