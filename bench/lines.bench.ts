@@ -18,7 +18,7 @@ import * as fs from "fs";
 import * as mqtt from "mqtt";
 import * as os from "os";
 import * as path from "path";
-import { LINE_NODE_ARGS, REPO_ROOT, startNodeRed, type RunningNodeRed } from "../cli/node-red-runner";
+import { lineNodeArgs, REPO_ROOT, startNodeRed, type RunningNodeRed } from "../cli/node-red-runner";
 import { pilotEnv, simulatorOpcuaFingerprint } from "../cli/pilot-env";
 import { startSimulator, type Simulator } from "../cli/sim";
 import { median, percentile, type Benchmark, type Figure } from "./harness";
@@ -203,9 +203,9 @@ const bench: Benchmark = {
     const seconds = Number(argValue(opts.args, "seconds") ?? (opts.quick ? 30 : 60));
     const which = argValue(opts.args, "mode") ?? "both";
     // Node.js/V8 flags of every Node-RED in the run: by default those `otbridge start` gives a line's
-    // process (LINE_NODE_ARGS); `--node-args=` (empty) measures Node's defaults, or name others.
+    // process (lineNodeArgs); `--node-args=` (empty) measures Node's defaults, or name others.
     const given = argValue(opts.args, "node-args");
-    const nodeArgs = given === undefined ? LINE_NODE_ARGS : given.split(/\s+/).filter(Boolean);
+    const nodeArgs = lineNodeArgs(given === undefined ? process.env : { OTB_NODE_ARGS: given });
     if (!Number.isInteger(n) || n < 1) throw new Error(`--lines wants a whole number, got ${argValue(opts.args, "lines")}`);
     const root = fs.mkdtempSync(path.join(os.tmpdir(), "otb-bench-lines-"));
     const lines: Line[] = [];

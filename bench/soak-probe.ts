@@ -67,6 +67,7 @@ if (file) {
     if (++samples === 3 && process.env.OTB_SOAK_PROBE_DETAIL) {
       const spaces = v8.getHeapSpaceStatistics().map((s) => ({ space: s.space_name, sizeMb: +(s.space_size / 2 ** 20).toFixed(1), usedMb: +(s.space_used_size / 2 ** 20).toFixed(1) }));
       const files = process.env.OTB_SOAK_PROBE_DETAIL === "files" ? Object.keys(require.cache) : undefined;
+      if (process.env.OTB_SOAK_PROBE_DETAIL === "heap") v8.writeHeapSnapshot(`${file}.heapsnapshot`);
       fs.writeFile(`${file}.detail.json`, JSON.stringify({ spaces, packages: loadedPackages(), execArgv: process.execArgv, files }, null, 1), () => undefined);
     }
   }, every);

@@ -35,8 +35,24 @@ export interface RunningNodeRed {
   stop(): Promise<void>;
 }
 
-/** Node.js/V8 flags of a line's own Node-RED process (`otbridge start`, the pilot); decided in bench/lines.bench.ts. */
-export const LINE_NODE_ARGS: readonly string[] = [];
+/**
+ * Node.js/V8 flags of a line's own Node-RED process (`otbridge start`, the pilot), chosen from
+ * `npm run bench lines` (README "How many lines per PC"): with one Node-RED per line, what every
+ * process holds on its own is paid N times.
+ * - `--max-semi-space-size=1` (MB): V8's young generation may otherwise grow to 2 x 16 MB per
+ *   process; a line allocates little, so more frequent scavenges cost no measurable CPU.
+ * - `--liftoff-only`: WebAssembly (onnxruntime-web) stays on V8's baseline compiler instead of
+ *   also compiling hot functions with TurboFan, which keeps a second copy of that code; the
+ *   pilot's small model scores as fast (bench/lines.bench.ts, README). A large model may run
+ *   slower: OTB_NODE_ARGS replaces these flags (empty: Node's defaults).
+ */
+export const LINE_NODE_ARGS: readonly string[] = ["--max-semi-space-size=1", "--liftoff-only"];
+
+/** LINE_NODE_ARGS, or the flags in OTB_NODE_ARGS (space-separated) when it is set. */
+export function lineNodeArgs(env: NodeJS.ProcessEnv = process.env): readonly string[] {
+  const given = env.OTB_NODE_ARGS;
+  return given === undefined ? LINE_NODE_ARGS : given.split(/\s+/).filter(Boolean);
+}
 
 /** Creates the user folder: settings, a link to this pack, and the flow file. */
 export function prepareUserDir(opts: NodeRedOptions): void {
