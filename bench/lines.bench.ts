@@ -151,7 +151,8 @@ async function runMode(mode: "tabs" | "processes", lines: Line[], root: string, 
         startedAt[i] = Date.now();
         const env = { ...pilotEnv(REPO_ROOT, userDir, {}, {}), NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ""} --require ${PROBE}`.trim(), OTB_SOAK_PROBE_FILE: probe, OTB_SOAK_PROBE_MS: "2000" };
         // (Not a quieter OTB_LOG_LEVEL: startNodeRed waits for the info-level "Server now running" line.)
-        const starting = startNodeRed({ userDir, port: 0, flowTemplate: flowFile, resetFlows: true, env, log: () => undefined, nodeArgs });
+        const logFile = path.join(dir, `red-${i}.log`); // kept with OTB_BENCH_KEEP
+        const starting = startNodeRed({ userDir, port: 0, flowTemplate: flowFile, resetFlows: true, env, log: (l) => fs.appendFileSync(logFile, l + "\n"), nodeArgs });
         starting.then((r) => (reds[i] = r), () => undefined);
         reds[i] = await Promise.race([starting, sleep(180_000).then(() => Promise.reject(new Error(`${mode}: Node-RED ${i} not listening after 180 s`)))]);
       }),
