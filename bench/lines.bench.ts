@@ -3,7 +3,10 @@
  * flows/single-line-pilot.json, each line with its own simulator (OPC UA, Modbus, MQTT broker,
  * real-time speed) in this process. Run (a) as N tabs in one Node-RED and (b) as N Node-RED
  * processes, one after the other against the same simulators. Measured inside each Node-RED by
- * bench/soak-probe.js (every 2 s): RSS, CPU time, event-loop delay p99. Measured outside: time from
+ * bench/soak-probe.js (every 2 s): RSS, PSS and anonymous memory, V8 heap, CPU time, event-loop
+ * delay p99. RSS summed over processes counts the pages they share (the node binary, libraries)
+ * once per process; PSS divides them among the processes, so summed it is what they take from the
+ * machine: the 1.5 GB goal is judged on PSS, RSS is given beside it. Measured outside: time from
  * Node-RED's spawn to each line's first inference on its conduit broker, and each line's
  * accounting invariant (Signals published before its last quality summary / values in + stale,
  * 1 when nothing is lost), as the soak benchmark does for one line.
@@ -11,7 +14,12 @@
  * Figures: pack = (a) tabs in one Node-RED, raw = (b) one Node-RED per line. CPU is given as a share
  * of one core (the machine has os.cpus().length); the simulators' own CPU is not counted.
  *
- *   npm run bench lines -- --lines N [--seconds=S] [--mode=tabs|processes|both]
+ *   npm run bench lines -- --lines N [--seconds=S] [--mode=tabs|processes|both] [--node-args="..."]
+ *
+ * Every Node-RED runs with the flags `otbridge start` gives a line's process (lineNodeArgs(),
+ * cli/node-red-runner.ts); `--node-args=` (empty) measures Node's defaults. OTB_BENCH_KEEP=1 keeps
+ * the user folders, Node-RED logs and probe files; with OTB_SOAK_PROBE_DETAIL=files (or heap) the
+ * probe also writes the V8 heap spaces and the modules loaded (or a heap snapshot) of each process.
  */
 import { execFileSync } from "child_process";
 import * as fs from "fs";
