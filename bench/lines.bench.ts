@@ -200,7 +200,10 @@ async function runMode(mode: "tabs" | "processes", lines: Line[], root: string, 
 function summary(r: ModeResult): string {
   const inv = r.lines.map((l) => l.invariant.toFixed(4)).join(" ");
   const first = r.lines.map((l) => l.firstInferenceS.toFixed(0)).join(" ");
-  return `${r.processes} process(es), node flags "${r.nodeArgs.join(" ")}", ${r.load}; first inference per line (s): ${first}; invariant per line: ${inv}`;
+  // A line that has not loaded its model yet lacks onnxruntime-web's memory (about 65 MB per process): say so.
+  const idle = r.lines.flatMap((l, i) => (Number.isNaN(l.firstInferenceS) ? [`line${i + 1}`] : []));
+  const warn = idle.length ? `; NO inference in the run from ${idle.join(", ")}: its memory lacks a loaded model` : "";
+  return `${r.processes} process(es), node flags "${r.nodeArgs.join(" ")}", ${r.load}; first inference per line (s): ${first}; invariant per line: ${inv}${warn}`;
 }
 
 const bench: Benchmark = {
