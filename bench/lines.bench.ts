@@ -17,7 +17,8 @@
  *   npm run bench lines -- --lines N [--seconds=S] [--mode=tabs|processes|both] [--node-args="..."]
  *
  * Every Node-RED runs with the flags `otbridge start` gives a line's process (lineNodeArgs(),
- * cli/node-red-runner.ts); `--node-args=` (empty) measures Node's defaults. OTB_BENCH_KEEP=1 keeps
+ * cli/node-red-runner.ts: none unless OTB_NODE_ARGS says); `--node-args="..."` measures others
+ * (`--node-args=` none). OTB_BENCH_KEEP=1 keeps
  * the user folders, Node-RED logs and probe files; with OTB_SOAK_PROBE_DETAIL=files (or heap) the
  * probe also writes the V8 heap spaces and the modules loaded (or a heap snapshot) of each process.
  */
@@ -215,7 +216,7 @@ const bench: Benchmark = {
     const seconds = Number(argValue(opts.args, "seconds") ?? (opts.quick ? 30 : 60));
     const which = argValue(opts.args, "mode") ?? "both";
     // Node.js/V8 flags of every Node-RED in the run: by default those `otbridge start` gives a line's
-    // process (lineNodeArgs); `--node-args=` (empty) measures Node's defaults, or name others.
+    // process (lineNodeArgs: none unless OTB_NODE_ARGS says); `--node-args="..."` measures others.
     const given = argValue(opts.args, "node-args");
     const nodeArgs = lineNodeArgs(given === undefined ? process.env : { OTB_NODE_ARGS: given });
     if (!Number.isInteger(n) || n < 1) throw new Error(`--lines wants a whole number, got ${argValue(opts.args, "lines")}`);
