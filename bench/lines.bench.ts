@@ -3,7 +3,10 @@
  * flows/single-line-pilot.json, each line with its own simulator (OPC UA, Modbus, MQTT broker,
  * real-time speed) in this process. Run (a) as N tabs in one Node-RED and (b) as N Node-RED
  * processes, one after the other against the same simulators. Measured inside each Node-RED by
- * bench/soak-probe.js (every 2 s): RSS, CPU time, event-loop delay p99. Measured outside: time from
+ * bench/soak-probe.js (every 2 s): RSS, PSS and anonymous memory, V8 heap, CPU time, event-loop
+ * delay p99. RSS summed over processes counts the pages they share (the node binary, libraries)
+ * once per process; PSS divides them among the processes, so summed it is what they take from the
+ * machine: the 1.5 GB goal is judged on PSS, RSS is given beside it. Measured outside: time from
  * Node-RED's spawn to each line's first inference on its conduit broker, and each line's
  * accounting invariant (Signals published before its last quality summary / values in + stale,
  * 1 when nothing is lost), as the soak benchmark does for one line.
@@ -11,14 +14,20 @@
  * Figures: pack = (a) tabs in one Node-RED, raw = (b) one Node-RED per line. CPU is given as a share
  * of one core (the machine has os.cpus().length); the simulators' own CPU is not counted.
  *
- *   npm run bench lines -- --lines N [--seconds=S] [--mode=tabs|processes|both]
+ *   npm run bench lines -- --lines N [--seconds=S] [--mode=tabs|processes|both] [--node-args="..."]
+ *
+ * Every Node-RED runs with the flags `otbridge start` gives a line's process (lineNodeArgs(),
+ * cli/node-red-runner.ts: none unless OTB_NODE_ARGS says); `--node-args="..."` measures others
+ * (`--node-args=` none). OTB_BENCH_KEEP=1 keeps
+ * the user folders, Node-RED logs and probe files; with OTB_SOAK_PROBE_DETAIL=files (or heap) the
+ * probe also writes the V8 heap spaces and the modules loaded (or a heap snapshot) of each process.
  */
 import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as mqtt from "mqtt";
 import * as os from "os";
 import * as path from "path";
-import { REPO_ROOT, startNodeRed, type RunningNodeRed } from "../cli/node-red-runner";
+import { lineNodeArgs, REPO_ROOT, startNodeRed, type RunningNodeRed } from "../cli/node-red-runner";
 import { pilotEnv, simulatorOpcuaFingerprint } from "../cli/pilot-env";
 import { startSimulator, type Simulator } from "../cli/sim";
 import { median, percentile, type Benchmark, type Figure } from "./harness";
@@ -26,6 +35,9 @@ import { median, percentile, type Benchmark, type Figure } from "./harness";
 interface ProbeLine {
   t: number;
   rss: number;
+  pss?: number;
+  anon?: number;
+  heapUsed?: number;
   cpuUs: number;
   lagP99Ms: number;
 }
@@ -47,11 +59,16 @@ interface LineResult {
 
 interface ModeResult {
   rssMb: number;
+  /** NaN where /proc/<pid>/smaps_rollup does not exist (not Linux). */
+  pssMb: number;
+  anonMb: number;
+  heapMb: number;
   cpuPctOneCore: number;
   lagP99Ms: number;
   lagP99WorstMs: number;
   lines: LineResult[];
   processes: number;
+  nodeArgs: readonly string[];
   load: string;
 }
 
@@ -74,7 +91,7 @@ function cloneLine(line: Line, dir: string): Array<Record<string, unknown>> {
     endpoints: {
       "line PLC (OPC UA)": { endpointUrl: line.sim.opcuaUrl, pinnedFingerprints: simulatorOpcuaFingerprint(line.pkiDir) ?? "" },
       "meter and legacy machine (Modbus TCP)": { host: "127.0.0.1", port: String(line.sim.modbusPort) },
-      "vibration sensors": { broker: line.sim.mqttUrl },
+      "sensor broker": { broker: line.sim.mqttUrl },
     },
     conduits: { "DMZ broker": { broker: line.sim.mqttUrl, allowTopics: [`${line.prefix}/#`], queueDir: path.join(dir, `queue-${line.id}`) } },
     // One dashboard per line: each line's ui-base at its own path (the template's, by node id).
@@ -117,7 +134,7 @@ function readProbe(file: string): ProbeLine[] {
   return fs.readFileSync(file, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l) as ProbeLine);
 }
 
-async function runMode(mode: "tabs" | "processes", lines: Line[], root: string, seconds: number): Promise<ModeResult> {
+async function runMode(mode: "tabs" | "processes", lines: Line[], root: string, seconds: number, nodeArgs: readonly string[]): Promise<ModeResult> {
   const dir = path.join(root, mode);
   fs.mkdirSync(dir, { recursive: true });
   const flows = lines.map((l) => cloneLine(l, dir));
@@ -143,7 +160,8 @@ async function runMode(mode: "tabs" | "processes", lines: Line[], root: string, 
         startedAt[i] = Date.now();
         const env = { ...pilotEnv(REPO_ROOT, userDir, {}, {}), NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ""} --require ${PROBE}`.trim(), OTB_SOAK_PROBE_FILE: probe, OTB_SOAK_PROBE_MS: "2000" };
         // (Not a quieter OTB_LOG_LEVEL: startNodeRed waits for the info-level "Server now running" line.)
-        const starting = startNodeRed({ userDir, port: 0, flowTemplate: flowFile, resetFlows: true, env, log: () => undefined });
+        const logFile = path.join(dir, `red-${i}.log`); // kept with OTB_BENCH_KEEP
+        const starting = startNodeRed({ userDir, port: 0, flowTemplate: flowFile, resetFlows: true, env, log: (l) => fs.appendFileSync(logFile, l + "\n"), nodeArgs });
         starting.then((r) => (reds[i] = r), () => undefined);
         reds[i] = await Promise.race([starting, sleep(180_000).then(() => Promise.reject(new Error(`${mode}: Node-RED ${i} not listening after 180 s`)))]);
       }),
@@ -157,16 +175,23 @@ async function runMode(mode: "tabs" | "processes", lines: Line[], root: string, 
     const perLine = watchers.map((w, i) => w.result(startedAt[mode === "tabs" ? 0 : i]));
     await Promise.all(reds.map((r) => r.stop()));
     let rss = 0;
+    let pss = 0;
+    let anon = 0;
+    let heap = 0;
     let cpu = 0;
     const lags: number[] = [];
     for (const file of probes) {
       const s = readProbe(file).filter((l) => l.t >= from && l.t <= to + 2500);
       if (s.length < 2) throw new Error(`${mode}: too few probe samples in ${file}`);
-      rss += s[s.length - 1].rss / MB;
+      const last = s[s.length - 1];
+      rss += last.rss / MB;
+      pss += (last.pss ?? NaN) / MB;
+      anon += (last.anon ?? NaN) / MB;
+      heap += (last.heapUsed ?? NaN) / MB;
       cpu += ((s[s.length - 1].cpuUs - s[0].cpuUs) / 1000 / (s[s.length - 1].t - s[0].t)) * 100;
       lags.push(...s.map((l) => l.lagP99Ms));
     }
-    return { rssMb: rss, cpuPctOneCore: cpu, lagP99Ms: median(lags), lagP99WorstMs: percentile(lags, 100), lines: perLine, processes: groups.length, load: `load ${load0}..${loadavg()}` };
+    return { rssMb: rss, pssMb: pss, anonMb: anon, heapMb: heap, cpuPctOneCore: cpu, lagP99Ms: median(lags), lagP99WorstMs: percentile(lags, 100), lines: perLine, processes: groups.length, nodeArgs, load: `load ${load0}..${loadavg()}` };
   } finally {
     await Promise.all(reds.filter(Boolean).map((r) => r.stop().catch(() => undefined)));
     await Promise.all(watchers.map((w) => w.close()));
@@ -176,7 +201,10 @@ async function runMode(mode: "tabs" | "processes", lines: Line[], root: string, 
 function summary(r: ModeResult): string {
   const inv = r.lines.map((l) => l.invariant.toFixed(4)).join(" ");
   const first = r.lines.map((l) => l.firstInferenceS.toFixed(0)).join(" ");
-  return `${r.processes} process(es), ${r.load}; first inference per line (s): ${first}; invariant per line: ${inv}`;
+  // A line that has not loaded its model yet lacks onnxruntime-web's memory (about 65 MB per process): say so.
+  const idle = r.lines.flatMap((l, i) => (Number.isNaN(l.firstInferenceS) ? [`line${i + 1}`] : []));
+  const warn = idle.length ? `; NO inference in the run from ${idle.join(", ")}: its memory lacks a loaded model` : "";
+  return `${r.processes} process(es), node flags "${r.nodeArgs.join(" ")}", ${r.load}; first inference per line (s): ${first}; invariant per line: ${inv}${warn}`;
 }
 
 const bench: Benchmark = {
@@ -187,6 +215,10 @@ const bench: Benchmark = {
     const n = Number(argValue(opts.args, "lines") ?? 2);
     const seconds = Number(argValue(opts.args, "seconds") ?? (opts.quick ? 30 : 60));
     const which = argValue(opts.args, "mode") ?? "both";
+    // Node.js/V8 flags of every Node-RED in the run: by default those `otbridge start` gives a line's
+    // process (lineNodeArgs: none unless OTB_NODE_ARGS says); `--node-args="..."` measures others.
+    const given = argValue(opts.args, "node-args");
+    const nodeArgs = lineNodeArgs(given === undefined ? process.env : { OTB_NODE_ARGS: given });
     if (!Number.isInteger(n) || n < 1) throw new Error(`--lines wants a whole number, got ${argValue(opts.args, "lines")}`);
     const root = fs.mkdtempSync(path.join(os.tmpdir(), "otb-bench-lines-"));
     const lines: Line[] = [];
@@ -198,8 +230,8 @@ const bench: Benchmark = {
         lines.push({ id, prefix: `acme/plant1/bench/${id}`, sim, pkiDir });
       }
       const results: Partial<Record<"tabs" | "processes", ModeResult>> = {};
-      if (which !== "processes") results.tabs = await runMode("tabs", lines, root, seconds);
-      if (which !== "tabs") results.processes = await runMode("processes", lines, root, seconds);
+      if (which !== "processes") results.tabs = await runMode("tabs", lines, root, seconds, nodeArgs);
+      if (which !== "tabs") results.processes = await runMode("processes", lines, root, seconds, nodeArgs);
       const a = results.tabs;
       const b = results.processes;
       const v = (r: ModeResult | undefined, f: (r: ModeResult) => number): number => (r ? f(r) : NaN);
@@ -207,6 +239,7 @@ const bench: Benchmark = {
       const cores = os.cpus().length;
       const figures: Figure[] = [
         { name: `${n} lines: RSS, all Node-RED processes`, unit: "MB", pack: v(a, (r) => r.rssMb), raw: v(b, (r) => r.rssMb), higherIsBetter: false, note: `pack = ${n} tabs in one Node-RED, raw = ${n} Node-RED processes; ${seconds} s at real time; goal (10 lines) < 1,536 MB` },
+        { name: `${n} lines: PSS, all Node-RED processes`, unit: "MB", pack: v(a, (r) => r.pssMb), raw: v(b, (r) => r.pssMb), higherIsBetter: false, note: `shared pages (node binary, libraries) counted once across processes; anonymous ${v(a, (r) => r.anonMb).toFixed(0)} vs ${v(b, (r) => r.anonMb).toFixed(0)} MB, V8 heap used ${v(a, (r) => r.heapMb).toFixed(0)} vs ${v(b, (r) => r.heapMb).toFixed(0)} MB` },
         { name: `${n} lines: CPU, all Node-RED processes`, unit: "% of one core", pack: v(a, (r) => r.cpuPctOneCore), raw: v(b, (r) => r.cpuPctOneCore), higherIsBetter: false, note: `machine = ${cores} cores = ${cores * 100} %; goal (10 lines) < 50 % of the machine` },
         { name: `${n} lines: event-loop delay p99 (median of 2 s samples)`, unit: "ms", pack: v(a, (r) => r.lagP99Ms), raw: v(b, (r) => r.lagP99Ms), higherIsBetter: false, note: `worst sample ${v(a, (r) => r.lagP99WorstMs).toFixed(0)} vs ${v(b, (r) => r.lagP99WorstMs).toFixed(0)} ms` },
         { name: `${n} lines: time to first inference, slowest line`, unit: "s", pack: v(a, (r) => worst(r, (l) => l.firstInferenceS, true)), raw: v(b, (r) => worst(r, (l) => l.firstInferenceS, true)), higherIsBetter: false, note: "from spawning Node-RED; windows are 10 s" },
@@ -218,7 +251,9 @@ const bench: Benchmark = {
       return figures;
     } finally {
       for (const l of lines) await l.sim.stop().catch(() => undefined);
-      fs.rmSync(root, { recursive: true, force: true });
+      // OTB_BENCH_KEEP keeps the user folders and probe files (with OTB_SOAK_PROBE_DETAIL: heap spaces, packages).
+      if (process.env.OTB_BENCH_KEEP) console.log(`  kept ${root}`);
+      else fs.rmSync(root, { recursive: true, force: true });
     }
   },
 };

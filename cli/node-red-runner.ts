@@ -25,12 +25,30 @@ export interface NodeRedOptions {
   log?: (line: string) => void;
   /** Start the flows only once this file exists (cli/flows-gate.ts): Node-RED starts beside the devices it reads. */
   holdFlowsUntil?: { file: string; timeoutMs: number };
+  /** Node.js/V8 flags for the Node-RED process (before red.js), e.g. LINE_NODE_ARGS; default none. */
+  nodeArgs?: readonly string[];
 }
 
 export interface RunningNodeRed {
   child: ChildProcess;
   url: string;
   stop(): Promise<void>;
+}
+
+/**
+ * Node.js/V8 flags of a line's own Node-RED process (`otbridge start`, the pilot): none, i.e.
+ * Node's defaults. Measured with `npm run bench lines` (README "How many lines per PC"):
+ * `--max-semi-space-size=1 --liftoff-only` take about 23 MB off each process, but with them the
+ * pilot test's Modbus good % and OEE failed in 4 of 8 runs on a loaded machine (Node's defaults:
+ * 1 of 3), too few runs to clear them, so they are not the default; OTB_NODE_ARGS sets them (or
+ * others) for those who measure their own line.
+ */
+export const LINE_NODE_ARGS: readonly string[] = [];
+
+/** LINE_NODE_ARGS, or the flags in OTB_NODE_ARGS (space-separated) when it is set. */
+export function lineNodeArgs(env: NodeJS.ProcessEnv = process.env): readonly string[] {
+  const given = env.OTB_NODE_ARGS;
+  return given === undefined ? LINE_NODE_ARGS : given.split(/\s+/).filter(Boolean);
 }
 
 /** Creates the user folder: settings, a link to this pack, and the flow file. */
@@ -107,7 +125,7 @@ export function startNodeRed(opts: NodeRedOptions): Promise<RunningNodeRed> {
   const redJs = require.resolve("node-red/red.js");
   const child = spawn(
     process.execPath,
-    [redJs, "--settings", path.join(opts.userDir, "settings.js"), "--userDir", opts.userDir, "--port", String(opts.port)],
+    [...(opts.nodeArgs ?? []), redJs, "--settings", path.join(opts.userDir, "settings.js"), "--userDir", opts.userDir, "--port", String(opts.port)],
     { env: { ...process.env, ...opts.env }, stdio: ["ignore", "pipe", "pipe"] },
   );
   const log = opts.log ?? ((line: string) => process.stdout.write(line + "\n"));

@@ -148,7 +148,7 @@ const GATE_TIMEOUT_MS = 180_000;
  * is not there yet. Otherwise the simulator starts first, then Node-RED.
  */
 export async function startPilot(opts: PilotOptions): Promise<RunningPilot> {
-  const { REPO_ROOT, startNodeRed } = await import("./node-red-runner");
+  const { REPO_ROOT, startNodeRed, lineNodeArgs } = await import("./node-red-runner");
   const base = opts.baseEnv ?? process.env;
   let overrides: Record<string, string | undefined> = {};
   const running: Array<{ stop(): Promise<void> }> = [];
@@ -174,7 +174,7 @@ export async function startPilot(opts: PilotOptions): Promise<RunningPilot> {
         const { resetGate } = await import("./flows-gate");
         resetGate(gateFile);
         const env = pilotEnv(REPO_ROOT, opts.userDir, predicted, base);
-        redStarting = startNodeRed({ userDir: opts.userDir, port: opts.port, flowTemplate: opts.flowTemplate, resetFlows: opts.resetFlows, env, log, holdFlowsUntil: { file: gateFile, timeoutMs: GATE_TIMEOUT_MS } });
+        redStarting = startNodeRed({ userDir: opts.userDir, port: opts.port, flowTemplate: opts.flowTemplate, resetFlows: opts.resetFlows, env, log, holdFlowsUntil: { file: gateFile, timeoutMs: GATE_TIMEOUT_MS }, nodeArgs: lineNodeArgs() });
         redStarting.catch(() => undefined); // awaited below; a failure before that must not go unhandled
       }
       sim = await startSimulator({
@@ -211,7 +211,7 @@ export async function startPilot(opts: PilotOptions): Promise<RunningPilot> {
       log(`otbridge: embedded MQTT broker at ${broker.url}`);
     }
     const env = pilotEnv(REPO_ROOT, opts.userDir, overrides, base);
-    if (!red) red = await startNodeRed({ userDir: opts.userDir, port: opts.port, flowTemplate: opts.flowTemplate, resetFlows: opts.resetFlows, env, log });
+    if (!red) red = await startNodeRed({ userDir: opts.userDir, port: opts.port, flowTemplate: opts.flowTemplate, resetFlows: opts.resetFlows, env, log, nodeArgs: lineNodeArgs() });
     const nodeRed = red;
     return {
       red: nodeRed,

@@ -19,7 +19,7 @@ export function derivedId(lineId: string, templateId: string): string {
 
 /** Which template node types each manifest section may touch. */
 const SECTION_TYPES: Record<"endpoints" | "tags" | "conduits" | "nodes", ReadonlySet<string> | null> = {
-  endpoints: new Set(["otb-opcua-endpoint", "otb-modbus-device", "otb-mqtt-in", "mqtt-broker"]),
+  endpoints: new Set(["otb-opcua-endpoint", "otb-modbus-device", "otb-mqtt-in", "mqtt-broker", "otb-mqtt-broker"]),
   tags: new Set(["otb-opcua-in", "otb-modbus-in", "otb-mqtt-in", "otb-validate", "otb-window"]),
   conduits: new Set(["otb-conduit"]),
   nodes: null,

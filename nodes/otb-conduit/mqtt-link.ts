@@ -11,7 +11,7 @@
  * every one failed, so SharedConnection's capped backoff runs between full rounds, never between
  * two members. The broker that was just lost is tried last. One URL: a round of one, as before.
  */
-import { connect, type IClientOptions, type MqttClient } from "mqtt";
+import type { IClientOptions, MqttClient } from "mqtt";
 import type { ConnectionAdapter } from "../shared/shared-connection";
 import type { ConduitConfig } from "./conduit-config";
 import { LinkFailure, brokerDisconnect, classify, type BrokerPosition } from "../shared/link-failure";
@@ -95,7 +95,8 @@ export function mqttAdapter(cfg: ConduitConfig, hooks: LinkHooks): MqttAdapter {
       const rejectWith = (err: unknown): void => reject(classify(err).at(broker));
       try {
         // A wrong key passphrase makes the TLS context fail here, synchronously.
-        client = connect(broker.url, { ...clientOptions(cfg), ...hooks.connectOptions?.() });
+        // mqtt is required on the first connect, not when Node-RED registers the node (issue 19: memory per process).
+        client = (require("mqtt") as typeof import("mqtt")).connect(broker.url, { ...clientOptions(cfg), ...hooks.connectOptions?.() });
       } catch (err) {
         rejectWith(err);
         return;

@@ -22,7 +22,7 @@
  */
 import { EventEmitter } from "events";
 import * as net from "net";
-import ModbusRTU from "modbus-serial";
+import type ModbusRTU from "modbus-serial";
 import type { SerialPort as SerialPortType } from "serialport";
 import { SharedConnection, toError, type ConnectionState } from "../shared";
 import type { DeviceOptions } from "./device-config";
@@ -317,7 +317,8 @@ export class ModbusDevice extends EventEmitter {
   private async open(): Promise<Client> {
     const o = this.options;
     if (o.transport !== "tcp") return this.openRtu();
-    const client = new ModbusRTU();
+    // modbus-serial is required on the first TCP connect, not when Node-RED registers the node (issue 19: memory per process).
+    const client = new (require("modbus-serial") as typeof ModbusRTU)();
     // An 'error' event without a listener would throw and take Node-RED down.
     client.on("error", (err: unknown) => {
       if (this.conn.client === client) this.conn.lost(err);

@@ -14,7 +14,7 @@
  *   status of every user shows the retries.
  */
 import { EventEmitter } from "events";
-import { connect, type IClientOptions, type IClientSubscribeOptions, type ISubscriptionMap, type MqttClient } from "mqtt";
+import type { IClientOptions, IClientSubscribeOptions, ISubscriptionMap, MqttClient } from "mqtt";
 import { SharedConnection, toError, topicMatchesFilter, type ConnectionAdapter, type ConnectionState } from "../shared";
 import { brokerDisconnect, classify, LinkFailure } from "../shared/link-failure";
 import type { BrokerOptions } from "./broker-config";
@@ -173,7 +173,8 @@ export class MqttBroker extends EventEmitter {
           this.counters.attempts++;
           let client: MqttClient;
           try {
-            client = connect(this.options.url, this.clientOptions());
+            // mqtt is required on the first connect, not when Node-RED registers the node (issue 19: memory per process).
+            client = (require("mqtt") as typeof import("mqtt")).connect(this.options.url, this.clientOptions());
           } catch (err) {
             reject(fail(err));
             return;

@@ -15,7 +15,7 @@ import {
   type BrowseResult,
   type ClientSession,
   type ReferenceDescription,
-} from "node-opcua";
+} from "node-opcua-client";
 import { ConfigError } from "../shared";
 import { isEndpointUrl } from "./endpoint-config";
 import { bounded } from "./opcua-endpoint";

@@ -4,7 +4,7 @@
  * log at debug level: the nodes already report what an operator needs through status and
  * node.error. The loggers are process-wide, so this is done once, by whichever loads first.
  */
-import { setErrorLogger, setWarningLogger } from "node-opcua";
+import { setErrorLogger, setWarningLogger } from "node-opcua-client";
 import type { NodeAPI } from "../shared/red";
 
 let routed = false;

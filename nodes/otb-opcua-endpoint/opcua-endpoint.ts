@@ -31,7 +31,7 @@ import {
   UserTokenType,
   type ClientSession,
   type UserIdentityInfo,
-} from "node-opcua";
+} from "node-opcua-client";
 import { ConnectionError, SharedConnection, toError, type BackoffOptions } from "../shared";
 import { formatFingerprint, type EndpointSettings } from "./endpoint-config";
 import { PinningCertificateManager } from "./pinning-certificate-manager";

@@ -7,10 +7,8 @@ import { ConfigError, toError } from "../shared/errors";
 import { defineNode, type NodeContext } from "../shared/define-node";
 import type { Node, NodeAPI } from "../shared/red";
 import { durableDir } from "../shared/user-dir";
-import { browseChildren, probeEndpoints } from "./discovery";
 import { endpointFromConfig, type EndpointCredentials, type EndpointFields, type OpcuaEndpointNode } from "./endpoint-config";
-import { routeNodeOpcuaLogs } from "./node-opcua-log";
-import { OpcuaEndpoint } from "./opcua-endpoint";
+import type { OpcuaEndpoint } from "./opcua-endpoint";
 import { schema } from "./schema";
 
 interface Request {
@@ -53,15 +51,31 @@ function watchEndpoint(ctx: NodeContext<EndpointFields>, endpoint: OpcuaEndpoint
   });
 }
 
+/**
+ * The modules that load node-opcua-client (about 65 MB of RSS in a Node-RED process), required
+ * when the first endpoint is deployed or the editor asks about a server, not when Node-RED
+ * registers the node: a Node-RED whose flows have no OPC UA never loads node-opcua.
+ */
+type OpcuaModules = typeof import("./opcua-endpoint") & typeof import("./discovery");
+let loaded: OpcuaModules | undefined;
+function opcua(RED: NodeAPI): OpcuaModules {
+  if (!loaded) {
+    /* eslint-disable @typescript-eslint/no-require-imports */
+    (require("./node-opcua-log") as typeof import("./node-opcua-log")).routeNodeOpcuaLogs(RED);
+    loaded = { ...(require("./opcua-endpoint") as typeof import("./opcua-endpoint")), ...(require("./discovery") as typeof import("./discovery")) };
+    /* eslint-enable @typescript-eslint/no-require-imports */
+  }
+  return loaded;
+}
+
 export = function (RED: NodeAPI): void {
-  routeNodeOpcuaLogs(RED);
   defineNode(RED, {
     schema,
     configNode: true,
     create(ctx) {
       const settings = endpointFromConfig(ctx.config, ctx.credentials as EndpointCredentials);
       for (const w of settings.warnings) ctx.node.warn(w);
-      const endpoint = new OpcuaEndpoint(settings, pkiDir(RED));
+      const endpoint: OpcuaEndpoint = new (opcua(RED).OpcuaEndpoint)(settings, pkiDir(RED));
       const node = ctx.node as OpcuaEndpointNode;
       // One users map: the connection's. Node-RED routes this node's status and errors to the
       // nodes in `users`; the runner registers users there (none yet: config nodes start first).
@@ -87,7 +101,7 @@ export = function (RED: NodeAPI): void {
   // The certificates a server presents, for pinning. Takes a URL so that it works before deploy.
   http.get("/otb-opcua-endpoint/certificates", probe, (req: Request, res: Response) => {
     Promise.resolve()
-      .then(() => probeEndpoints(String(req.query.url ?? ""), pkiDir(RED)))
+      .then(() => opcua(RED).probeEndpoints(String(req.query.url ?? ""), pkiDir(RED)))
       .then((endpoints) => res.json({ endpoints }), (err) => fail(res, err));
   });
 
@@ -98,6 +112,6 @@ export = function (RED: NodeAPI): void {
     const session = node?.endpoint?.session;
     if (!node || node.type !== "otb-opcua-endpoint") return res.status(404).json({ error: "endpoint not deployed: deploy it first, then browse" });
     if (!session) return res.status(409).json({ error: `endpoint not connected (${node.endpoint?.conn.state ?? node.configError ?? "no session"})` });
-    browseChildren(session, req.query.nodeId as string | undefined).then((entries) => res.json({ entries }), (err) => fail(res, err));
+    opcua(RED).browseChildren(session, req.query.nodeId as string | undefined).then((entries) => res.json({ entries }), (err) => fail(res, err));
   });
 };

@@ -8,7 +8,8 @@
  * refused. The last refused certificate is kept so the endpoint can name it in its error.
  */
 import * as crypto from "crypto";
-import { OPCUACertificateManager, StatusCodes, type StatusCode } from "node-opcua";
+import { OPCUACertificateManager } from "node-opcua-certificate-manager";
+import { StatusCodes, type StatusCode } from "node-opcua-client";
 
 export interface CertificateFacts {
   sha1: string;

@@ -19,7 +19,7 @@
  *   is ended and `onTrip` is called with the reason; the endpoint then drops the session and
  *   builds a new one.
  */
-import { StatusCodes, type ClientSession, type RepublishRequest, type RepublishResponse } from "node-opcua";
+import { StatusCodes, type ClientSession, type RepublishRequest, type RepublishResponse } from "node-opcua-client";
 
 export const REPUBLISH_MIN_INTERVAL_MS = 50;
 export const REPUBLISH_MAX_PER_RECOVERY = 100;

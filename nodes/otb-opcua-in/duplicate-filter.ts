@@ -11,7 +11,7 @@
  *   duplicate too, unless the caller says the tag is owed a value (downstream saw it lost).
  * Pure: no node-opcua calls, no timers.
  */
-import type { DataValue, NotificationMessage } from "node-opcua";
+import type { DataValue, NotificationMessage } from "node-opcua-client";
 
 /** Sequence numbers remembered per instance: far more than can be in flight across a reconnect. */
 const SEEN_WINDOW = 256;

@@ -8,7 +8,7 @@ import { defineNode } from "../shared/define-node";
 import { num } from "../shared/node-kit";
 import type { NodeAPI } from "../shared/red";
 import type { OpcuaEndpointNode } from "../otb-opcua-endpoint/endpoint-config";
-import { OpcuaInController } from "./opcua-in-controller";
+import type { OpcuaInController } from "./opcua-in-controller";
 import { tagsOf, type TagDef } from "./tag-list";
 import { schema } from "./schema";
 
@@ -27,7 +27,10 @@ export = function (RED: NodeAPI): void {
         delete endpointNode.users[ctx.node.id];
         throw err;
       }
-      return new OpcuaInController(ctx, endpointNode.endpoint!, tags, num(ctx.config.publishingInterval, 1_000, 50, 3_600_000));
+      // Required here, not at registration: it loads node-opcua-client (see otb-opcua-endpoint.ts).
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { OpcuaInController: Controller } = require("./opcua-in-controller") as { OpcuaInController: typeof OpcuaInController };
+      return new Controller(ctx, endpointNode.endpoint!, tags, num(ctx.config.publishingInterval, 1_000, 50, 3_600_000));
     },
   });
 };

@@ -3,7 +3,7 @@
  * `opcua:<StatusCodeName>` in reasons), the timestamp is the source's, and values the Signal
  * contract cannot carry (arrays, structures) are marked bad rather than squeezed into a string.
  */
-import { DataType, StatusCodes, type DataValue, type StatusCode } from "node-opcua";
+import { DataType, StatusCodes, type DataValue, type StatusCode } from "node-opcua-client";
 import type { Quality, Signal, SignalValue } from "../shared";
 import type { TagDef } from "./tag-list";
 

@@ -31,7 +31,7 @@ import {
   type MonitoringParametersOptions,
   type NotificationMessage,
   type ReadValueIdOptions,
-} from "node-opcua";
+} from "node-opcua-client";
 import type { Signal } from "../shared";
 import { bounded } from "../otb-opcua-endpoint/opcua-endpoint";
 import { badSignal, toSignal, type SourceInfo } from "./signal-mapping";
@@ -362,7 +362,7 @@ export function monitoringParameters(tag: TagDef): MonitoringParametersOptions {
  * Resolves when the group's CreateMonitoredItems call has answered, with the failure if any;
  * bounded, because on a link that dies mid-call the answer may never come.
  */
-function initialized(group: ClientMonitoredItemGroup, timeoutMs: number): Promise<import("node-opcua").StatusCode | null> {
+function initialized(group: ClientMonitoredItemGroup, timeoutMs: number): Promise<import("node-opcua-client").StatusCode | null> {
   return new Promise((resolve) => {
     const timer = setTimeout(() => resolve(StatusCodes.BadTimeout), timeoutMs);
     group.once("initialized", () => {
@@ -372,7 +372,7 @@ function initialized(group: ClientMonitoredItemGroup, timeoutMs: number): Promis
     group.once("terminated", (err: Error | undefined) => {
       clearTimeout(timer);
       const name = /Bad[A-Za-z]+/.exec(err?.message ?? "")?.[0];
-      const code = name && name in StatusCodes ? (StatusCodes as unknown as Record<string, import("node-opcua").StatusCode>)[name] : undefined;
+      const code = name && name in StatusCodes ? (StatusCodes as unknown as Record<string, import("node-opcua-client").StatusCode>)[name] : undefined;
       resolve(code ?? StatusCodes.BadUnexpectedError);
     });
   });

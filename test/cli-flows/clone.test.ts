@@ -45,6 +45,15 @@ describe("otbridge clone", () => {
     assert.equal(byName(template.nodes, "line OPC UA server").endpointUrl, "opc.tcp://127.0.0.1:4840");
   });
 
+  it("points the shipped pilot's MQTT broker node (otb-mqtt-broker) at a line's broker from the endpoints section", () => {
+    // The pilot's otb-mqtt-in reads through the otb-mqtt-broker config node "sensor broker" (bench/lines.bench.ts clones it per line).
+    const pilot = readFlow(path.join(REPO, "flows", "single-line-pilot.json"));
+    const out = cloneFlow(pilot, { manifestVersion: 1, template: "flows/single-line-pilot.json", line: { id: "line7", enterprise: "acme", site: "plant1", area: "bench", line: "line7" }, endpoints: { "sensor broker": { broker: "mqtt://10.10.7.40:1883" } } });
+    const broker = out.find((n) => n.type === "otb-mqtt-broker" && n.name === "sensor broker");
+    assert.equal(broker?.broker, "mqtt://10.10.7.40:1883");
+    assert.equal(out.find((n) => n.type === "otb-mqtt-in")?.broker, broker?.id);
+  });
+
   it("derives every id from the line id and re-points every reference", () => {
     const out = cloneFlow(template, manifest);
     const ids = new Set(out.map((n) => n.id));
@@ -136,7 +145,7 @@ describe("otbridge clone", () => {
   });
 
   it("refuses overrides for nodes the template does not have, and a model whose bytes differ from the pin", () => {
-    assert.throws(() => cloneFlow(template, { ...manifest, endpoints: { "no such server": { endpointUrl: "x" } } }), /the template has no otb-opcua-endpoint, otb-modbus-device, otb-mqtt-in, mqtt-broker named "no such server"/);
+    assert.throws(() => cloneFlow(template, { ...manifest, endpoints: { "no such server": { endpointUrl: "x" } } }), /the template has no otb-opcua-endpoint, otb-modbus-device, otb-mqtt-in, mqtt-broker, otb-mqtt-broker named "no such server"/);
     // A section only touches its own node types: "pump rules" is not an endpoint.
     assert.throws(() => cloneFlow(template, { ...manifest, endpoints: { "pump rules": { rules: [] } } }), /named "pump rules"/);
     const t = tempDir();
