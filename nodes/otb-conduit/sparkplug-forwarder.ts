@@ -12,8 +12,11 @@
  * - NBIRTH lists every metric learned so far (name, alias, datatype, last value) plus bdSeq and
  *   Node Control/Rebirth; a record with a metric the BIRTH did not list triggers a new NBIRTH
  *   first. NDATA goes by alias, QoS 0, seq 0..255.
- * - Delivery: a record counts as delivered once written in an NDATA of a live session whose host
- *   is online. Records queued before the current BIRTH are flushed with is_historical = true.
+ * - Delivery: a record counts as delivered once the broker has read the NDATA that carried it,
+ *   in a live session whose host is online: NDATA is QoS 0, so the socket write is not enough;
+ *   the answer to a PINGREQ written after it is the proof (write-barrier.ts). What a broken link
+ *   swallowed is replayed after the next BIRTH. Records queued before the current BIRTH are
+ *   flushed with is_historical = true.
  * - After a failover to another broker (issue 19), the last delivered records (resend-window.ts)
  *   are written again first, right after the new NBIRTH: NDATA of the new session, so with its
  *   seq numbers (1, 2, ... after the NBIRTH's 0), by the aliases that NBIRTH declared, and every
@@ -30,6 +33,7 @@ import type { DurableQueue } from "./queue/durable-queue";
 import { RateLimiter } from "./rate-limiter";
 import type { QueueRecord } from "./queue/record";
 import { ResendWindow } from "./resend-window";
+import { WriteBarrier } from "./write-barrier";
 
 export interface SparkplugCounters {
   bdSeq: number;
@@ -49,7 +53,17 @@ export interface SparkplugHooks {
 
 const REBIRTH = "Node Control/Rebirth";
 const METRICS_PER_DATA = 500;
+/** NDATA messages written and not yet confirmed by the broker (write-barrier.ts). */
 const DATA_IN_FLIGHT = 4;
+/** How long close() waits for the broker to confirm what was written, before the NDEATH. */
+const CLOSE_CONFIRM_MS = 1000;
+
+interface Written {
+  gen: number;
+  records: QueueRecord[];
+  /** Re-sent from the window after a failover (settled there, not in the queue). */
+  resent: boolean;
+}
 
 interface Known {
   alias: number;
@@ -60,6 +74,7 @@ interface Known {
 
 export class SparkplugForwarder {
   private client: MqttClient | null = null;
+  private barrier: WriteBarrier<Written> | null = null;
   private generation = 0;
   private bdSeq: number;
   private seq = 0;
@@ -114,6 +129,8 @@ export class SparkplugForwarder {
   attach(client: MqttClient, broker = ""): void {
     this.generation++;
     this.resend.attach(broker);
+    this.barrier?.close();
+    this.barrier = new WriteBarrier<Written>(client, (w) => this.onConfirmed(w));
     this.client = client;
     this.born = false;
     this.inflight = 0;
@@ -139,6 +156,8 @@ export class SparkplugForwarder {
 
   detach(): void {
     this.generation++;
+    this.barrier?.close();
+    this.barrier = null;
     this.client = null;
     this.born = false;
     this.inflight = 0;
@@ -150,6 +169,7 @@ export class SparkplugForwarder {
     const client = this.client;
     // Intentional disconnect: NDEATH first, then DISCONNECT (which suppresses the will).
     if (client && this.born) {
+      await this.barrier?.drain(CLOSE_CONFIRM_MS);
       await new Promise<void>((resolve) => client.publish(this.topics.death, Buffer.from(this.deathPayload()), { qos: 0 }, () => resolve()));
       await new Promise<void>((resolve) => client.end(false, {}, () => resolve()));
     }
@@ -280,7 +300,7 @@ export class SparkplugForwarder {
       this.seq = (this.seq + 1) % 256;
       this.inflight++;
       const bytes = Buffer.from(encodePayload({ timestamp: Date.now(), seq: this.seq, metrics }));
-      client.publish(this.topics.data, bytes, { qos: 0 }, (err) => this.onWritten(gen, sent, err));
+      client.publish(this.topics.data, bytes, { qos: 0 }, (err) => this.onWritten({ gen, records: sent, resent: false }, err));
     }
   }
 
@@ -311,13 +331,7 @@ export class SparkplugForwarder {
     this.inflight++;
     this.resend.resent += sent.length;
     const bytes = Buffer.from(encodePayload({ timestamp: Date.now(), seq: this.seq, metrics }));
-    client.publish(this.topics.data, bytes, { qos: 0 }, (err) => {
-      if (gen !== this.generation) return;
-      this.inflight--;
-      // Without a write the records stay pending (rewound with the link) for the next one.
-      if (!err) for (const r of sent) this.resend.settled(r, true);
-      this.schedulePump();
-    });
+    client.publish(this.topics.data, bytes, { qos: 0 }, (err) => this.onWritten({ gen, records: sent, resent: true }, err));
   }
 
   private wakeLater(): void {
@@ -328,11 +342,28 @@ export class SparkplugForwarder {
     }, this.limiter.retryInMs());
   }
 
-  private onWritten(gen: number, records: QueueRecord[], err: Error | undefined): void {
-    if (gen !== this.generation) return;
+  /**
+   * Written to the socket: now wait for the broker's proof of reading it. Without a write the
+   * records stay unsettled and are replayed with the link (queue.rewind / resend.rewind).
+   */
+  private onWritten(w: Written, err: Error | undefined): void {
+    if (w.gen !== this.generation) return;
+    if (err || !this.barrier) {
+      this.inflight--;
+      this.schedulePump();
+      return;
+    }
+    this.barrier.written(w);
+  }
+
+  /** The broker has read the NDATA: its records are delivered (in flight until now). */
+  private onConfirmed(w: Written): void {
+    if (w.gen !== this.generation) return;
     this.inflight--;
-    if (!err) {
-      for (const r of records) {
+    for (const r of w.records) {
+      if (w.resent) {
+        this.resend.settled(r, true);
+      } else {
         this.queue.settle(r.seq, "delivered");
         this.resend.acknowledged(r);
       }
