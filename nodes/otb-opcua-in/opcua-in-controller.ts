@@ -28,6 +28,8 @@ export class OpcuaInController implements NodeController {
   private subscribeError = "";
   private inactiveSince = Date.now();
   private inactiveReported = false;
+  /** Tags whose server queue overflowed, reported once each (values were lost at the server). */
+  private readonly overflowReported = new Set<string>();
   /** No publish response for this long while the link looks up is a silent stall (node-opcua#1524). */
   private readonly stallAfterMs: number;
   /**
@@ -82,6 +84,7 @@ export class OpcuaInController implements NodeController {
         node.log(`data resumed after ${Math.round((this.resumedAt - this.outageSince) / 1000)} s without data`);
       }
       this.send({ payload: batch });
+      this.reportOverflow(batch);
       const resumed = this.resumedAt && Date.now() - this.resumedAt < RESUMED_TEXT_MS ? `resumed ${Math.round((this.resumedAt - this.outageSince) / 1000)}s outage, ` : "";
       ctx.status.flowing(`${resumed}${this.summary()}`);
     });
@@ -94,6 +97,18 @@ export class OpcuaInController implements NodeController {
       const list = refused.map((s) => `${s.tag} (${s.source.address}): ${s.reasons?.join(",")}`).join("; ");
       ctx.report(new ConfigError(`${refused.length} of ${this.tags.length} tag(s) refused: ${list}`.slice(0, 2000)), { payload: refused });
     });
+  }
+
+  /**
+   * The server discarded values of these tags (Overflow bit): once per tag, so that a user learns
+   * the queue size or the publishing interval is too small for how fast the value changes.
+   */
+  private reportOverflow(batch: Signal[]): void {
+    const lost = [...new Set(batch.filter((s) => s.reasons?.includes("opcua:Overflow") && !this.overflowReported.has(s.tag)).map((s) => s.tag))];
+    if (lost.length === 0) return;
+    for (const t of lost) this.overflowReported.add(t);
+    const list = lost.map((t) => `${t} (queueSize ${this.tags.find((d) => d.tag === t)?.queueSize ?? "?"})`).join(", ");
+    this.ctx.report(new Error(`the server's queue overflowed and discarded values of ${list}: raise the queue size or lower the publishing interval`.slice(0, 2000)), { payload: batch });
   }
 
   /** Once per outage, every tag as bad `comm_lost`, so downstream knows rather than guesses. */
