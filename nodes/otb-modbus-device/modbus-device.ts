@@ -162,9 +162,10 @@ export class ModbusDevice extends EventEmitter {
         clearTimeout(t);
         resolve(outcome);
       };
-      // Started after the current turn's reads are queued, so that a poll's requests are
-      // ordered together (a silent unit behind the answering ones), not first come first served.
-      queueMicrotask(() => void this.pump());
+      // A read for a silent unit starts the pump only after the reads queued in this turn (the
+      // rest of the poll), so that it does not go first merely because it came first.
+      if (this.silentUnits.has(this.unitOf(req))) queueMicrotask(() => void this.pump());
+      else void this.pump();
     });
   }
 
