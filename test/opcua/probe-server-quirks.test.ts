@@ -7,7 +7,10 @@
  *   the Signal and once in Catch, not shown a plain "good";
  * - a variable whose source timestamp is the OPC UA null DateTime (0 ticks = 1601-01-01, what a
  *   device without a clock sends; Part 6 §5.2.2.5): a Signal cannot carry a negative time, so the
- *   server timestamp (Part 4 §7.11: the time the server received the value) stands in.
+ *   server timestamp (Part 4 §7.11: the time the server received the value) stands in;
+ * - operation limits (Part 5 §6.3.11 OperationLimits): at most 100 monitored items per
+ *   CreateMonitoredItems call and 100 nodes per Read, as small PLC servers announce; a larger
+ *   call is refused as a whole with BadTooManyOperations.
  */
 import * as assert from "assert";
 import * as fs from "fs";
@@ -21,6 +24,8 @@ import { nodes, opcuaFlow, Recorder, tag, useClientPki } from "./flows";
 import { silenceNodeOpcua } from "./silence";
 
 const OPC_NULL_DATE = new Date(Date.UTC(1601, 0, 1));
+const PER_CALL = 100;
+const MANY = 250;
 
 async function quirkyServer(port: number): Promise<{ url: string; stop(): Promise<void> }> {
   silenceNodeOpcua();
@@ -34,7 +39,7 @@ async function quirkyServer(port: number): Promise<{ url: string; stop(): Promis
     securityPolicies: [SecurityPolicy.None],
     allowAnonymous: true,
     registerServerMethod: RegisterServerMethod.HIDDEN,
-    serverCapabilities: { minSupportedSampleRate: 0 } as never,
+    serverCapabilities: { minSupportedSampleRate: 0, operationLimits: { maxMonitoredItemsPerCall: PER_CALL, maxNodesPerRead: PER_CALL } } as never,
     buildInfo: { productName: "otbridge-probe-quirky-server" },
   });
   await server.initialize();
@@ -53,6 +58,9 @@ async function quirkyServer(port: number): Promise<{ url: string; stop(): Promis
       timestamped_get: () => new DataValue({ value: new Variant({ dataType: DataType.Double, value: 42 }), statusCode: StatusCodes.Good, sourceTimestamp: OPC_NULL_DATE, serverTimestamp: new Date() }),
     },
   });
+  for (let i = 0; i < MANY; i++) {
+    ns.addVariable({ organizedBy: objects, browseName: `Many.${i}`, nodeId: `s=Many.${i}`, dataType: "Double", value: { dataType: DataType.Double, value: i } });
+  }
   await server.start();
   return {
     url: `opc.tcp://127.0.0.1:${port}`,
@@ -93,6 +101,18 @@ describe("probe: otb-opcua-in against a server with quirks", function () {
     assert.strictEqual(reports.length, 1, rec.errors.join("\n"));
     assert.match(reports[0]!, /probe\.fast/);
     assert.match(reports[0]!, /queue ?size/i);
+  });
+
+  it(`a server that takes ${PER_CALL} monitored items per call: all ${MANY} tags subscribed, each delivered good with its own value`, async () => {
+    const tags = Array.from({ length: MANY }, (_, i) => tag(`ns=1;s=Many.${i}`, `many.${i}`, { samplingInterval: 500 }));
+    await helper.load(nodes, opcuaFlow(server.url, tags, { publishingInterval: 200 }));
+    const rec = new Recorder();
+    await waitFor(() => new Set(rec.signals().filter((s) => s.quality === "good").map((s) => s.tag)).size === MANY || rec.errors.length > 0, 30_000, "every tag");
+    assert.deepStrictEqual(rec.errors, []);
+    for (let i = 0; i < MANY; i++) {
+      const got = rec.signals(`many.${i}`).find((s) => s.quality === "good");
+      assert.ok(got && got.value === i, `many.${i}: ${JSON.stringify(rec.signals(`many.${i}`)[0])}`);
+    }
   });
 
   it("a source timestamp that is the OPC UA null date: the Signal carries the server timestamp and is valid", async () => {
