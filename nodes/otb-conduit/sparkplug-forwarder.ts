@@ -17,6 +17,11 @@
  *   the answer to a PINGREQ written after it is the proof (write-barrier.ts). What a broken link
  *   swallowed is replayed after the next BIRTH. Records queued before the current BIRTH are
  *   flushed with is_historical = true.
+ * - Packet size: an MQTT 5 broker announces its maximum packet size in CONNACK and drops a client
+ *   that sends more (0x95; mosquitto max_packet_size, cloud brokers' 128-256 KiB limits). An NBIRTH
+ *   over it is not sent (a BIRTH cannot be split; spec): reported once per session, data stays
+ *   queued. An NDATA over it is split into several; a single metric over it is quarantined.
+ *   Before, the conduit looped for ever: NBIRTH, 0x95, reconnect, NBIRTH (22 sessions in 8 s).
  * - After a failover to another broker (issue 19), the last delivered records (resend-window.ts)
  *   are written again first, right after the new NBIRTH: NDATA of the new session, so with its
  *   seq numbers (1, 2, ... after the NBIRTH's 0), by the aliases that NBIRTH declared, and every
@@ -34,6 +39,7 @@ import { RateLimiter } from "./rate-limiter";
 import type { QueueRecord } from "./queue/record";
 import { ResendWindow } from "./resend-window";
 import { WriteBarrier } from "./write-barrier";
+import { publishPacketSize } from "./plain-forwarder";
 
 export interface SparkplugCounters {
   bdSeq: number;
@@ -85,6 +91,8 @@ export class SparkplugForwarder {
   /** The last delivered records, written again after a failover (issue 19). */
   readonly resend = new ResendWindow();
   private born = false;
+  /** This session's NBIRTH was over the broker's limit (reported once per session). */
+  private birthTooLarge = false;
   private hostOnline: boolean;
   private lastStateTs = 0;
   private historicalBelow = 0;
@@ -137,6 +145,7 @@ export class SparkplugForwarder {
     this.barrier = new WriteBarrier<Written>(client, (w) => this.onConfirmed(w));
     this.client = client;
     this.born = false;
+    this.birthTooLarge = false;
     this.inflight = 0;
     this.hostOnline = !this.topics.state;
     const gen = this.generation;
@@ -231,10 +240,23 @@ export class SparkplugForwarder {
     this.hooks.onRefusedCommand(what);
   }
 
-  /** NBIRTH with every known metric; the backlog queued before it is flushed as historical. */
-  private birth(): void {
+  /** The MQTT 5 broker's maximum packet size (CONNACK), or 0 when it announced none. */
+  private maxPacket(client: MqttClient): number {
+    return (client as unknown as { connackPacket?: { properties?: { maximumPacketSize?: number } } }).connackPacket?.properties?.maximumPacketSize ?? 0;
+  }
+
+  private fits(client: MqttClient, topic: string, bytes: Uint8Array): boolean {
+    const max = this.maxPacket(client);
+    return max === 0 || publishPacketSize({ topic, payload: bytes } as QueueRecord) <= max;
+  }
+
+  /**
+   * NBIRTH with every known metric; the backlog queued before it is flushed as historical.
+   * False when it was not sent (no link, or over the broker's maximum packet size).
+   */
+  private birth(): boolean {
     const client = this.client;
-    if (!client) return;
+    if (!client) return false;
     const ts = Date.now();
     this.seq = 0;
     const metrics: SparkplugMetric[] = [
@@ -244,11 +266,22 @@ export class SparkplugForwarder {
     for (const [name, k] of this.known) {
       metrics.push({ name, alias: k.alias, datatype: k.datatype, value: k.value, isNull: k.value === null, timestamp: k.ts });
     }
+    const bytes = Buffer.from(encodePayload({ timestamp: ts, seq: 0, metrics }));
+    if (!this.fits(client, this.topics.birth, bytes)) {
+      this.born = false;
+      if (!this.birthTooLarge) {
+        this.birthTooLarge = true;
+        this.hooks.onFault(new Error(`Sparkplug: the NBIRTH (${metrics.length} metrics, ${bytes.length} bytes) is larger than the broker's maximum packet size ${this.maxPacket(client)}; ` +
+          "no BIRTH, so no data: raise the broker's limit or publish fewer metrics through this conduit; data stays queued"));
+      }
+      return false;
+    }
     if (!this.born) this.historicalBelow = this.queue.nextSequence;
-    client.publish(this.topics.birth, Buffer.from(encodePayload({ timestamp: ts, seq: 0, metrics })), { qos: 0 });
+    client.publish(this.topics.birth, bytes, { qos: 0 });
     this.born = true;
     this.stats.births++;
     this.schedulePump();
+    return true;
   }
 
   private schedulePump(): void {
@@ -299,13 +332,32 @@ export class SparkplugForwarder {
         metrics.push({ alias: k.alias, datatype, value, isNull: value === null, timestamp: r.ts, isHistorical: historical || undefined });
       }
       if (sent.length === 0) continue;
-      // DATA may only use metrics the BIRTH declared: a new one means a new BIRTH first.
-      if (learned.length > 0) this.birth();
-      this.seq = (this.seq + 1) % 256;
-      this.inflight++;
-      const bytes = Buffer.from(encodePayload({ timestamp: Date.now(), seq: this.seq, metrics }));
-      client.publish(this.topics.data, bytes, { qos: 0 }, (err) => this.onWritten({ gen, records: sent, resent: false }, err));
+      // DATA may only use metrics the BIRTH declared: a new one means a new BIRTH first. Without
+      // it the records taken stay in flight, unsettled, and replay with the next link.
+      if (learned.length > 0 && !this.birth()) return;
+      this.publishData(client, gen, metrics, sent, false);
     }
+  }
+
+  /** One NDATA, or several when one would be over the broker's maximum packet size. */
+  private publishData(client: MqttClient, gen: number, metrics: SparkplugMetric[], records: QueueRecord[], resent: boolean): void {
+    const bytes = Buffer.from(encodePayload({ timestamp: Date.now(), seq: (this.seq + 1) % 256, metrics }));
+    if (!this.fits(client, this.topics.data, bytes)) {
+      if (metrics.length > 1) {
+        const half = Math.ceil(metrics.length / 2);
+        this.publishData(client, gen, metrics.slice(0, half), records.slice(0, half), resent);
+        this.publishData(client, gen, metrics.slice(half), records.slice(half), resent);
+        return;
+      }
+      const r = records[0]!;
+      if (resent) this.resend.settled(r, false);
+      else this.hooks.onQuarantine(r, `one metric in an NDATA of ${bytes.length} bytes is larger than the broker's maximum packet size ${this.maxPacket(client)} (MQTT 5 CONNACK)`);
+      return;
+    }
+    this.seq = (this.seq + 1) % 256;
+    this.inflight++;
+    if (resent) this.resend.resent += records.length;
+    client.publish(this.topics.data, bytes, { qos: 0 }, (err) => this.onWritten({ gen, records, resent }, err));
   }
 
   /**
@@ -331,11 +383,7 @@ export class SparkplugForwarder {
       metrics.push({ alias: k.alias, datatype: k.datatype, value: decoded.value, isNull: decoded.value === null, timestamp: r.ts, isHistorical: true });
     }
     if (sent.length === 0) return;
-    this.seq = (this.seq + 1) % 256;
-    this.inflight++;
-    this.resend.resent += sent.length;
-    const bytes = Buffer.from(encodePayload({ timestamp: Date.now(), seq: this.seq, metrics }));
-    client.publish(this.topics.data, bytes, { qos: 0 }, (err) => this.onWritten({ gen, records: sent, resent: true }, err));
+    this.publishData(client, gen, metrics, sent, true);
   }
 
   private wakeLater(): void {

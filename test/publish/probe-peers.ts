@@ -18,6 +18,8 @@ export class SpecHost {
   readonly violations: string[] = [];
   /** Every value received for the metric `probe.n`, historical or not, in arrival order. */
   readonly values: number[] = [];
+  /** Every NDATA metric received, by name. */
+  readonly received: Array<{ name: string; value: number }> = [];
   births = 0;
   deaths = 0;
   /** Every message in arrival order: its type and, for BIRTH and DEATH, its bdSeq. */
@@ -69,6 +71,7 @@ export class SpecHost {
         const name = m.name ?? this.session.aliases.get(String(m.alias));
         if (name === undefined) this.violations.push(`alias ${String(m.alias)} not in the NBIRTH`);
         if (name === "probe.n") this.values.push(num(m.value));
+        if (name !== undefined) this.received.push({ name, value: num(m.value) });
       }
     }
   }
