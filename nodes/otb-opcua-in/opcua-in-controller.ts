@@ -78,13 +78,16 @@ export class OpcuaInController implements NodeController {
     const { ctx, subscription } = this;
     const node = ctx.node;
     subscription.on("batch", (batch: Signal[]) => {
+      const endsOutage = this.commLostSent;
       if (this.commLostSent) {
         this.commLostSent = false;
         this.resumedAt = Date.now();
         node.log(`data resumed after ${Math.round((this.resumedAt - this.outageSince) / 1000)} s without data`);
       }
       this.send({ payload: batch });
-      this.reportOverflow(batch);
+      // Values lost in the server's queue during an outage belong to that outage (reported once,
+      // and comm_lost told downstream): the Signals still say opcua:Overflow, Catch is not told again.
+      if (!endsOutage && !(this.resumedAt && Date.now() - this.resumedAt < RESUMED_TEXT_MS)) this.reportOverflow(batch);
       const resumed = this.resumedAt && Date.now() - this.resumedAt < RESUMED_TEXT_MS ? `resumed ${Math.round((this.resumedAt - this.outageSince) / 1000)}s outage, ` : "";
       ctx.status.flowing(`${resumed}${this.summary()}`);
     });
