@@ -30,8 +30,7 @@ export class OpcuaInController implements NodeController {
   private inactiveReported = false;
   /** Tags whose server queue overflowed, reported once each (values were lost at the server). */
   private readonly overflowReported = new Set<string>();
-  /** No publish response for this long while the link looks up is a silent stall (node-opcua#1524). */
-  private readonly stallAfterMs: number;
+  private readonly requestTimeoutMs: number;
   /**
    * A connect or subscribe that neither succeeds nor fails: node-opcua's own timeouts normally
    * turn it into a failure (reported as an outage) well before this; the first connect may also
@@ -42,7 +41,7 @@ export class OpcuaInController implements NodeController {
   constructor(private readonly ctx: NodeContext<OpcuaInFields>, private readonly endpoint: OpcuaEndpoint, private readonly tags: TagDef[], publishingIntervalMs: number) {
     const settings = endpoint.settings;
     this.subscription = new TagSubscription(tags, { publishingIntervalMs, keepAliveMs: settings.keepAliveMs }, { device: settings.endpointUrl });
-    this.stallAfterMs = 3 * settings.keepAliveMs + publishingIntervalMs + settings.requestTimeoutMs;
+    this.requestTimeoutMs = settings.requestTimeoutMs;
     this.noSubscriptionAfterMs = Math.max(60_000, this.stallAfterMs);
     this.listenToSubscription();
     ctx.listen(endpoint, "link-lost", () => {
@@ -63,6 +62,16 @@ export class OpcuaInController implements NodeController {
     // Always delete our subscription: a redeployed node creates its own, and two would duplicate data.
     await this.subscription.stop();
     await this.endpoint.conn.deregister(this.ctx.node, removed);
+  }
+
+  /**
+   * No publish response for this long while the link looks up is a silent stall (node-opcua#1524):
+   * three keep-alive periods as the server granted them (a server may revise the publishing
+   * interval to seconds), plus one interval and a request timeout.
+   */
+  private get stallAfterMs(): number {
+    const sub = this.subscription;
+    return 3 * Math.max(this.endpoint.settings.keepAliveMs, sub.keepAlivePeriodMs) + sub.publishingIntervalMs + this.requestTimeoutMs;
   }
 
   private summary(): string {

@@ -73,6 +73,8 @@ export class TagSubscription extends EventEmitter {
   private subscription: ClientSubscription | null = null;
   private byHandle = new Map<number, number>();
   private groups: ClientMonitoredItemGroup[] = [];
+  /** What the server granted at CreateSubscription, when it said. */
+  private revised: { intervalMs: number; keepAliveCount: number } | null = null;
   /** Nodes per Read: READ_CHUNK, or less when the server's MaxNodesPerRead says so. */
   private readChunk = READ_CHUNK;
   private groupTags: number[][] = [];
@@ -106,9 +108,23 @@ export class TagSubscription extends EventEmitter {
     return this.subscription !== null && !this.stopped;
   }
 
+  /** The publishing interval the server granted (Part 4 §5.13.2: it may revise the one asked for). */
+  get publishingIntervalMs(): number {
+    return this.revised?.intervalMs ?? this.options.publishingIntervalMs;
+  }
+
+  /**
+   * How long a subscription with nothing to report stays quiet: the revised publishing interval
+   * times the revised keep-alive count; a server with a minimum interval of seconds makes this far
+   * longer than asked.
+   */
+  get keepAlivePeriodMs(): number {
+    return this.revised ? this.revised.intervalMs * this.revised.keepAliveCount : this.options.keepAliveMs;
+  }
+
   /** How long after start or recovery a tag may go without a value before it is Read. */
   get initialValueMs(): number {
-    return 2 * this.options.publishingIntervalMs + this.options.keepAliveMs;
+    return 2 * this.publishingIntervalMs + this.options.keepAliveMs;
   }
 
   /** Creates the subscription and its monitored items on `session`. */
@@ -132,6 +148,8 @@ export class TagSubscription extends EventEmitter {
     });
     this.subscription = subscription;
     this.subscriptionId = subscription.subscriptionId;
+    const granted = { intervalMs: Number(subscription.publishingInterval), keepAliveCount: Number(subscription.maxKeepAliveCount) };
+    this.revised = granted.intervalMs > 0 && granted.keepAliveCount > 0 ? granted : null;
     this.lastResponseAt = Date.now();
     subscription.on("raw_notification", (m: NotificationMessage) => this.onNotification(m));
     subscription.on("subscriptionId_changed", () => this.newInstance("the subscription id changed"));

@@ -10,13 +10,16 @@
  *   server timestamp (Part 4 §7.11: the time the server received the value) stands in;
  * - operation limits (Part 5 §6.3.11 OperationLimits): at most 100 monitored items per
  *   CreateMonitoredItems call and 100 nodes per Read, as small PLC servers announce; a larger
- *   call is refused as a whole with BadTooManyOperations.
+ *   call is refused as a whole with BadTooManyOperations;
+ * - a server that revises the publishing interval up (Part 4 §5.13.2: the server returns the
+ *   revised interval; PLCs often have a minimum of a second or more): its keep-alives then come
+ *   far less often than asked, and a subscription whose tags do not change is quiet for that long.
  */
 import * as assert from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { DataType, DataValue, MessageSecurityMode, OPCUACertificateManager, OPCUAServer, RegisterServerMethod, SecurityPolicy, StatusCodes, Variant } from "node-opcua";
+import { DataType, DataValue, MessageSecurityMode, OPCUACertificateManager, OPCUAServer, RegisterServerMethod, SecurityPolicy, StatusCodes, Subscription, Variant } from "node-opcua";
 import { validateSignal } from "../../nodes/shared";
 import { helper } from "../helpers/red";
 import { freePort, waitFor } from "../helpers/peers";
@@ -112,6 +115,26 @@ describe("probe: otb-opcua-in against a server with quirks", function () {
     for (let i = 0; i < MANY; i++) {
       const got = rec.signals(`many.${i}`).find((s) => s.quality === "good");
       assert.ok(got && got.value === i, `many.${i}: ${JSON.stringify(rec.signals(`many.${i}`)[0])}`);
+    }
+  });
+
+  it("a server that revises the publishing interval to 2.5 s: a quiet subscription is not taken for a stalled one", async () => {
+    // Server side only (node-opcua's server Subscription class), restored after the test.
+    const previous = Subscription.minimumPublishingInterval;
+    Subscription.minimumPublishingInterval = 2500;
+    try {
+      await helper.load(nodes, opcuaFlow(server.url, [tag("ns=1;s=Many.7", "static.seven", { samplingInterval: 100 })], { publishingInterval: 200 }));
+      const rec = new Recorder();
+      await waitFor(() => rec.signals("static.seven").length >= 1, 15_000, "the initial value");
+      // Keep-alives now come every 2.5 s x the keep-alive count (12.5 s), longer than the stall
+      // bound computed from the requested 200 ms (3 x 1 s keep-alive + 200 ms + 3 s request timeout,
+      // 6.2 s: before the fix the session was restarted 7 s after the last answer).
+      await new Promise((r) => setTimeout(r, 10_000));
+      assert.deepStrictEqual(rec.commLostBatches().length, 0, "no comm_lost for a quiet subscription");
+      assert.deepStrictEqual(rec.errors, []);
+      assert.ok(rec.signals("static.seven").every((s) => s.quality === "good"), JSON.stringify(rec.signals("static.seven").map((s) => s.reasons)));
+    } finally {
+      Subscription.minimumPublishingInterval = previous;
     }
   });
 
