@@ -10,6 +10,8 @@ export interface ConfigRef {
   field: string;
   type: string;
   required: boolean;
+  /** A regular expression (source) for values that are the node's own setting, not an id (schema legacyValue). */
+  legacyValue?: string;
 }
 
 const FALLBACK: Record<string, ConfigRef[]> = {
@@ -27,7 +29,7 @@ export function configRefs(node: FlowNode): ConfigRef[] {
   if (def) {
     const refs = Object.entries(def.defaults)
       .filter(([, f]) => typeof f.type === "string")
-      .map(([field, f]) => ({ field, type: f.type as string, required: f.required === true }));
+      .map(([field, f]) => ({ field, type: f.type as string, required: f.required === true, ...(f.legacyValue ? { legacyValue: f.legacyValue } : {}) }));
     if (refs.length > 0) return refs;
   }
   return FALLBACK[node.type] ?? [];

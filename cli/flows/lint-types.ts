@@ -26,11 +26,22 @@ export interface LintSettings {
   root: string;
 }
 
+export interface ReportOptions {
+  /** This one finding is a warning whatever the rule's severity. */
+  downgrade?: boolean;
+  /**
+   * The field of the node the finding is about. Two rules that find a problem with the same field
+   * of the same node (node-config's schema check and a contract rule) have found one cause: the
+   * engine keeps one finding (lint.ts oneFindingPerCause).
+   */
+  field?: string;
+}
+
 export interface RuleContext {
   flow: Flow;
   settings: LintSettings;
-  /** Reports on a node (or "-" for the file); `downgrade` turns this one finding into a warning. */
-  report(node: FlowNode | "-", message: string, downgrade?: boolean): void;
+  /** Reports on a node (or "-" for the file); `true` is `{ downgrade: true }`. */
+  report(node: FlowNode | "-", message: string, options?: boolean | ReportOptions): void;
 }
 
 export interface Rule {

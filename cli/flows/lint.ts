@@ -6,7 +6,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { readFlow, type Flow, type FlowNode } from "./flow-file";
-import type { Finding, LintSettings, Rule, Severity, SeveritySetting } from "./lint-types";
+import type { Finding, LintSettings, ReportOptions, Rule, Severity, SeveritySetting } from "./lint-types";
 import { nodeConfig } from "./rules-node-config";
 import { catalogFile } from "./rules-files";
 import { modelPinned } from "./rules-model";
@@ -80,6 +80,7 @@ export function loadSettings(root: string, configFile?: string): LintSettings {
 /** Runs the enabled rules over one parsed flow. Findings come out in file order, then rule order. */
 export function lintFlow(flow: Flow, settings: LintSettings): Finding[] {
   const findings: Finding[] = [];
+  const fieldOf = new Map<Finding, string>();
   const seen = new Set<string>();
   for (const rule of RULES) {
     const level = settings.rules[rule.id] ?? rule.severity;
@@ -87,7 +88,8 @@ export function lintFlow(flow: Flow, settings: LintSettings): Finding[] {
     rule.check({
       flow,
       settings,
-      report(node: FlowNode | "-", message: string, downgrade = false) {
+      report(node: FlowNode | "-", message: string, options: boolean | ReportOptions = {}) {
+        const { downgrade = false, field } = typeof options === "boolean" ? { downgrade: options } : options;
         const id = node === "-" ? "-" : node.id;
         const key = `${id}\0${rule.id}\0${message}`;
         if (seen.has(key)) return;
@@ -99,11 +101,38 @@ export function lintFlow(flow: Flow, settings: LintSettings): Finding[] {
           if (typeof node.name === "string" && node.name) finding.name = node.name;
         }
         findings.push(finding);
+        if (field && node !== "-") fieldOf.set(finding, field);
       },
     });
   }
   const order = new Map(flow.nodes.map((n, i) => [n.id, i] as const));
-  return findings.sort((a, b) => (order.get(a.node) ?? -1) - (order.get(b.node) ?? -1));
+  return oneFindingPerCause(findings, fieldOf).sort((a, b) => (order.get(a.node) ?? -1) - (order.get(b.node) ?? -1));
+}
+
+/**
+ * node-config runs every field's schema check; a contract rule (conduit-zones, conduit-tls,
+ * model-pinned) may find the same field of the same node wrong: one cause, one finding. The
+ * contract rule's finding stays (its id is the one a repo configures), unless the repo made it
+ * milder than node-config's: the runtime refuses such a node whatever the repo's setting, so the
+ * error stays. A rule turned off reports nothing, so the cause is still reported once.
+ */
+function oneFindingPerCause(findings: Finding[], fieldOf: ReadonlyMap<Finding, string>): Finding[] {
+  const groups = new Map<string, Finding[]>();
+  for (const f of findings) {
+    const field = fieldOf.get(f);
+    if (!field) continue;
+    const key = `${f.node}\0${field}`;
+    groups.set(key, [...(groups.get(key) ?? []), f]);
+  }
+  const drop = new Set<Finding>();
+  for (const group of groups.values()) {
+    const own = group.filter((f) => f.rule === nodeConfig.id);
+    const contract = group.filter((f) => f.rule !== nodeConfig.id);
+    if (own.length === 0 || contract.length === 0) continue;
+    const milder = own.some((f) => f.severity === "error") && contract.every((f) => f.severity === "warn");
+    for (const f of milder ? contract : own) drop.add(f);
+  }
+  return findings.filter((f) => !drop.has(f));
 }
 
 /** Lints a file; a file that is not a usable flow becomes one "flow-file" error. */

@@ -17,6 +17,8 @@ export interface FieldDef {
   required?: boolean;
   /** Set when the field holds the id of a config node of this type. */
   type?: string;
+  /** A ref's values that are the node's own setting, not an id (the schema's legacyValue). */
+  legacyValue?: string;
   validate?: EditorValidator;
 }
 
@@ -44,7 +46,7 @@ function fromSchema(schema: NodeSchema): NodeTypeDef {
   for (const [name, spec] of Object.entries(schema.fields)) {
     defaults[name] =
       spec.kind === "ref"
-        ? { value: spec.default, required: spec.required === true, type: spec.configType }
+        ? { value: spec.default, required: spec.required === true, type: spec.configType, ...(spec.legacyValue ? { legacyValue: spec.legacyValue } : {}) }
         : {
             value: spec.default,
             validate(this: Record<string, unknown>, value: unknown) {

@@ -76,8 +76,14 @@ export const SCHEMAS: Record<string, SchemaEntry> = {
 
 const WHOLE_ENV = /^\$\{[^}]+\}$/;
 
+export interface ParserProblem {
+  message: string;
+  /** The field the parser's ConfigError names, when it names one. */
+  field?: string;
+}
+
 /** What the runtime parser says about a saved node, unless a field's value is only known at deploy. */
-export function parserProblems(type: string, node: FlowNode): string[] {
+export function parserProblems(type: string, node: FlowNode): ParserProblem[] {
   const entry = SCHEMAS[type];
   if (!entry?.parse) return [];
   if (Object.values(node).some((v) => typeof v === "string" && WHOLE_ENV.test(v.trim()))) return [];
@@ -85,7 +91,8 @@ export function parserProblems(type: string, node: FlowNode): string[] {
     entry.parse(node);
     return [];
   } catch (err) {
-    return [(err as Error).message];
+    const field = (err as { detail?: { field?: unknown } }).detail?.field;
+    return [{ message: (err as Error).message, ...(typeof field === "string" ? { field } : {}) }];
   }
 }
 

@@ -24,18 +24,18 @@ export const catalogFile: Rule = {
         const name = node[field];
         if (typeof name !== "string" || !name.trim()) continue;
         if (ENV_REF.test(name)) {
-          report(node, `${field} ${name} comes from the environment; it cannot be checked here`, true);
+          report(node, `${field} ${name} comes from the environment; it cannot be checked here`, { field, downgrade: true });
           continue;
         }
         const file = resolveRepoFile(name, flow.file, settings.root, settings.fileRoots);
         if (!file) {
-          report(node, `${field} ${name} not found (looked beside the flow, in the repo root and in fileRoots)`);
+          report(node, `${field} ${name} not found (looked beside the flow, in the repo root and in fileRoots)`, { field });
           continue;
         }
         try {
           JSON.parse(fs.readFileSync(file, "utf8"));
         } catch (err) {
-          report(node, `${field} ${name} is not valid JSON (${(err as Error).message})`);
+          report(node, `${field} ${name} is not valid JSON (${(err as Error).message})`, { field });
         }
       }
     }

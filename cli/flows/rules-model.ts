@@ -47,20 +47,22 @@ export const modelPinned: Rule = {
   check({ flow, settings, report }) {
     for (const node of flow.nodes.filter((n) => n.type === "otb-infer")) {
       const model = fact(node, "inferModel");
+      // The field, so that node-config's schema check of it is not a second finding.
+      const modelField = { field: model?.[0] ?? FIELD_CANDIDATES.inferModel[0] };
       if (!model || typeof model[1] !== "string") {
-        report(node, `no model file (one of ${FIELD_CANDIDATES.inferModel.join(", ")})`);
+        report(node, `no model file (one of ${FIELD_CANDIDATES.inferModel.join(", ")})`, modelField);
         continue;
       }
       const name = model[1];
       if (ENV_REF.test(name)) {
         const pin = fact(node, "inferSha256");
         const pinNote = pin ? `; otb-infer verifies the pinned ${pin[0]} ${String(pin[1]).slice(0, 12)}... when it loads it` : "and nothing pins its sha256 in the flow";
-        report(node, `model path ${name} comes from the environment; lint cannot check the file${pin ? pinNote : ` ${pinNote}`}`, true);
+        report(node, `model path ${name} comes from the environment; lint cannot check the file${pin ? pinNote : ` ${pinNote}`}`, { ...modelField, downgrade: true });
         continue;
       }
       const file = resolveRepoFile(name, flow.file, settings.root, settings.fileRoots);
       if (!file) {
-        report(node, `model file ${name} not found (looked beside the flow, in the repo root and in fileRoots)`);
+        report(node, `model file ${name} not found (looked beside the flow, in the repo root and in fileRoots)`, modelField);
         continue;
       }
       // An explicit card path in the node wins over the contract's "<name>.card.json beside the model".
@@ -82,7 +84,7 @@ export const modelPinned: Rule = {
       if (actual !== cardSha) report(node, `model ${name} does not match its card: file sha256 ${actual.slice(0, 12)}..., card pins ${cardSha.slice(0, 12)}...`);
       const pin = fact(node, "inferSha256");
       if (pin && String(pin[1]).toLowerCase() !== cardSha) {
-        report(node, `pinned ${pin[0]} ${String(pin[1]).slice(0, 12)}... differs from the card's ${cardSha.slice(0, 12)}...`);
+        report(node, `pinned ${pin[0]} ${String(pin[1]).slice(0, 12)}... differs from the card's ${cardSha.slice(0, 12)}...`, { field: pin[0] });
       }
     }
   },

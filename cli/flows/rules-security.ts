@@ -30,12 +30,15 @@ export const conduitZones: Rule = {
       const to = fact(node, "conduitTargetZone");
       const source = from ? parseZone(from[1]) : null;
       const target = to ? parseZone(to[1]) : null;
-      if (!from) report(node, `no source zone (one of ${FIELD_CANDIDATES.conduitSourceZone.join(", ")})`);
-      else if (!source) report(node, `source zone "${String(from[1])}" is not one of L0, L1, L2, L3, DMZ, L4, L5`);
-      if (!to) report(node, `no target zone (one of ${FIELD_CANDIDATES.conduitTargetZone.join(", ")})`);
-      else if (!target) report(node, `target zone "${String(to[1])}" is not one of L0, L1, L2, L3, DMZ, L4, L5`);
+      // The fields, so that node-config's schema check of the same field is not a second finding.
+      const sourceField = { field: from?.[0] ?? FIELD_CANDIDATES.conduitSourceZone[0] };
+      const targetField = { field: to?.[0] ?? FIELD_CANDIDATES.conduitTargetZone[0] };
+      if (!from) report(node, `no source zone (one of ${FIELD_CANDIDATES.conduitSourceZone.join(", ")})`, sourceField);
+      else if (!source) report(node, `source zone "${String(from[1])}" is not one of L0, L1, L2, L3, DMZ, L4, L5`, sourceField);
+      if (!to) report(node, `no target zone (one of ${FIELD_CANDIDATES.conduitTargetZone.join(", ")})`, targetField);
+      else if (!target) report(node, `target zone "${String(to[1])}" is not one of L0, L1, L2, L3, DMZ, L4, L5`, targetField);
       if (source && target && zoneRank(target) <= zoneRank(source)) {
-        report(node, `goes from ${source} to ${target}: a conduit only goes upward, to a higher zone`);
+        report(node, `goes from ${source} to ${target}: a conduit only goes upward, to a higher zone`, targetField);
       }
       if (source && !sources.has(source)) sources.set(source, node.id);
     }
@@ -57,11 +60,13 @@ export const conduitTls: Rule = {
       const p = conduitProtection(flow, node);
       // A ${VAR} broker or version is decided at deploy; the conduit itself refuses to start
       // into L4/L5 without TLS and MQTT 5, so lint says what it cannot see, as a warning.
-      if (p.tls === false) report(node, `goes into ${target} without TLS (broker ${p.plain.join(", ") || p.url || "not set"}; use mqtts:// or wss://${p.plain.length && p.shown.endsWith("brokers") ? " for every broker" : ""})`);
-      else if (p.tls === null) report(node, `goes into ${target} over broker ${p.url}: TLS cannot be checked here (the conduit refuses to start without it)`, true);
-      if (p.tls !== false && p.verify === false) report(node, `goes into ${target} without verifying the broker's certificate`);
-      if (p.protocol === null) report(node, `goes into ${target} with the MQTT version from ${String(fact(node, "conduitProtocol")?.[1])}: it must be 5, which lint cannot check here`, true);
-      else if (p.protocol !== 5) report(node, `goes into ${target} over MQTT ${p.protocol === 4 ? "3.1.1" : String(p.protocol)}; MQTT 5 is required (a 3.1.1 broker acknowledges publishes its ACL drops)`);
+      const broker = { field: FIELD_CANDIDATES.conduitBroker[0] };
+      const protocol = { field: FIELD_CANDIDATES.conduitProtocol[0] };
+      if (p.tls === false) report(node, `goes into ${target} without TLS (broker ${p.plain.join(", ") || p.url || "not set"}; use mqtts:// or wss://${p.plain.length && p.shown.endsWith("brokers") ? " for every broker" : ""})`, broker);
+      else if (p.tls === null) report(node, `goes into ${target} over broker ${p.url}: TLS cannot be checked here (the conduit refuses to start without it)`, { ...broker, downgrade: true });
+      if (p.tls !== false && p.verify === false) report(node, `goes into ${target} without verifying the broker's certificate`, { field: FIELD_CANDIDATES.conduitVerify[0] });
+      if (p.protocol === null) report(node, `goes into ${target} with the MQTT version from ${String(fact(node, "conduitProtocol")?.[1])}: it must be 5, which lint cannot check here`, { ...protocol, downgrade: true });
+      else if (p.protocol !== 5) report(node, `goes into ${target} over MQTT ${p.protocol === 4 ? "3.1.1" : String(p.protocol)}; MQTT 5 is required (a 3.1.1 broker acknowledges publishes its ACL drops)`, protocol);
     }
   },
 };

@@ -2,7 +2,6 @@
 import { isContainer, type FlowNode } from "./flow-file";
 import { isKnownType } from "./known-types";
 import { configRefs } from "./config-refs";
-import { isLegacyBrokerValue } from "../../nodes/otb-mqtt-broker/broker-config";
 import type { Rule } from "./lint-types";
 
 export const duplicateId: Rule = {
@@ -41,9 +40,10 @@ export const missingConfig: Rule = {
     for (const node of flow.nodes) {
       for (const ref of configRefs(node)) {
         if (node.type === "otb-publish" && ref.type === "otb-conduit") continue; // publish-conduit says it
-        // An otb-mqtt-in saved before otb-mqtt-broker holds its broker URL itself; it runs unchanged.
-        if (node.type === "otb-mqtt-in" && ref.field === "broker" && isLegacyBrokerValue(node.broker)) continue;
         const value = node[ref.field];
+        // A flow saved before the config node type existed holds the setting itself (otb-mqtt-in's
+        // broker URL): the schema's legacyValue, which the runtime and the editor accept too.
+        if (ref.legacyValue && new RegExp(ref.legacyValue).test(String(value ?? ""))) continue;
         if (value === undefined || value === null || value === "") {
           if (ref.required) report(node, `no ${ref.type} selected in "${ref.field}"`);
           continue;

@@ -5,14 +5,14 @@
  *
  * Counters (stats()) keep the invariant recovered + produced = delivered + quarantined +
  * dropped + expired + queued; refusals happen before the queue and are counted separately.
- * Connection failures are classified (link-failure.ts) and announced once per outage (outage.ts).
+ * Connection failures are classified (../shared/link-failure.ts) and announced once per outage (outage.ts).
  */
 import { EventEmitter } from "events";
 import type { MqttClient } from "mqtt";
 import { SharedConnection } from "../shared/shared-connection";
 import type { Node } from "../shared/red";
 import { KIND_CODES, type ConduitConfig, type ConduitCredentials, type MessageKindName } from "./conduit-config";
-import { classify, type BrokerPosition, type LinkFailure } from "./link-failure";
+import { classify, type BrokerPosition, type LinkFailure } from "../shared/link-failure";
 import { mqttAdapter, type MqttAdapter } from "./mqtt-link";
 import { OutageTracker } from "./outage";
 import { PlainForwarder } from "./plain-forwarder";

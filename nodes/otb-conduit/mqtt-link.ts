@@ -14,7 +14,7 @@
 import { connect, type IClientOptions, type MqttClient } from "mqtt";
 import type { ConnectionAdapter } from "../shared/shared-connection";
 import type { ConduitConfig } from "./conduit-config";
-import { LinkFailure, brokerDisconnect, classify, type BrokerPosition } from "./link-failure";
+import { LinkFailure, brokerDisconnect, classify, type BrokerPosition } from "../shared/link-failure";
 
 export interface LinkHooks {
   /** Extra CONNECT options for this attempt (the Sparkplug will carries a fresh bdSeq). */

@@ -10,7 +10,7 @@ import { reportError } from "../shared/node-kit";
 import type { Node, NodeAPI } from "../shared/red";
 import { Conduit, type OtbConduitNode } from "./conduit";
 import { parseConduitConfig, type ConduitDef, type ConduitSettings } from "./conduit-config";
-import { describeBroker, type LinkFailure } from "./link-failure";
+import { describeBroker, type LinkFailure } from "../shared/link-failure";
 import type { QueueRecord } from "./queue/record";
 import { schema } from "./schema";
 import { withConnectionUsers } from "./users";
@@ -27,7 +27,8 @@ class ConduitController implements NodeController {
     const node = ctx.node as OtbConduitNode;
     Object.assign(node, { conduit, configError: null, users: withConnectionUsers(node.users, conduit.connection.users) });
     // A link failure found while the flows are still starting would reach no Catch node (they and
-    // the users may not exist yet): its report waits for "flows:started" (2 s at most).
+    // the users may not exist yet): its report waits for "flows:started" (2 s at most only when no
+    // deploy start was seen, see deploy-state.ts).
     this.cancelStart = afterFlowsStart(ctx.RED, () => this.flowsStarted(), 2000);
     // Listeners stay for the conduit's life (not ctx.listen): a record quarantined while the
     // conduit closes is still reported.

@@ -5,7 +5,7 @@
  * has stayed up for `stableMs`, so a broker that accepts CONNECT and drops us again at once
  * (session taken over, an ACL that disconnects) is still one outage.
  */
-import type { LinkFailure } from "./link-failure";
+import type { LinkFailure } from "../shared/link-failure";
 
 export interface OutageEvents {
   /** The first failure of an outage. */

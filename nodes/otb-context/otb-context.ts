@@ -4,7 +4,7 @@
  * context messages (an MES, an operator form, a schedule), keeps them across restarts, and
  * emits a ContextEvent on output 2 for every change.
  */
-import { afterFlowsStart, defineNode, type NodeContext, type NodeController } from "../shared/define-node";
+import { defineNode, type NodeContext, type NodeController } from "../shared/define-node";
 import { unsLinePath } from "../shared/envelope";
 import type { NodeAPI, NodeMessageInFlow, NodeSend } from "../shared/red";
 import type { Context } from "../shared/types";
@@ -18,7 +18,6 @@ import { StampRouter, describe } from "./stamp-router";
 
 class ContextController implements NodeController {
   private readonly router: StampRouter;
-  private cancelReport: (() => void) | null = null;
 
   constructor(private readonly ctx: NodeContext<ContextFields>, settings: ContextSettings, line: OtbLineNode, private readonly file: ContextFile | null, initial: OperatorContext, loadError: Error | null) {
     const identity: Context = line.identity();
@@ -27,8 +26,8 @@ class ContextController implements NodeController {
     const stamper = new ContextStamper({ identity, shiftAt: line.shiftAt.bind(line), mode: createModeDeriver(settings.mode), initial });
     this.router = new StampRouter(stamper, unsLinePath(identity), settings.contextTopic, file);
     ctx.status.waiting(describe(stamper.context));
-    // Reported once the flow has started, so that its Catch nodes exist (see define-node.ts).
-    if (loadError) this.cancelReport = afterFlowsStart(ctx.RED, () => ctx.report(loadError));
+    // ctx.report holds it until the flow has started, so that its Catch nodes exist.
+    if (loadError) ctx.report(loadError);
   }
 
   input(msg: NodeMessageInFlow, send: NodeSend): void {
@@ -39,7 +38,6 @@ class ContextController implements NodeController {
   }
 
   async close(): Promise<void> {
-    this.cancelReport?.();
     await this.file?.flush();
   }
 }

@@ -12,6 +12,7 @@ import { OPERATOR_FIELDS, type ContextStamper } from "./stamper";
 
 /** Distinct tags whose topic strings are cached; beyond it topics are built per message. */
 const TOPIC_CACHE_LIMIT = 10_000;
+const BAD_TAG = "tag must be a string usable as one topic level";
 
 export interface Handled {
   /** The status text after this message, or null when nothing changed. */
@@ -22,23 +23,31 @@ export interface Handled {
 export class StampRouter {
   // UNS topic per tag, cached: a hit also means the tag was already found safe as a topic level.
   private readonly topics = new Map<string, string>();
+  private described: Context | null = null;
+  private describedText = "";
 
   constructor(private readonly stamper: ContextStamper, private readonly linePath: string, private readonly contextTopic: string, private readonly file: ContextFile | null) {}
 
   handle(msg: NodeMessageInFlow, send: NodeSend): Handled {
     const payload = msg.payload as unknown;
     const contextEvent = isContextEventLike(payload);
-    if (msg.topic === this.contextTopic || contextEvent) return this.update(contextEvent ? pickOperatorFields((payload as { context: Record<string, unknown> }).context) : payload, contextEvent, send);
+    if (msg.topic === this.contextTopic || contextEvent) {
+      const event = payload as { ts?: unknown; context: Record<string, unknown> };
+      // A ContextEvent carries the time of the change on the data's time line (a simulator's or a
+      // replay's schedule): the change takes effect then. An operator's message has no time of its
+      // own: the change happens now, by the wall clock.
+      const ts = contextEvent && typeof event.ts === "number" && Number.isFinite(event.ts) ? event.ts : Date.now();
+      return this.update(contextEvent ? pickOperatorFields(event.context) : payload, contextEvent, ts, send);
+    }
     return this.stamp(msg, payload, send);
   }
 
-  private update(fields: unknown, fromEvent: boolean, send: NodeSend): Handled {
+  private update(fields: unknown, fromEvent: boolean, ts: number, send: NodeSend): Handled {
     // A ContextEvent that only reports what this node derives itself (shift, identity) sets nothing.
     if (fromEvent && Object.keys(fields as object).length === 0) return { status: null };
     const events: ContextEvent[] = [];
     const before = JSON.stringify(this.stamper.operatorContext);
-    // Known defect (see notes): the change is stamped with the wall clock, not the data's time.
-    this.stamper.update(fields, Date.now(), events);
+    this.stamper.update(fields, ts, events);
     const after = this.stamper.operatorContext;
     if (this.file && JSON.stringify(after) !== before) this.file.save(after);
     if (events.length > 0) send([null, this.eventMessages(events)]);
@@ -48,31 +57,33 @@ export class StampRouter {
   private stamp(msg: NodeMessageInFlow, payload: unknown, send: NodeSend): Handled {
     const events: ContextEvent[] = [];
     const items: unknown[] = Array.isArray(payload) ? payload : [payload];
-    // One pass: structural check and topic per item; arrays are copied only when something is invalid.
-    const topicList: string[] = new Array(items.length);
+    // One pass: structural check, topic and stamp per item (a Signal is read once while it is
+    // in the CPU cache); the array is copied only when something is invalid.
+    const topicList: string[] = new Array<string>(items.length);
+    let kept = 0;
     let signals = items as Signal[];
     let invalid: Array<{ index: number; item: unknown; reason: string }> | null = null;
-    let kept = 0;
+    const stamper = this.stamper;
     for (let i = 0; i < items.length; i++) {
       const item = items[i] as { tag?: unknown; ts?: unknown } | null;
       let reason: string | null = null;
       let topic: string | null = null;
       if (typeof item !== "object" || item === null || Array.isArray(item)) reason = "not a Signal object";
-      else if (typeof item.tag !== "string" || (topic = this.topicOf(item.tag)) === null) reason = "tag must be a string usable as one topic level";
+      else if (typeof item.tag !== "string" || (topic = this.topicOf(item.tag)) === null) reason = BAD_TAG;
       else if (typeof item.ts !== "number" || !Number.isFinite(item.ts)) reason = "ts must be a finite number";
-      if (reason) {
-        if (!invalid) {
-          invalid = [];
-          signals = items.slice(0, i) as Signal[];
-        }
-        invalid.push({ index: i, item, reason });
+      if (reason === null && topic !== null) {
+        if (invalid) signals.push(item as Signal);
+        topicList[kept++] = topic;
+        stamper.stampOne(item as Signal, events);
         continue;
       }
-      if (invalid) signals.push(item as Signal);
-      topicList[kept++] = topic!;
+      if (!invalid) {
+        invalid = [];
+        signals = items.slice(0, i) as Signal[];
+      }
+      invalid.push({ index: i, item, reason: reason ?? BAD_TAG });
     }
     topicList.length = kept;
-    this.stamper.stamp(signals, events);
     const out: Array<NodeMessage | NodeMessage[] | null> = [null, events.length > 0 ? this.eventMessages(events) : null];
     if (signals.length > 0) {
       msg.payload = signals;
@@ -81,12 +92,22 @@ export class StampRouter {
       out[0] = msg;
     }
     if (out[0] || out[1]) send(out);
-    const handled: Handled = { status: describe(this.stamper.context) };
+    const handled: Handled = { status: this.statusText() };
     if (invalid) {
       const error = new ValidationError(`${invalid.length} item(s) are not Signals and were not stamped; first: [${invalid[0]!.index}] ${invalid[0]!.reason}`);
       handled.invalid = { error, msg: { ...msg, payload: invalid.map((x) => x.item), invalid } as NodeMessage };
     }
     return handled;
+  }
+
+  /** describe() of the current context, built again only when the context object changed (not per batch). */
+  private statusText(): string {
+    const ctx = this.stamper.context;
+    if (ctx !== this.described) {
+      this.described = ctx;
+      this.describedText = describe(ctx);
+    }
+    return this.describedText;
   }
 
   private topicOf(tag: string): string | null {

@@ -70,30 +70,33 @@ export class ContextStamper {
    * Items must already be Signals (at least an object with a tag and a finite ts).
    */
   stamp(signals: Signal[], events: ContextEvent[]): void {
-    const modeTag = this.modeDeriver ? this.modeDeriver.tag : null;
-    for (const s of signals) {
-      if (s.tag === modeTag) {
-        const m = this.modeDeriver!.update(s);
-        if (m !== undefined && m !== this.derivedMode) {
-          this.derivedMode = m;
-          this.current = null;
-        }
+    for (const s of signals) this.stampOne(s, events);
+  }
+
+  /** stamp() for one Signal, for a caller that checks and stamps a batch in one pass. */
+  stampOne(s: Signal, events: ContextEvent[]): void {
+    const deriver = this.modeDeriver;
+    if (deriver !== null && s.tag === deriver.tag) {
+      const m = deriver.update(s);
+      if (m !== undefined && m !== this.derivedMode) {
+        this.derivedMode = m;
+        this.current = null;
       }
-      const minute = Math.floor(s.ts / 60_000);
-      if (minute > this.minute) {
-        this.minute = minute;
-        const shift = this.shiftAt(s.ts)?.name;
-        if (shift !== this.shift) {
-          this.shift = shift;
-          this.current = null;
-        }
-      } else if (minute < this.minute) {
-        s.context = this.lateContextFor(minute, s.ts);
-        continue;
-      }
-      if (this.current === null) this.refresh(s.ts, events);
-      s.context = this.current!;
     }
+    const minute = Math.floor(s.ts / 60_000);
+    if (minute > this.minute) {
+      this.minute = minute;
+      const shift = this.shiftAt(s.ts)?.name;
+      if (shift !== this.shift) {
+        this.shift = shift;
+        this.current = null;
+      }
+    } else if (minute < this.minute) {
+      s.context = this.lateContextFor(minute, s.ts);
+      return;
+    }
+    if (this.current === null) this.refresh(s.ts, events);
+    s.context = this.current!;
   }
 
   /**

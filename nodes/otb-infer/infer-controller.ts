@@ -11,7 +11,7 @@ import { ValidationError } from "../shared/errors";
 import { unsInferenceTopic } from "../shared/envelope";
 import type { NodeContext, NodeController } from "../shared/define-node";
 import type { NodeMessageInFlow, NodeSend } from "../shared/red";
-import { describeErrors, validateFeatureFrame } from "../shared/schemas";
+import { describeErrors, isValidFeatureFrame, validateFeatureFrame } from "../shared/schemas";
 import type { Inference } from "../shared/types";
 import { AlarmTracker } from "./alarm-events";
 import { DriftMonitor } from "./drift";
@@ -20,7 +20,6 @@ import { InferEngine, type Job } from "./infer-engine";
 import { inferStatus, VERDICTS_IN_MEMORY } from "./infer-status";
 import type { LoadedModel } from "./model-loader";
 import { ModelSlot } from "./model-slot";
-import { StartGate } from "./start-gate";
 import { VerdictDesk } from "./verdict-desk";
 
 interface Pending {
@@ -41,7 +40,6 @@ const identity = (m: LoadedModel): { name: string; version: string; sha256: stri
 export class InferController implements NodeController {
   private readonly engine: InferEngine<Pending>;
   private readonly slot: ModelSlot;
-  private readonly gate: StartGate;
   private readonly verdicts: VerdictDesk;
   private readonly alarms: AlarmTracker;
   /** Frames that arrived before the first load settled; null once frames go to the engine. */
@@ -58,7 +56,6 @@ export class InferController implements NodeController {
   private closed = false;
 
   constructor(private readonly ctx: NodeContext<unknown>, private readonly config: InferConfig) {
-    this.gate = new StartGate(ctx.RED);
     this.verdicts = new VerdictDesk(ctx, (err) => this.reportLater(err));
     this.alarms = new AlarmTracker(config.raiseAfter, config.clearAfter, this.verdicts.store, (err, msg) => ctx.report(err, msg));
     this.engine = new InferEngine<Pending>(
@@ -98,14 +95,13 @@ export class InferController implements NodeController {
       send([null, this.verdicts.judge(msg)]);
       return Promise.resolve();
     }
-    if (!validateFeatureFrame(frame)) throw new ValidationError(`payload is not a FeatureFrame: ${describeErrors(validateFeatureFrame.errors)}`);
+    if (!isValidFeatureFrame(frame)) throw new ValidationError(`payload is not a FeatureFrame: ${describeErrors(validateFeatureFrame.errors)}`);
     // Settles when the frame is scored, refused or dropped; the sender never waits for it.
     return new Promise<void>((resolve, reject) => this.submit({ frame, arrivedAt: performance.now(), tag: { msg, send, resolve, reject } }));
   }
 
   async close(): Promise<void> {
     this.closed = true;
-    this.gate.close();
     this.slot.close(); // a load under way releases its own model when it finishes
     for (const job of [...(this.preload ?? []), ...this.engine.takeAll()]) job.tag.resolve();
     if (this.preload) this.preload = [];
@@ -173,7 +169,7 @@ export class InferController implements NodeController {
     const { card } = model;
     const state = previous ? "reloaded" : "loaded";
     const where = this.config.execution === "worker" ? "worker thread" : "main thread";
-    this.ctx.node.log(`model ${state}: ${card.name} ${card.version} (sha256 ${model.sha256.slice(0, 12)}…, ${this.config.threads} thread(s), ${where}, ${model.engine})`);
+    this.ctx.node.log(`model ${state}: ${card.name} ${card.version} (sha256 ${model.sha256.slice(0, 12)}…, ${this.config.threads} thread(s), ${where}, ${model.engine}, ${model.warmRuns} warm-up runs)`);
     this.ctx.node.send([null, { payload: { kind: "model", state, model: identity(model), features: card.features, engine: model.engine } }]);
     this.refreshStatus();
   }
@@ -220,7 +216,7 @@ export class InferController implements NodeController {
   }
 
   private reportLater(err: unknown, msg?: Record<string, unknown>): void {
-    this.gate.run(() => this.ctx.report(err, msg));
+    this.ctx.report(err, msg);
   }
 
   private statusDue(force: boolean): boolean {

@@ -208,13 +208,22 @@ export class InferEngine<T = unknown> {
       outputData.push([name, data]);
     }
     const now = performance.now();
-    for (const [i, job] of batch.entries()) {
+    const features = card.features;
+    for (let i = 0; i < b; i++) {
+      const job = batch[i] as Job<T>;
       const outputs: Record<string, number[]> = {};
       let finite = true;
-      for (const [name, data] of outputData) {
+      // Plain loops over the batch's output data, no subarray view or iterator per row: this runs
+      // once per frame between the batch's run and its first send (the burst's latency).
+      for (let o = 0; o < outputData.length; o++) {
+        const [name, data] = outputData[o] as [string, Float32Array];
         const per = data.length / b;
-        const row = Array.from(data.subarray(i * per, (i + 1) * per));
-        for (const v of row) if (!Number.isFinite(v)) finite = false;
+        const row: number[] = [];
+        for (let k = i * per, end = k + per; k < end; k++) {
+          const v = data[k] as number;
+          if (!Number.isFinite(v)) finite = false;
+          row.push(v);
+        }
         outputs[name] = row;
       }
       if (!finite) {
@@ -238,8 +247,9 @@ export class InferEngine<T = unknown> {
       }
       const contributions = outputs[CONTRIBUTIONS_OUTPUT];
       if (contributions && contributions.length === n) {
-        inference.contributions = {};
-        for (const [j, feature] of card.features.entries()) inference.contributions[feature] = at(contributions, j);
+        const byFeature: Record<string, number> = {};
+        for (let j = 0; j < n; j++) byFeature[at(features, j)] = at(contributions, j);
+        inference.contributions = byFeature;
       }
       if (job.frame.context) inference.context = job.frame.context;
       this.counters.scored++;

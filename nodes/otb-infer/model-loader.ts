@@ -3,7 +3,7 @@
  * they have earned it: card (schema) -> bytes -> sha256 against the card's pin and the node's
  * own optional pin -> the engine (engine.ts; "inference unavailable" when none loads) -> a check
  * in a throwaway child process -> the shared in-process session, checked again (input names and
- * shape, outputs, a test run). Any failure is a ModelError (or EngineUnavailableError) whose
+ * shape, outputs, a test run) -> warm-up runs (warm-up.ts). Any failure is a ModelError (or EngineUnavailableError) whose
  * message says which step refused the model and why.
  */
 import { spawn } from "child_process";
@@ -53,6 +53,8 @@ export interface LoadedModel {
   report: CheckReport;
   /** The engine that runs it, e.g. "onnxruntime-web 1.31.1 (wasm)". */
   engine: string;
+  /** Warm-up runs of this model's runner (warm-up.ts; once per runner, so a shared one reports its first load's). */
+  warmRuns: number;
   /** Gives the session back to the pool; the last user closes it. */
   release(): Promise<void>;
 }
@@ -107,7 +109,9 @@ export async function loadModel(options: LoadOptions): Promise<LoadedModel> {
   const runner = await pool.acquire(key, bytes, options.threads, execution, engine);
   try {
     const report = await runner.check(card);
-    return { card, sha256, modelPath, runner, report, engine: engine.label, release: () => pool.release(key) };
+    // After the check (a model is never run before it passed); a shared runner warms once.
+    const warmRuns = await runner.warmUp(card);
+    return { card, sha256, modelPath, runner, report, engine: engine.label, warmRuns, release: () => pool.release(key) };
   } catch (err) {
     await pool.release(key);
     throw new ModelError(`model ${path.basename(modelPath)} refused: ${toError(err).message}`);

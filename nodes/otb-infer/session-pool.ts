@@ -16,6 +16,7 @@ import type { ModelCard } from "../shared/model-card";
 import type { Engine } from "./engine";
 import { checkSession, type CheckReport } from "./model-check";
 import { fixedBatchOf, runRows } from "./run-rows";
+import { warmUp } from "./warm-up";
 
 export type Execution = "main" | "worker";
 
@@ -27,12 +28,20 @@ export interface Runner {
   run(inputName: string, input: Float32Array, dims: [number, number]): Promise<Record<string, Float32Array>>;
   /** The model-check.ts checks, where the session lives. */
   check(card: ModelCard): Promise<CheckReport>;
+  /** Warm-up runs on the card's baseline (warm-up.ts), once per runner; resolves with the runs made. */
+  warmUp(card: ModelCard): Promise<number>;
   release(): Promise<void>;
+}
+
+/** The warm-up frame: the card's baseline means (what model-check.ts runs too), else zeros. */
+function warmFrame(card: ModelCard): Float32Array {
+  return Float32Array.from(card.baseline?.mean ?? new Array<number>(card.features.length).fill(0));
 }
 
 class MainRunner implements Runner {
   readonly alive = true;
   private readonly fixedBatch: number | null;
+  private warmed: Promise<number> | null = null;
   constructor(readonly session: InferenceSession, private readonly engine: Engine) {
     this.fixedBatch = fixedBatchOf(session);
   }
@@ -43,6 +52,13 @@ class MainRunner implements Runner {
 
   check(card: ModelCard): Promise<CheckReport> {
     return checkSession(this.engine.ort, this.session, card);
+  }
+
+  warmUp(card: ModelCard): Promise<number> {
+    const frame = warmFrame(card);
+    const dims: [number, number] = [1, frame.length];
+    this.warmed ??= warmUp(() => this.run(card.input.name, frame, dims));
+    return this.warmed;
   }
 
   release(): Promise<void> {
@@ -60,6 +76,7 @@ class WorkerRunner implements Runner {
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private dead: Error | null = null;
+  private warmed: Promise<number> | null = null;
 
   constructor() {
     this.worker.unref(); // never keeps a stopping runtime alive
@@ -91,6 +108,12 @@ class WorkerRunner implements Runner {
 
   async check(card: ModelCard): Promise<CheckReport> {
     return (await this.call({ type: "check", card })).report as CheckReport;
+  }
+
+  /** In the worker, on its own engine instance: one message, not one per run. */
+  warmUp(card: ModelCard): Promise<number> {
+    this.warmed ??= this.call({ type: "warm", inputName: card.input.name, input: warmFrame(card) }).then((r) => r.runs as number);
+    return this.warmed;
   }
 
   async release(): Promise<void> {

@@ -1,7 +1,7 @@
 /**
  * The worker thread behind execution "worker" (session-pool.ts): holds one InferenceSession and
  * runs it on request, so that a slow model blocks this thread instead of Node-RED's. Messages:
- * {id, type: "load"|"check"|"run"|"release", ...}; each gets one reply {id, ...} or {id, error}.
+ * {id, type: "load"|"check"|"warm"|"run"|"release", ...}; each gets one reply {id, ...} or {id, error}.
  * Output data is copied before transfer: onnxruntime owns the buffers it returns. A burst is
  * one "run" message whatever the model's batch dimension (run-rows.ts). "load" names
  * the engine module the parent chose (engine.ts), so both threads run the same engine.
@@ -12,10 +12,11 @@ import type { ModelCard } from "../shared/model-card";
 import { engineAt, type Engine } from "./engine";
 import { checkSession } from "./model-check";
 import { fixedBatchOf, runRows } from "./run-rows";
+import { warmUp } from "./warm-up";
 
 interface Request {
   id: number;
-  type: "load" | "check" | "run" | "release";
+  type: "load" | "check" | "warm" | "run" | "release";
   bytes?: Uint8Array;
   threads?: number;
   engine?: string;
@@ -41,6 +42,14 @@ async function handle(m: Request): Promise<void> {
     case "check":
       port.postMessage({ id: m.id, report: await checkSession((engine as Engine).ort, loaded(), m.card as ModelCard) });
       return;
+    case "warm": {
+      const ort = (engine as Engine).ort;
+      const s = loaded();
+      const input = m.input as Float32Array;
+      const runs = await warmUp(() => runRows(ort, s, fixedBatch, m.inputName as string, input, [1, input.length]));
+      port.postMessage({ id: m.id, runs });
+      return;
+    }
     case "run": {
       const results = await runRows((engine as Engine).ort, loaded(), fixedBatch, m.inputName as string, m.input as Float32Array, m.dims as [number, number]);
       const outputs: Record<string, Float32Array> = {};

@@ -21,7 +21,7 @@ export type EventMessage = {
 export class VerdictDesk {
   readonly store: VerdictStore;
 
-  /** `report` reaches Catch nodes (held until the flow has started, see start-gate.ts). */
+  /** `report` reaches Catch nodes (held until the flow has started, see deploy-state.ts). */
   constructor(ctx: NodeContext<unknown>, report: (err: Error) => void) {
     this.store = openStore(ctx, report);
   }

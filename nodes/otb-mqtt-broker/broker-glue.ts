@@ -2,7 +2,7 @@
 import { ConnectionError } from "../shared/errors";
 import { reportError } from "../shared/node-kit";
 import type { Node, NodeAPI } from "../shared/red";
-import type { LinkFailure } from "../otb-conduit/link-failure";
+import type { LinkFailure } from "../shared/link-failure";
 import type { BrokerCredentials } from "./broker-config";
 import type { MqttBroker } from "./mqtt-broker";
 

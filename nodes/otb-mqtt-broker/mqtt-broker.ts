@@ -9,14 +9,14 @@
  *   filters is subscribed on the new client (mqtt.js's `resubscribe` is off: it only knows
  *   what was subscribed on the old client). A message is handed to each user whose own filters
  *   match its topic, once per user, however many of the user's filters match.
- * - Failures are classified (../otb-conduit/link-failure.ts: bad credentials, refused or
+ * - Failures are classified (../shared/link-failure.ts: bad credentials, refused or
  *   untrusted certificate, unreachable...) and announced once per outage ("outage" event); the
  *   status of every user shows the retries.
  */
 import { EventEmitter } from "events";
 import { connect, type IClientOptions, type IClientSubscribeOptions, type ISubscriptionMap, type MqttClient } from "mqtt";
 import { SharedConnection, toError, topicMatchesFilter, type ConnectionAdapter, type ConnectionState } from "../shared";
-import { brokerDisconnect, classify, LinkFailure } from "../otb-conduit/link-failure";
+import { brokerDisconnect, classify, LinkFailure } from "../shared/link-failure";
 import type { BrokerOptions } from "./broker-config";
 
 export interface Subscription {

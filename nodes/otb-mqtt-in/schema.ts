@@ -42,7 +42,12 @@ export const schema = defineSchema({
   fields: {
     name: field.text(),
     /** An otb-mqtt-broker; a flow saved before that node holds the broker URL itself (see legacyValue). */
-    broker: field.ref("otb-mqtt-broker", { required: true, legacyValue: LEGACY_BROKER_VALUE }),
+    broker: field.ref("otb-mqtt-broker", {
+      required: true,
+      legacyValue: LEGACY_BROKER_VALUE,
+      // Legacy values (the node's own URL) and values that are config node ids (none deployed).
+      samples: { valid: ["mqtt://broker:1883", " mqtts://broker.example:8883 ", "ws://b/mqtt", "tcp://10.0.0.5:1883", "${MQTT_URL}"], invalid: ["broker:1883", "http://broker", "mqtt://", "a1b2c3d4e5f60718"] },
+    }),
     // Read only when `broker` holds a URL (a flow saved before otb-mqtt-broker): that node's own
     // connection, as it always read them (broker-config.ts legacyBrokerOptions).
     clientId: field.text(),

@@ -5,7 +5,7 @@
  * every few seconds, and on demand for msg.topic "report"); with a business case file, value
  * created against the baseline beside each. Output 2: input it could not use, with reasons.
  */
-import { afterFlowsStart, defineNode, type NodeContext, type NodeController } from "../shared/define-node";
+import { defineNode, type NodeContext, type NodeController } from "../shared/define-node";
 import { ConfigError, ValidationError } from "../shared/errors";
 import { OeeEngine, type ClosedPeriod } from "../shared/outcomes/oee";
 import { stateFilePath } from "../shared/outcomes/state-file";
@@ -25,7 +25,6 @@ class OeeController implements NodeController {
   private readonly months = new Months();
   private readonly kpis: OeeKpis;
   private readonly state: OeeState;
-  private cancelReport: (() => void) | null = null;
 
   constructor(private readonly ctx: NodeContext<OeeFields>, private readonly cfg: OeeSettings, line: OtbLineNode, stateFile: string | null) {
     const identity = line.identity();
@@ -39,8 +38,8 @@ class OeeController implements NodeController {
     this.kpis = new OeeKpis(engine, identity, cfg.businessCase);
     this.state = new OeeState(stateFile, engine, this.oeeInput, this.months, (err) => ctx.report(err));
     const loadError = this.state.load();
-    // Reported once the flow has started, so that its Catch nodes exist (see define-node.ts).
-    if (loadError) this.cancelReport = afterFlowsStart(ctx.RED, () => ctx.report(loadError));
+    // ctx.report holds it until the flow has started, so that its Catch nodes exist.
+    if (loadError) ctx.report(loadError);
     ctx.status.waiting("waiting for Signals");
     if (cfg.windowEverySec > 0) ctx.every(cfg.windowEverySec * 1000, () => this.tick()).unref?.();
   }
@@ -58,7 +57,6 @@ class OeeController implements NodeController {
   }
 
   close(): void {
-    this.cancelReport?.();
     this.state.save();
   }
 

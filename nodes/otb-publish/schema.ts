@@ -15,12 +15,23 @@ const template: FieldCheck = (value, node) => {
   return ok ? null : `"${s}" is not a safe topic: use {enterprise} {site} {area} {line} {cell} {asset} {tag} {name} {kind} placeholders, no + # or empty or $ level`;
 };
 
+/**
+ * The select carries the template's verdict too: choosing "template" re-judges the template in
+ * the editor, and the runtime and lint name the choice (the first problem in field order).
+ */
+const topicModeNeeds: FieldCheck = (value, node, spec, checks) => {
+  const t = String(node.template ?? "").trim();
+  if (value !== "template" || /^\$\{[^}]+\}$/.test(t) || !checks.template) return null;
+  const problem = checks.template(node.template ?? "", node, spec, checks);
+  return problem ? `"template" needs a safe template: template ${problem}` : null;
+};
+
 export const schema = defineSchema({
   type: "otb-publish",
   version: 1,
   fields: {
     name: field.text(),
-    topicMode: field.oneOf(["uns", "template"] as const, "uns"),
+    topicMode: field.oneOf(["uns", "template"] as const, "uns", { check: "topicModeNeeds" }),
     template: field.text({ default: "{enterprise}/{site}/{area}/{line}/{tag}", check: "template", checkBlank: true }),
     /** Report by exception: send only changes. */
     rbe: field.boolean(false),
@@ -30,5 +41,5 @@ export const schema = defineSchema({
     /** The line whose identity fills topics of messages that carry no context. */
     line: field.ref("otb-line"),
   },
-  checks: { template },
+  checks: { template, topicModeNeeds },
 });

@@ -5,7 +5,7 @@
  * events, raised when a rule starts being violated and cleared when a point no longer violates
  * it, like otb-infer's alarms. Output 3: input it could not use, with reasons.
  */
-import { afterFlowsStart, defineNode, type NodeContext, type NodeController } from "../shared/define-node";
+import { defineNode, type NodeContext, type NodeController } from "../shared/define-node";
 import { ValidationError } from "../shared/errors";
 import { loadState, readJsonFile, saveState, stateFilePath } from "../shared/outcomes/state-file";
 import type { NodeAPI, NodeMessage, NodeMessageInFlow, NodeSend } from "../shared/red";
@@ -21,7 +21,6 @@ const SAVE_EVERY_MS = 10_000;
 class SpcController implements NodeController {
   private readonly set: SpcSet;
   private lastSave = 0;
-  private cancelReport: (() => void) | null = null;
 
   constructor(private readonly ctx: NodeContext<SpcFields>, cfg: SpcSettings, private readonly lineContext: Context | undefined, private readonly file: string | null) {
     this.set = new SpcSet(cfg.characteristics, cfg.capabilityEvery);
@@ -30,8 +29,8 @@ class SpcController implements NodeController {
         this.set.restore(loadState(file));
       } catch (err) {
         const loadError = new Error(`saved SPC state ${file} is unreadable, starting a new baseline: ${(err as Error).message}`);
-        // Reported once the flow has started, so that its Catch nodes exist (see define-node.ts).
-        this.cancelReport = afterFlowsStart(ctx.RED, () => ctx.report(loadError));
+        // ctx.report holds it until the flow has started, so that its Catch nodes exist.
+        ctx.report(loadError);
       }
     }
     ctx.status.waiting(`${cfg.characteristics.length} characteristic(s) (${cfg.origin})`.slice(0, 60));
@@ -60,7 +59,6 @@ class SpcController implements NodeController {
   }
 
   close(): void {
-    this.cancelReport?.();
     this.save(true);
   }
 

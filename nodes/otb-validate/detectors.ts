@@ -64,6 +64,28 @@ export class RollingMedian {
   }
 
   /**
+   * A lower bound of mad(med), in O(1). Take `rank - 1` samples in the middle of the sorted
+   * window (rank: the MAD's rank among the n deviations, the lower one for an even n). Every
+   * other sample lies at least as far from `med` as the nearest sample outside them, so at least
+   * n - rank + 1 deviations reach that distance, and the rank-th smallest (for an even n, the mean
+   * of it and the next) does too. Subtraction rounds monotonically, so this holds for the
+   * floating-point mad() as well. 0 means no bound (under 3 samples, or `med` not inside them).
+   */
+  madLowerBound(med: number): number {
+    const n = this.n;
+    const rank = n % 2 === 1 ? (n >> 1) + 1 : n >> 1;
+    const inside = rank - 1;
+    if (n < 3 || inside < 1) return 0;
+    const first = (n >> 1) - ((inside - 1) >> 1);
+    const last = first + inside - 1;
+    const s = this.sorted;
+    const below = first > 0 ? med - atF64(s, first - 1) : Infinity;
+    const above = last < n - 1 ? atF64(s, last + 1) - med : Infinity;
+    const bound = below < above ? below : above;
+    return bound > 0 && bound !== Infinity ? bound : 0;
+  }
+
+  /**
    * Median absolute deviation from `med`, without sorting: the deviations to the left of the
    * median (walking down from it) and to the right (walking up) are each already ordered, so the
    * middle rank of their union is found by binary search on how many come from the left (the
@@ -147,6 +169,15 @@ export class SpikeDetector {
     if (this.window.count >= this.minCount) {
       const med = this.window.median();
       const deviation = Math.abs(x - med);
+      // Most values sit well inside the noise: when even the smallest possible scale (from a lower
+      // bound of the MAD, O(1)) puts z at or below threshold/2, the value is neither a spike nor
+      // on a side, exactly as the full O(log n) MAD would say (z only falls as the MAD grows).
+      const low = this.window.madLowerBound(med);
+      if (deviation === 0 || (low > 0 && deviation / (MAD_TO_SIGMA * low) <= this.rule.threshold / 2)) {
+        this.lastSide = 0;
+        this.window.push(x);
+        return false;
+      }
       const scale = MAD_TO_SIGMA * this.window.mad(med);
       const z = scale > 0 ? deviation / scale : deviation > 0 ? Infinity : 0;
       if (z > this.rule.threshold / 2) side = x > med ? 1 : -1;

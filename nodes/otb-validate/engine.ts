@@ -113,17 +113,31 @@ export class QualityEngine {
     return n;
   }
 
-  /** Validates msg.payload (a Signal, a Signal[] or anything else). Never throws. */
+  /**
+   * Validates msg.payload (a Signal, a Signal[] or anything else). Never throws. When every item
+   * of an array passes (the usual case), `passed` is that array itself, stamped in place: no copy
+   * of the batch.
+   */
   processBatch(payload: unknown): BatchResult {
-    const result: BatchResult = { passed: [], quarantined: [], invalid: [] };
+    const quarantined: Signal[] = [];
+    const invalid: InvalidItem[] = [];
     const now = this.now();
     const memo: SignalCheckMemo = {};
-    if (Array.isArray(payload)) {
-      for (let i = 0; i < payload.length; i++) this.processItem(payload[i], i, now, result, memo);
-    } else {
-      this.processItem(payload, 0, now, result, memo);
+    if (!Array.isArray(payload)) {
+      const passed: Signal[] = [];
+      if (this.processItem(payload, 0, now, quarantined, invalid, memo)) passed.push(payload as Signal);
+      return { passed, quarantined, invalid };
     }
-    return result;
+    // null while every item so far passed; from the first one that did not, the passed ones.
+    let passed: Signal[] | null = null;
+    for (let i = 0; i < payload.length; i++) {
+      const item: unknown = payload[i];
+      const ok = this.processItem(item, i, now, quarantined, invalid, memo);
+      if (passed !== null) {
+        if (ok) passed.push(item as Signal);
+      } else if (!ok) passed = payload.slice(0, i) as Signal[];
+    }
+    return { passed: passed ?? (payload as Signal[]), quarantined, invalid };
   }
 
   /** Stale tags: each tag that has not updated within its staleMs, once per stale episode. */
@@ -149,11 +163,12 @@ export class QualityEngine {
     this.recentGood = this.recentTotal = 0;
   }
 
-  private processItem(item: unknown, index: number, now: number, out: BatchResult, memo: SignalCheckMemo): void {
+  /** True when the item passed (good or uncertain); a quarantined or invalid one is appended to its list. */
+  private processItem(item: unknown, index: number, now: number, quarantined: Signal[], invalid: InvalidItem[], memo: SignalCheckMemo): boolean {
     try {
       if (typeof item !== "object" || item === null || Array.isArray(item)) {
-        this.reject(item, index, `item is ${item === null ? "null" : Array.isArray(item) ? "an array" : typeof item}, not a Signal object`, out);
-        return;
+        this.reject(item, index, `item is ${item === null ? "null" : Array.isArray(item) ? "an array" : typeof item}, not a Signal object`, invalid);
+        return false;
       }
       const raw = item as Record<string, unknown>;
       const value = raw.value;
@@ -165,8 +180,8 @@ export class QualityEngine {
         notFinite = true;
       }
       if (!isValidSignal(raw, memo)) {
-        this.reject(item, index, describeErrors(validateSignal.errors), out);
-        return;
+        this.reject(item, index, describeErrors(validateSignal.errors), invalid);
+        return false;
       }
       const signal = raw as unknown as Signal;
       this.worst = signal.quality;
@@ -193,14 +208,16 @@ export class QualityEngine {
       signal.quality = this.worst;
       counters.count(this.worst, found ?? undefined);
       this.recentTotal++;
-      if (this.worst === "bad") out.quarantined.push(signal);
-      else {
-        if (this.worst === "good") this.recentGood++;
-        out.passed.push(signal);
+      if (this.worst === "bad") {
+        quarantined.push(signal);
+        return false;
       }
+      if (this.worst === "good") this.recentGood++;
+      return true;
     } catch (err) {
       // A hostile object (a throwing getter, a frozen Signal) is still accounted for.
-      this.reject(item, index, `unprocessable: ${(err as Error)?.message ?? String(err)}`, out);
+      this.reject(item, index, `unprocessable: ${(err as Error)?.message ?? String(err)}`, invalid);
+      return false;
     }
   }
 
@@ -213,12 +230,12 @@ export class QualityEngine {
     return u;
   }
 
-  private reject(item: unknown, index: number, reason: string, out: BatchResult): void {
+  private reject(item: unknown, index: number, reason: string, invalid: InvalidItem[]): void {
     const c = this.counters.of(INVALID_ITEMS);
     c.count("bad", INVALID_REASON);
     c.lastSeen = this.now();
     this.recentTotal++;
-    out.invalid.push({ index, item, reason });
+    invalid.push({ index, item, reason });
   }
 
   private flag(reason: string, quality: Quality): void {

@@ -12,10 +12,10 @@ export function isAggregation(s: string): s is Aggregation {
   return (AGGREGATIONS as readonly string[]).includes(s);
 }
 
-/** Samples of one tag inside one window; `ts` in ms, parallel arrays. */
+/** Samples of one tag inside one window; `ts` in ms, parallel arrays (plain or typed). */
 export interface Samples {
-  ts: number[];
-  values: number[];
+  ts: ArrayLike<number>;
+  values: ArrayLike<number>;
 }
 
 /**
@@ -37,19 +37,37 @@ export function aggregate(agg: Aggregation, s: Samples): number | undefined {
     }
     case "mean":
       return sum(s.values) / n;
-    case "min":
-      return s.values.reduce((a, b) => (b < a ? b : a));
-    case "max":
-      return s.values.reduce((a, b) => (b > a ? b : a));
+    case "min": {
+      let m = at(s.values, 0);
+      for (let i = 1; i < n; i++) {
+        const v = at(s.values, i);
+        if (v < m) m = v;
+      }
+      return m;
+    }
+    case "max": {
+      let m = at(s.values, 0);
+      for (let i = 1; i < n; i++) {
+        const v = at(s.values, i);
+        if (v > m) m = v;
+      }
+      return m;
+    }
     case "std": {
       const m = sum(s.values) / n;
       let acc = 0;
-      for (const v of s.values) acc += (v - m) * (v - m);
+      for (let i = 0; i < n; i++) {
+        const v = at(s.values, i);
+        acc += (v - m) * (v - m);
+      }
       return Math.sqrt(acc / n);
     }
     case "rms": {
       let acc = 0;
-      for (const v of s.values) acc += v * v;
+      for (let i = 0; i < n; i++) {
+        const v = at(s.values, i);
+        acc += v * v;
+      }
       return Math.sqrt(acc / n);
     }
     case "slope":
@@ -57,9 +75,9 @@ export function aggregate(agg: Aggregation, s: Samples): number | undefined {
   }
 }
 
-function sum(values: number[]): number {
+function sum(values: ArrayLike<number>): number {
   let acc = 0;
-  for (const v of values) acc += v;
+  for (let i = 0; i < values.length; i++) acc += at(values, i);
   return acc;
 }
 

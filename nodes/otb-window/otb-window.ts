@@ -3,7 +3,8 @@
  * numeric, clock far in the future, schema-invalid) out of output 2 with a reason each, so
  * nothing is dropped silently. A timer closes windows when the input goes quiet.
  */
-import { ValidationError, splitBatch, unsFeaturesTopic, type FeatureFrame } from "../shared";
+import { ValidationError, unsFeaturesTopic, type FeatureFrame } from "../shared";
+import { describeErrors, isValidSignal, validateSignal, type SignalCheckMemo } from "../shared/schemas";
 import { defineNode, type NodeContext, type NodeController } from "../shared/define-node";
 import { loadModelCard } from "../shared/model-card";
 import type { NodeAPI, NodeMessage, NodeMessageInFlow, NodeSend } from "../shared/red";
@@ -28,13 +29,28 @@ class WindowController implements NodeController {
   }
 
   input(msg: NodeMessageInFlow, send: NodeSend): void {
-    const { signals, rejected } = splitBatch(msg.payload);
-    const refused: RefusedItem[] = rejected.map((r) => ({ item: r.item, reason: `invalid: ${r.reason}` }));
-    for (const r of this.engine.add(signals, Date.now()) as Refused[]) refused.push(r);
+    // One pass: each item is checked against the Signal schema and, if valid, added at once (as
+    // splitBatch + engine.add would, without a second walk over the batch).
+    const payload: unknown = msg.payload;
+    const items: unknown[] = Array.isArray(payload) ? payload : [payload];
+    const wallNow = Date.now();
+    const engine = this.engine;
+    const byEngine: Refused[] = [];
+    let rejected: RefusedItem[] | null = null;
+    const memo: SignalCheckMemo = {};
+    for (let i = 0; i < items.length; i++) {
+      const item: unknown = items[i];
+      if (isValidSignal(item, memo)) engine.addSignal(item, wallNow, byEngine);
+      else (rejected ??= []).push({ item, reason: describeErrors(validateSignal.errors) });
+    }
     this.emit(send);
-    if (refused.length > 0) send([null, { ...msg, payload: refused }]);
-    if (rejected.length > 0) {
-      throw new ValidationError(`${rejected.length} of ${rejected.length + signals.length} item(s) are not Signals: ${rejected[0]!.reason}`);
+    if (rejected !== null || byEngine.length > 0) {
+      const refused: RefusedItem[] = rejected ? rejected.map((r) => ({ item: r.item, reason: `invalid: ${r.reason}` })) : [];
+      for (const r of byEngine) refused.push(r);
+      send([null, { ...msg, payload: refused }]);
+    }
+    if (rejected !== null) {
+      throw new ValidationError(`${rejected.length} of ${items.length} item(s) are not Signals: ${rejected[0]?.reason ?? ""}`);
     }
   }
 

@@ -12,6 +12,18 @@ const hop: FieldCheck = (value, node) => {
   return Number.isFinite(length) && h > length ? `(${h} s) must not be longer than the length (${length} s)` : null;
 };
 
+/**
+ * The select carries the hop's verdict too: changing the mode re-judges the hop in the editor,
+ * and the runtime and lint name the choice (the first problem in field order). A blank or ${VAR}
+ * hop is the hop field's own business, as in fieldProblem.
+ */
+const modeNeeds: FieldCheck = (value, node, spec, checks) => {
+  const hop = String(node.hop ?? "").trim();
+  if (value !== "sliding" || hop === "" || /^\$\{[^}]+\}$/.test(hop) || !checks.hop) return null;
+  const problem = checks.hop(node.hop, node, spec, checks);
+  return problem ? `"sliding" needs a valid hop: hop ${problem}` : null;
+};
+
 /** [{tag, agg}] (or "tag:agg" names, as a model card lists them); none needed when a card gives them. */
 const features: FieldCheck = (value, node, spec) => {
   let list: unknown = value ?? [];
@@ -39,7 +51,7 @@ export const schema = defineSchema({
     name: field.text(),
     /** The topic level _features/<windowName>. */
     windowName: field.text({ default: "window1", required: true, check: "topicLevel", samples: { valid: ["pump-1s"], invalid: ["a/b", "#"] } }),
-    mode: field.oneOf(["tumbling", "sliding"] as const, "tumbling"),
+    mode: field.oneOf(["tumbling", "sliding"] as const, "tumbling", { check: "modeNeeds" }),
     /** Seconds, decimals allowed. */
     length: field.number(10, { required: true, check: "positive", samples: { valid: ["0.2", 60], invalid: [0, "-1"] } }),
     hop: field.number(10, { check: "hop" }),
@@ -52,5 +64,5 @@ export const schema = defineSchema({
     lateTolerance: field.number(1, { min: 0 }),
     closeOnWallClock: field.boolean(true),
   },
-  checks: { topicLevel: checks.topicLevel, positive, hop, features },
+  checks: { topicLevel: checks.topicLevel, positive, hop, modeNeeds, features },
 });

@@ -9,7 +9,7 @@
  * instead of waiting forever. A Signal older than every open window is late: refused, counted.
  */
 import type { Context, FeatureFrame, Quality, Signal } from "../shared";
-import { at } from "../shared/checked";
+import { atF64 } from "../shared/checked";
 import { aggregate, type Aggregation } from "./aggregations";
 
 export type MissingPolicy = "skip" | "hold" | "mark";
@@ -57,55 +57,80 @@ export interface Counters {
 }
 
 /**
- * The samples of one tag, in arrival order, as parallel arrays: numbers stay unboxed doubles and
- * a sample costs no object of its own (a window holds thousands of them for seconds, long enough
- * for objects to be promoted and cost a major GC each).
+ * The samples of one tag, in arrival order, as parallel typed arrays with their own count:
+ * numbers stay unboxed doubles, a sample costs no object of its own (a window holds thousands
+ * of them for seconds, long enough for objects to be promoted and cost a major GC each), and
+ * the arrays keep their capacity when a closed window is pruned, so the next window's samples
+ * are written in place instead of regrowing the arrays after every frame.
  */
 class TagSamples {
-  ts: number[] = [];
-  values: number[] = [];
-  uncertain: boolean[] = [];
-  contexts: Array<Context | undefined> = [];
-
-  get length(): number {
-    return this.ts.length;
-  }
+  ts = new Float64Array(64);
+  values = new Float64Array(64);
+  /** 1 where the Signal was uncertain. */
+  uncertain = new Uint8Array(64);
+  contexts: Array<Context | undefined> = new Array<Context | undefined>(64).fill(undefined);
+  length = 0;
+  /** Scratch for close(): the samples of the window being closed (at most `length` of them). */
+  windowTs = new Float64Array(64);
+  windowValues = new Float64Array(64);
+  windowLength = 0;
 
   push(ts: number, value: number, uncertain: boolean, context: Context | undefined): void {
-    this.ts.push(ts);
-    this.values.push(value);
-    this.uncertain.push(uncertain);
-    this.contexts.push(context);
+    const n = this.length;
+    if (n === this.ts.length) this.grow(n * 2);
+    this.ts[n] = ts;
+    this.values[n] = value;
+    this.uncertain[n] = uncertain ? 1 : 0;
+    this.contexts[n] = context;
+    this.length = n + 1;
   }
 
   /** Drops the oldest arrival. */
   shift(): void {
-    this.ts.shift();
-    this.values.shift();
-    this.uncertain.shift();
-    this.contexts.shift();
+    const n = this.length;
+    if (n === 0) return;
+    this.ts.copyWithin(0, 1, n);
+    this.values.copyWithin(0, 1, n);
+    this.uncertain.copyWithin(0, 1, n);
+    this.contexts.copyWithin(0, 1, n);
+    this.contexts[n - 1] = undefined;
+    this.length = n - 1;
   }
 
   /** Keeps only samples at or after `from` (arrival order kept; late arrivals may sit anywhere). */
   prune(from: number): void {
-    const n = this.ts.length;
+    const n = this.length;
+    const ts = this.ts;
     let w = 0;
     for (let r = 0; r < n; r++) {
-      const t = at(this.ts, r);
+      const t = atF64(ts, r);
       if (t < from) continue;
       if (w !== r) {
-        this.ts[w] = t;
-        this.values[w] = at(this.values, r);
-        this.uncertain[w] = at(this.uncertain, r);
+        ts[w] = t;
+        this.values[w] = atF64(this.values, r);
+        this.uncertain[w] = this.uncertain[r] ?? 0;
         this.contexts[w] = this.contexts[r];
       }
       w++;
     }
-    if (w === n) return;
-    this.ts.length = w;
-    this.values.length = w;
-    this.uncertain.length = w;
-    this.contexts.length = w;
+    // Dropped contexts are released; the capacity stays.
+    for (let i = w; i < n; i++) this.contexts[i] = undefined;
+    this.length = w;
+  }
+
+  private grow(capacity: number): void {
+    const ts = new Float64Array(capacity);
+    ts.set(this.ts);
+    this.ts = ts;
+    const values = new Float64Array(capacity);
+    values.set(this.values);
+    this.values = values;
+    const uncertain = new Uint8Array(capacity);
+    uncertain.set(this.uncertain);
+    this.uncertain = uncertain;
+    for (let i = this.contexts.length; i < capacity; i++) this.contexts.push(undefined);
+    this.windowTs = new Float64Array(capacity);
+    this.windowValues = new Float64Array(capacity);
   }
 }
 
@@ -125,38 +150,45 @@ export class WindowEngine {
   /** Adds Signals; returns those refused with their reason. Tags without a feature are ignored. */
   add(signals: Signal[], wallNow: number): Refused[] {
     const refused: Refused[] = [];
-    for (const s of signals) {
-      const samples = this.byTag.get(s.tag);
-      if (!samples) continue;
-      if (s.ts > wallNow + this.options.maxFutureMs) {
-        this.counters.future++;
-        refused.push({ item: s, reason: "future_ts" });
-        continue;
-      }
-      if (this.openStart !== null && s.ts < this.openStart) {
-        this.counters.late++;
-        refused.push({ item: s, reason: "late" });
-        continue;
-      }
-      if (s.quality === "bad" || (s.quality === "uncertain" && !this.options.acceptUncertain)) {
-        this.counters.ignoredQuality++;
-        this.observe(s.ts, wallNow);
-        continue;
-      }
-      const value = typeof s.value === "number" ? s.value : typeof s.value === "boolean" ? (s.value ? 1 : 0) : NaN;
-      if (!Number.isFinite(value)) {
-        this.counters.notNumeric++;
-        refused.push({ item: s, reason: "not_numeric" });
-        continue;
-      }
-      if (samples.length >= this.options.maxSamplesPerTag) {
-        samples.shift();
-        this.counters.overflow++;
-      }
-      samples.push(s.ts, value, s.quality === "uncertain", s.context);
-      this.observe(s.ts, wallNow);
-    }
+    for (let i = 0; i < signals.length; i++) this.addSignal(signals[i] as Signal, wallNow, refused);
     return refused;
+  }
+
+  /** add() for one Signal (for a caller that checks and adds a batch in one pass); a refusal is appended to `refused`. */
+  addSignal(s: Signal, wallNow: number, refused: Refused[]): void {
+    const samples = this.byTag.get(s.tag);
+    if (samples === undefined) return;
+    const counters = this.counters;
+    const ts = s.ts;
+    if (ts > wallNow + this.options.maxFutureMs) {
+      counters.future++;
+      refused.push({ item: s, reason: "future_ts" });
+      return;
+    }
+    if (this.openStart !== null && ts < this.openStart) {
+      counters.late++;
+      refused.push({ item: s, reason: "late" });
+      return;
+    }
+    const quality = s.quality;
+    if (quality === "bad" || (quality === "uncertain" && !this.options.acceptUncertain)) {
+      counters.ignoredQuality++;
+      this.observe(ts, wallNow);
+      return;
+    }
+    const v = s.value;
+    const value = typeof v === "number" ? v : typeof v === "boolean" ? (v ? 1 : 0) : NaN;
+    if (!Number.isFinite(value)) {
+      counters.notNumeric++;
+      refused.push({ item: s, reason: "not_numeric" });
+      return;
+    }
+    if (samples.length >= this.options.maxSamplesPerTag) {
+      samples.shift();
+      counters.overflow++;
+    }
+    samples.push(ts, value, quality === "uncertain", s.context);
+    this.observe(ts, wallNow);
   }
 
   /** Closes every window that is due at `wallNow` and returns their frames, oldest first. */
@@ -204,26 +236,33 @@ export class WindowEngine {
     let usedHeld = false;
     let context: Context | undefined;
     let contextTs = -Infinity;
-    const windowed = new Map<string, { ts: number[]; values: number[] }>();
-    for (const [tag, samples] of this.byTag) {
-      const ts: number[] = [];
-      const vs: number[] = [];
+    for (const samples of this.byTag.values()) {
+      // This window's samples of the tag, in arrival order, copied into the tag's scratch arrays.
+      const sts = samples.ts;
+      const svs = samples.values;
+      const unc = samples.uncertain;
+      const wts = samples.windowTs;
+      const wvs = samples.windowValues;
+      let k = 0;
       for (let i = 0; i < samples.length; i++) {
-        const t = at(samples.ts, i);
+        const t = atF64(sts, i);
         if (t < start || t >= end) continue;
-        ts.push(t);
-        vs.push(at(samples.values, i));
-        if (at(samples.uncertain, i)) usedUncertain = true;
+        wts[k] = t;
+        wvs[k] = atF64(svs, i);
+        k++;
+        if (unc[i] === 1) usedUncertain = true;
         const c = samples.contexts[i];
         if (c && t >= contextTs) {
           context = c;
           contextTs = t;
         }
       }
-      windowed.set(tag, { ts, values: vs });
+      samples.windowLength = k;
     }
     for (const f of this.options.features) {
-      const value = aggregate(f.agg, windowed.get(f.tag) ?? { ts: [], values: [] });
+      const samples = this.byTag.get(f.tag);
+      const n = samples ? samples.windowLength : 0;
+      const value = samples ? aggregate(f.agg, { ts: samples.windowTs.subarray(0, n), values: samples.windowValues.subarray(0, n) }) : aggregate(f.agg, { ts: [], values: [] });
       names.push(f.name);
       if (value !== undefined && Number.isFinite(value)) {
         values.push(value);

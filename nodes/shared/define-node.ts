@@ -3,19 +3,20 @@
  * checks, typed values); the node's behaviour lives in a small controller the `create` function
  * builds; this file keeps the Node-RED contracts (node-kit.ts) and the bookkeeping nodes used to
  * repeat:
- * - a configuration error turns the status red and reaches Catch nodes once, after the flow has
- *   started: Node-RED builds a flow's Catch list only after constructing every node of it
- *   (Flow.start in @node-red/runtime), so an error reported from a constructor reached the log
- *   and no Catch node (issue 16);
+ * - a configuration error turns the status red and reaches Catch nodes once;
+ * - every report (`ctx.report`, the configuration error) made before the node's flow has started
+ *   waits until it has (deploy-state.ts: Node-RED builds a flow's Catch list only after
+ *   constructing every node of it, issue 16); a node closed before that logs what it dropped;
  * - a typed error thrown by the controller maps to the status (config → red, comm → red ring)
  *   and to done(err), so Catch gets the message;
  * - timers and listeners taken through the context are released at close.
  */
 import type { EventEmitter } from "events";
+import { DeployState, type StartHold } from "./deploy-state";
 import { ConfigError, ConnectionError, toError } from "./errors";
 import { onClose, onInput, reportError } from "./node-kit";
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow, NodeSend } from "./red";
-import { migrate, readConfig, type ConfigOf, type NodeSchema } from "./schema";
+import { isLegacyRefValue, migrate, readConfig, type ConfigOf, type NodeSchema } from "./schema";
 import { StatusReporter, type StatusOptions } from "./status";
 import { durableDir, userDirOf, userFile } from "./user-dir";
 
@@ -34,7 +35,10 @@ export interface NodeContext<C> {
   config: C;
   credentials: Record<string, string | undefined>;
   status: StatusReporter;
-  /** Reports to the log, the status' owner's Catch nodes (a message is built when none is given). */
+  /**
+   * Reports to the log and the node's Catch nodes (a message is built when none is given); held
+   * until the node's flow has started.
+   */
   report(err: unknown, msg?: NodeMessage | Record<string, unknown>): void;
   /** See user-dir.ts. */
   userDir: string | null;
@@ -68,6 +72,8 @@ export interface NodeDefinition<S extends NodeSchema> {
 }
 
 export function defineNode<S extends NodeSchema>(RED: NodeAPI, definition: NodeDefinition<S>): void {
+  // The tracker must see the deploy start: types are registered before any flow starts.
+  DeployState.of(RED);
   function OtbNode(this: Node, def: NodeDef): void {
     RED.nodes.createNode(this, def);
     if (definition.configNode) Object.assign(this, { users: {}, [RUNNER_USERS]: true });
@@ -97,27 +103,15 @@ interface ConfigNodeLike {
   [RUNNER_USERS]?: boolean;
 }
 
-/** Runs `fn` once the current deploy's flows have started (their Catch lists exist). */
-export function afterFlowsStart(RED: NodeAPI, fn: () => void, fallbackMs = 10_000): () => void {
-  const events = (RED as unknown as { events?: EventEmitter }).events;
-  let done = false;
-  const run = (): void => {
-    if (done) return;
-    done = true;
-    cancel();
-    fn();
-  };
-  // Without the runtime's events (an embedding that lacks them), a short delay is the best guess.
-  const timer = setTimeout(run, events ? fallbackMs : 0);
-  events?.on("flows:started", run);
-  function cancel(): void {
-    clearTimeout(timer);
-    events?.removeListener("flows:started", run);
-  }
-  return () => {
-    done = true;
-    cancel();
-  };
+/**
+ * Runs `fn` once the current deploy's flows have started (their Catch lists exist), at once if
+ * they run. Returns a cancel. Uses the runtime's one tracker (deploy-state.ts); `waitMs` bounds
+ * the wait only when the tracker has seen no deploy start (phase "unknown").
+ */
+export function afterFlowsStart(RED: NodeAPI, fn: () => void, waitMs?: number): () => void {
+  const hold = DeployState.of(RED).hold(waitMs);
+  hold.run(fn);
+  return () => void hold.close();
 }
 
 class NodeRunner<S extends NodeSchema> {
@@ -126,13 +120,15 @@ class NodeRunner<S extends NodeSchema> {
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly listeners: Array<[EventEmitter, string, Listener]> = [];
   private readonly status: StatusReporter;
-  private cancelReport: (() => void) | null = null;
+  /** Reports wait here until the node's flow has started. */
+  private readonly hold: StartHold;
   private readonly usedConfigNodes: ConfigNodeLike[] = [];
   private readonly ready: Promise<void>;
   private started = false;
   private readonly refuse: NodeDefinition<S>["refuse"];
 
   constructor(private readonly RED: NodeAPI, private readonly node: Node, def: NodeDef & Record<string, unknown>, definition: NodeDefinition<S>) {
+    this.hold = DeployState.of(RED).hold();
     this.status = new StatusReporter(node, definition.status);
     this.refuse = definition.refuse;
     this.ready = this.start(def, definition);
@@ -161,7 +157,7 @@ class NodeRunner<S extends NodeSchema> {
       const id = config[name];
       if (spec.kind !== "ref" || typeof id !== "string" || id === "") continue;
       // A flow saved before the config node type existed: the value is the node's own setting.
-      if (spec.legacyValue && new RegExp(spec.legacyValue).test(id.trim())) continue;
+      if (isLegacyRefValue(spec, id)) continue;
       const target = this.RED.nodes.getNode(id) as unknown as ConfigNodeLike | null;
       if (!target) throw new ConfigError(`${name}: its ${spec.configType ?? "config"} node ${id} is not deployed`);
       if (target[RUNNER_USERS] && target.users) {
@@ -181,7 +177,7 @@ class NodeRunner<S extends NodeSchema> {
       config,
       credentials: ((node as unknown as { credentials?: Record<string, string> }).credentials ?? {}),
       status: this.status,
-      report: (err, msg) => reportError(node, err, msg),
+      report: (err, msg) => this.report(err, msg),
       userDir: userDirOf(RED),
       durableDir: (what, ...parts) => durableDir(RED, what, ...parts),
       userFile: (file) => userFile(RED, file),
@@ -205,12 +201,16 @@ class NodeRunner<S extends NodeSchema> {
     return timer;
   }
 
-  /** The node cannot run: red status now, one report to Catch once the flow has started. */
+  private report(err: unknown, msg?: NodeMessage | Record<string, unknown>): void {
+    this.hold.run(() => reportError(this.node, err, msg), err);
+  }
+
+  /** The node cannot run: red status now, one report to Catch (once the flow has started). */
   private fail(err: Error, saved: NodeDef & Record<string, unknown>): void {
     this.failure = err;
     this.status.error(statusText(err));
     if (err instanceof ConfigNodeError) return;
-    this.cancelReport = afterFlowsStart(this.RED, () => reportError(this.node, err, { payload: null, node: saved.name || saved.id, error: { message: err.message } }));
+    this.report(err, { payload: null, node: saved.name || saved.id, error: { message: err.message } });
   }
 
   /** Synchronous once the node has started: a per-message promise is measurable at 100k Signals/s. */
@@ -240,7 +240,9 @@ class NodeRunner<S extends NodeSchema> {
   }
 
   private async close(removed: boolean): Promise<void> {
-    this.cancelReport?.();
+    // Closed before its flow started: its held reports would reach no Catch node; said once.
+    const dropped = this.hold.close();
+    if (dropped.length > 0) this.node.warn(`closed before its flow started: ${dropped.length} report(s) not sent to Catch: ${dropped.join("; ")}`.slice(0, 500));
     for (const t of this.timers) {
       clearInterval(t);
       clearTimeout(t);

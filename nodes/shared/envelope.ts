@@ -19,18 +19,27 @@ export interface SplitBatch {
   rejected: RejectedItem[];
 }
 
-/** Validates msg.payload as a Signal batch. Never throws: bad input becomes `rejected`. */
+/**
+ * Validates msg.payload as a Signal batch. Never throws: bad input becomes `rejected`. When every
+ * item of an array is valid, `signals` is that array itself (no copy per batch): callers read
+ * it and must not change it.
+ */
 export function splitBatch(payload: unknown): SplitBatch {
   const items = Array.isArray(payload) ? payload : [payload];
-  const signals: Signal[] = [];
-  const rejected: RejectedItem[] = [];
+  let signals: Signal[] | null = null;
+  let rejected: RejectedItem[] | null = null;
   const memo: SignalCheckMemo = {};
   for (let i = 0; i < items.length; i++) {
-    const item = items[i];
-    if (isValidSignal(item, memo)) signals.push(item);
-    else rejected.push({ index: i, item, reason: describeErrors(validateSignal.errors) });
+    const item: unknown = items[i];
+    if (isValidSignal(item, memo)) {
+      if (signals) signals.push(item);
+      continue;
+    }
+    // The first invalid item: the valid ones before it are copied once, from here on each is pushed.
+    if (!signals) signals = items.slice(0, i) as Signal[];
+    (rejected ??= []).push({ index: i, item, reason: describeErrors(validateSignal.errors) });
   }
-  return { signals, rejected };
+  return { signals: signals ?? (items as Signal[]), rejected: rejected ?? [] };
 }
 
 /** True for a payload that looks like a batch at all (an array, or one object). */

@@ -30,12 +30,10 @@ describe("otbridge lint", () => {
     const found = lintFile(fixture("bad-security.json"), settings);
     assert.deepEqual(pairs(found, "error").sort(), [
       "- conduit-zones", // conduits from L4 and L3 in one flow
-      "c0nd00000000dn01 conduit-zones", // L4 -> L3 goes down
-      "c0nd00000000dn01 node-config", // the schema's zone-order check (editor, runtime and lint agree, issue 16)
+      "c0nd00000000dn01 conduit-zones", // L4 -> L3 goes down (the schema's zone-order check is the same cause: one finding)
       "c0nd00000000nv01 conduit-tls", // L4 without server verification
       "c0nd00000000nz01 conduit-zones", // no source zone
       "c0nd00000000nz01 conduit-zones", // target L9
-      "c0nd00000000nz01 node-config", // the schema: sourceZone is required
       "c0nd00000000pl01 conduit-tls", // L5 over mqtt://
       "c0nd00000000pl01 conduit-tls", // L5 over MQTT 3.1.1
       "c0nd00000000sc01 no-secrets", // credentials.user
@@ -56,6 +54,58 @@ describe("otbridge lint", () => {
     assert.match(messages, /a PEM private key/);
     // The conduit that takes its URL and password from ${ENV} vars, and its publisher, are clean.
     assert.ok(!found.some((f) => f.node === "c0nd00000000ev01" || f.node === "pub00000000ok001"));
+  });
+
+  describe("one cause, one finding", () => {
+    const conduit = { id: "c", type: "otb-conduit", name: "c", broker: "mqtts://b:8883", protocolVersion: "5", sourceZone: "L3", targetZone: "DMZ", allowTopics: ["a/#"] };
+    const lines = (found: Finding[]): string[] => found.map((f) => `${f.node} ${f.rule} ${f.severity}: ${f.message}`);
+
+    it("a conduit's zone, protocol or model field wrong: the contract rule's finding only, not node-config's too", () => {
+      assert.deepEqual(lines(lintNodes([{ ...conduit, sourceZone: "L4", targetZone: "L3" }], settings)), ["c conduit-zones error: goes from L4 to L3: a conduit only goes upward, to a higher zone"]);
+      assert.deepEqual(lines(lintNodes([{ ...conduit, sourceZone: "", targetZone: "L9" }], settings)), [
+        "c conduit-zones error: no source zone (one of sourceZone)",
+        'c conduit-zones error: target zone "L9" is not one of L0, L1, L2, L3, DMZ, L4, L5',
+      ]);
+      assert.deepEqual(lines(lintNodes([{ ...conduit, targetZone: "L4", protocolVersion: "6" }], settings)), ["c conduit-tls error: goes into L4 over MQTT 6; MQTT 5 is required (a 3.1.1 broker acknowledges publishes its ACL drops)"]);
+      assert.deepEqual(lines(lintNodes([{ id: "i", type: "otb-infer", name: "i", modelPath: "", wires: [[], []] }], settings)), ["i model-pinned error: no model file (one of modelPath)"]);
+      // Causes in different fields stay apart: a broker that is no URL and a zone going down.
+      assert.deepEqual(pairs(lintNodes([{ ...conduit, broker: "http://x", targetZone: "L2" }], settings)).sort(), ["c conduit-zones", "c node-config"]);
+    });
+
+    it("the cause is still reported once when the repo turns the contract rule off or makes it milder", () => {
+      const down = [{ ...conduit, sourceZone: "L4", targetZone: "L3" }];
+      const off = lines(lintNodes(down, { ...settings, rules: { ...settings.rules, "conduit-zones": "off" } }));
+      assert.equal(off.length, 1, off.join(" | "));
+      assert.match(off[0]!, /^c node-config error: targetZone L3 must be higher than the source zone L4/);
+      // The runtime refuses this conduit whatever the repo says: node-config's error stays.
+      const mild = lines(lintNodes(down, { ...settings, rules: { ...settings.rules, "conduit-zones": "warn" } }));
+      assert.equal(mild.length, 1, mild.join(" | "));
+      assert.match(mild[0]!, /^c node-config error: /);
+      // A contract rule's finding on a field node-config finds right stays a warning.
+      const mildOnly = lines(lintNodes([{ ...conduit, targetZone: "L4", protocolVersion: "4" }], { ...settings, rules: { ...settings.rules, "conduit-tls": "warn" } }));
+      assert.deepEqual(mildOnly, ["c conduit-tls warn: goes into L4 over MQTT 3.1.1; MQTT 5 is required (a 3.1.1 broker acknowledges publishes its ACL drops)"]);
+    });
+
+    const line = { id: "l", type: "otb-line", name: "l", enterprise: "acme", site: "p1", area: "a", line: "l1" };
+    const choices: Array<{ node: Record<string, unknown>; says: RegExp }> = [
+      { node: { type: "otb-validate", rulesFrom: "file", catalogFile: "" }, says: /^rulesFrom "file" needs catalogFile/ },
+      { node: { type: "otb-context", line: "l", modeSource: "state", modeTag: "" }, says: /^modeSource "state" needs modeTag/ },
+      { node: { type: "otb-context", line: "l", modeSource: "threshold", modeTag: "line1.speed", threshold: "" }, says: /^modeSource "threshold" needs a threshold/ },
+      { node: { type: "otb-oee", line: "l", totalTag: "t", rejectTag: "r", stateFrom: "tag", stateTag: "" }, says: /^stateFrom "tag" needs stateTag/ },
+      { node: { type: "otb-oee", line: "l", totalTag: "t", counting: "good-reject", goodTag: "", rejectTag: "" }, says: /^counting "good-reject" needs goodTag and rejectTag/ },
+      { node: { type: "otb-spc", source: "file", catalogFile: "" }, says: /^source "file" needs catalogFile/ },
+      { node: { type: "otb-spc", source: "form", tag: "" }, says: /^source "form" needs a tag/ },
+      { node: { type: "otb-window", windowName: "w", features: [{ tag: "a", agg: "mean" }], mode: "sliding", length: 10, hop: 20 }, says: /^mode "sliding" needs a valid hop: hop \(20 s\) must not be longer than the length \(10 s\)$/ },
+      { node: { type: "otb-publish", conduit: "c", topicMode: "template", template: "a/#" }, says: /^topicMode "template" needs a safe template: template "a\/#" is not a safe topic/ },
+    ];
+    for (const { node, says } of choices) {
+      it(`${String(node.type)}: a choice and the field it needs are one finding (${JSON.stringify(node).slice(0, 70)})`, () => {
+        const found = lintNodes([line, conduit, { id: "n", name: "n", wires: [[], [], []], ...node }], settings).filter((f) => f.node === "n");
+        assert.equal(found.length, 1, lines(found).join(" | "));
+        assert.equal(found[0]!.rule, "node-config");
+        assert.match(found[0]!.message, says);
+      });
+    }
   });
 
   it("flags structure and node-config problems on the bad-structure fixture", () => {
@@ -206,7 +256,7 @@ describe("otbridge lint", () => {
       const r = otbridge(["lint", "--format", "json", "test/fixtures/flows/bad-model.json"]);
       assert.equal(r.status, 1);
       const out = JSON.parse(r.stdout) as { errors: number; warnings: number; findings: Finding[] };
-      assert.equal(out.errors, 5); // four model-pinned errors and modelPath required
+      assert.equal(out.errors, 4); // four model-pinned errors (modelPath required is the "no model file" one)
       assert.equal(out.warnings, 1);
       const f = out.findings.find((x) => x.node === "inf0000000000002");
       assert.deepEqual({ ...f, message: undefined }, { file: "test/fixtures/flows/bad-model.json", node: "inf0000000000002", type: "otb-infer", name: "missing file", rule: "model-pinned", severity: "error", message: undefined });

@@ -15,9 +15,7 @@ import * as sinon from "sinon";
 import type { Alarm, Context, FeatureFrame, Inference } from "../../nodes/shared";
 import { resetEngine } from "../../nodes/otb-infer/engine";
 import { pool } from "../../nodes/otb-infer/model-loader";
-import { StartGate } from "../../nodes/otb-infer/start-gate";
 import { verdictFilePath } from "../../nodes/otb-infer/verdict-store";
-import type { NodeAPI } from "../../nodes/shared/red";
 import { waitFor } from "../helpers/peers";
 import { caughtWithin, helper, tab, withCoreNodes } from "../helpers/red";
 import { FEATURES, FIXTURE_ONNX, KNOWN, tempDir, writeModel, zscoreModel } from "./models";
@@ -183,33 +181,5 @@ describe("otb-infer: reports outside an input, optional verdicts, loading and cl
     await waitFor(() => acquire.called, 30_000);
     await waitFor(() => ![...entries.keys()].some((k) => k.startsWith(onnx)), 30_000);
     assert.deepEqual(reports, []);
-  });
-});
-
-describe("otb-infer StartGate", () => {
-  const red = (events: EventEmitter): NodeAPI => ({ events }) as unknown as NodeAPI;
-
-  it("holds reports until the flows have started, then lets them through at once", () => {
-    const events = new EventEmitter();
-    const gate = new StartGate(red(events));
-    const seen: string[] = [];
-    gate.run(() => seen.push("early"));
-    assert.equal(seen.length, 0);
-    events.emit("flows:started");
-    assert.deepEqual(seen, ["early"]);
-    gate.run(() => seen.push("late"));
-    assert.deepEqual(seen, ["early", "late"]);
-    gate.close();
-  });
-
-  it("drops what it holds for a node that closed before its flow started", () => {
-    const events = new EventEmitter();
-    const gate = new StartGate(red(events));
-    const seen: string[] = [];
-    gate.run(() => seen.push("early"));
-    gate.close();
-    events.emit("flows:started");
-    assert.equal(seen.length, 0);
-    assert.equal(events.listenerCount("flows:started"), 0);
   });
 });

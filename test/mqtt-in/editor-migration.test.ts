@@ -71,6 +71,19 @@ describeWithChromium("otb-mqtt-in editor: moving a node's own connection into an
     return RED.nodes.createCompleteNodeSet({ credentials: false }) as FlowNode[];
   });
 
+  // The validator of `broker` is generated from the schema's legacyValue (editor-script.ts): Node-RED's
+  // own editor must take a legacy URL as valid, a broker node id as valid, and nothing else.
+  it("the editor's generated validator: a legacy URL and a broker node are valid, an unknown id is not", async () => {
+    const verdicts = await page.evaluate(() => {
+      const RED = (window as unknown as { RED: { nodes: { node(id: string): { valid?: boolean } | null; getType(t: string): { defaults: Record<string, { validate(this: unknown, v: unknown): unknown }> } } } }).RED;
+      const validate = RED.nodes.getType("otb-mqtt-in").defaults.broker!.validate;
+      const node = RED.nodes.node("old1")!;
+      return { old1: node.valid, url: validate.call(node, "mqtts://x:8883"), broker: validate.call(node, "m2"), unknown: validate.call(node, "nope1") };
+    });
+    assert.deepEqual({ ...verdicts, unknown: typeof verdicts.unknown }, { old1: true, url: true, broker: true, unknown: "string" });
+    assert.match(String(verdicts.unknown), /^broker must name a valid otb-mqtt-broker node/);
+  });
+
   it("Done without moving leaves the node exactly as saved", async () => {
     const before = (await flow()).find((n) => n.id === "old1")!;
     assert.equal(await open("old1"), "Move to a new broker node");

@@ -5,7 +5,7 @@
  * mqtt.js raise them (a `code` string, or a numeric CONNACK code).
  */
 import { strict as assert } from "assert";
-import { brokerDisconnect, classify } from "../../nodes/otb-conduit/link-failure";
+import { brokerDisconnect, classify } from "../../nodes/shared/link-failure";
 
 const err = (message: string, code?: string | number): Error => Object.assign(new Error(message), code === undefined ? {} : { code });
 

@@ -3,7 +3,7 @@ import * as fs from "fs";
 import * as path from "path";
 import fc from "fast-check";
 import { parseCatalog, parseRules, standaloneCatalogSchema } from "../../nodes/otb-validate/catalog";
-import { RollingMedian } from "../../nodes/otb-validate/detectors";
+import { RollingMedian, SpikeDetector } from "../../nodes/otb-validate/detectors";
 
 const CATALOG_DIR = path.resolve(__dirname, "..", "..", "..", "flows", "catalog");
 const readJson = (name: string): unknown => JSON.parse(fs.readFileSync(path.join(CATALOG_DIR, name), "utf8"));
@@ -73,5 +73,87 @@ describe("rolling median and MAD", () => {
       }),
       { numRuns: 300, seed: 3 },
     );
+  });
+
+  it("bounds the MAD from below (the spike detector's shortcut), duplicates included", () => {
+    let bounded = 0;
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 40 }), fc.array(fc.oneof(fc.integer({ min: -5, max: 5 }), fc.double({ min: -1e6, max: 1e6, noNaN: true })), { minLength: 1, maxLength: 120 }), (size, xs) => {
+        const w = new RollingMedian(size);
+        for (const x of xs) {
+          w.push(x);
+          const m = w.median();
+          const low = w.madLowerBound(m);
+          assert.ok(low >= 0 && low <= w.mad(m), `bound ${low} above mad ${w.mad(m)} for ${w.count} samples`);
+          if (low > 0) bounded++;
+        }
+      }),
+      { numRuns: 300, seed: 5 },
+    );
+    assert.ok(bounded > 1000, `the bound was informative ${bounded} times`);
+  });
+});
+
+describe("spike detector", () => {
+  /** The detector as it was before the MAD shortcut: the full MAD for every value. */
+  class FullMadSpike {
+    private readonly w: RollingMedian;
+    private lastSide = 0;
+    constructor(private readonly rule: { window: number; threshold: number; minDeviation: number }) {
+      this.w = new RollingMedian(rule.window);
+    }
+    check(x: number): boolean {
+      let spike = false;
+      let side = 0;
+      if (this.w.count >= this.rule.window) {
+        const med = this.w.median();
+        const deviation = Math.abs(x - med);
+        const scale = 1.4826 * this.w.mad(med);
+        const z = scale > 0 ? deviation / scale : deviation > 0 ? Infinity : 0;
+        if (z > this.rule.threshold / 2) side = x > med ? 1 : -1;
+        spike = z > this.rule.threshold && deviation > this.rule.minDeviation && side !== this.lastSide;
+      }
+      this.lastSide = side;
+      this.w.push(x);
+      return spike;
+    }
+  }
+
+  it("flags exactly the values the full MAD flags: noise, spikes, steps, ramps, flat and quantised runs", () => {
+    const segment = fc.oneof(
+      fc.record({ kind: fc.constant("noise"), level: fc.double({ min: -100, max: 100, noNaN: true }), sd: fc.double({ min: 0, max: 5, noNaN: true }), n: fc.integer({ min: 1, max: 80 }) }),
+      fc.record({ kind: fc.constant("spike"), level: fc.double({ min: -1e4, max: 1e4, noNaN: true }), sd: fc.constant(0), n: fc.integer({ min: 1, max: 3 }) }),
+      fc.record({ kind: fc.constant("flat"), level: fc.integer({ min: -3, max: 3 }), sd: fc.constant(0), n: fc.integer({ min: 1, max: 60 }) }),
+      fc.record({ kind: fc.constant("ramp"), level: fc.double({ min: -50, max: 50, noNaN: true }), sd: fc.double({ min: 0, max: 1, noNaN: true }), n: fc.integer({ min: 2, max: 30 }) }),
+    );
+    let flagged = 0;
+    fc.assert(
+      fc.property(
+        fc.record({ window: fc.integer({ min: 5, max: 41 }), threshold: fc.double({ min: 0.5, max: 12, noNaN: true }), minDeviation: fc.double({ min: 0, max: 20, noNaN: true }) }),
+        fc.array(segment, { minLength: 1, maxLength: 12 }),
+        fc.integer({ min: 1, max: 1e6 }),
+        (rule, segments, seed) => {
+          const fast = new SpikeDetector(rule);
+          const full = new FullMadSpike(rule);
+          let r = seed;
+          const noise = (): number => ((r = (r * 48271) % 2147483647) / 2147483647) * 2 - 1;
+          let base = 0;
+          for (const seg of segments) {
+            for (let i = 0; i < seg.n; i++) {
+              const x = seg.kind === "ramp" ? base + ((seg.level - base) * (i + 1)) / seg.n + seg.sd * noise()
+                : seg.kind === "spike" ? seg.level
+                : seg.kind === "flat" ? seg.level
+                : Math.round((seg.level + seg.sd * noise()) * 100) / 100;
+              const verdict = full.check(x);
+              assert.equal(fast.check(x), verdict, `value ${x} of ${JSON.stringify(rule)}`);
+              if (verdict) flagged++;
+            }
+            if (seg.kind !== "spike") base = seg.level;
+          }
+        },
+      ),
+      { numRuns: 400, seed: 11 },
+    );
+    assert.ok(flagged > 50, `only ${flagged} spikes were flagged: the comparison saw too few`);
   });
 });

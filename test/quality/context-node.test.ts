@@ -131,6 +131,19 @@ describe("otb-context node", () => {
     assert.equal(seen.events[3].context.product, "P-100", "a cleared product falls back to the line's default");
   });
 
+  it("dates a change from a ContextEvent at the event's time, an operator's change at the wall clock", async () => {
+    await helper.load([otbLine, otbContext], flow());
+    const seen = collect();
+    // A simulator's schedule at 30x, or a replay: the change belongs on the data's time line.
+    node("ctx").receive({ payload: { kind: "context", ts: JUNE + 5 * 60_000, context: { enterprise: "x", site: "x", area: "x", line: "x", product: "P-300" }, changed: ["product"] } });
+    await waitFor(() => seen.events.length === 1, 2000, "the event's change");
+    assert.equal(seen.events[0]!.ts, JUNE + 5 * 60_000, "stamped with the event's time, not the wall clock");
+    const before = Date.now();
+    node("ctx").receive({ topic: "context", payload: { product: "P-400" } });
+    await waitFor(() => seen.events.length === 2, 2000, "the operator's change");
+    assert.ok(seen.events[1]!.ts >= before && seen.events[1]!.ts <= Date.now(), "an operator's change is dated now");
+  });
+
   it("lets an operator's mode win over the derived one until cleared", async () => {
     await helper.load([otbLine, otbContext], flow({ modeSource: "threshold", modeTag: "i", threshold: "0.5" }));
     const seen = collect();

@@ -13,7 +13,8 @@ import { readConfig } from "../../nodes/shared/schema";
 type Validators = Record<string, { validate?: (this: unknown, v: unknown) => unknown }>;
 
 function editor(type: string): Validators {
-  const sandbox = vm.createContext({});
+  // Empty but for what every browser has that a check uses (otb-publish measures a topic's UTF-8 bytes).
+  const sandbox = vm.createContext({ TextEncoder });
   vm.runInContext(`${editorScript(SCHEMAS[type]!.schema)}\nthis.result = otbSchema;`, sandbox);
   return (sandbox as { result: { defaults: Validators } }).result.defaults;
 }
@@ -52,6 +53,15 @@ const cases: Array<{ type: string; base: Record<string, unknown>; choice: Record
     red: { source: /^source "file" needs catalogFile/, catalogFile: /^catalogFile is required when characteristics come from a file$/ } },
   { type: "otb-spc", base: { source: "file", catalogFile: "spc.json" }, choice: { source: "form" }, needs: { tag: "filler.volume" },
     red: { source: /^source "form" needs a tag/, tag: /^tag is required for a characteristic from this form$/ } },
+  // A choice that constrains a field it does not make required: the select carries the field's verdict.
+  { type: "otb-window", base: { windowName: "w", features: [{ tag: "a", agg: "mean" }], length: 10, hop: 20 }, choice: { mode: "sliding" }, needs: { hop: 5 },
+    red: { mode: /^mode "sliding" needs a valid hop: hop \(20 s\) must not be longer than the length \(10 s\)$/, hop: /^hop \(20 s\) must not be longer than the length \(10 s\)$/ } },
+  { type: "otb-window", base: { windowName: "w", features: [{ tag: "a", agg: "mean" }], length: 10, hop: 0 }, choice: { mode: "sliding" }, needs: { hop: 10 },
+    red: { mode: /^mode "sliding" needs a valid hop: hop must be more than 0 seconds$/, hop: /^hop must be more than 0 seconds$/ } },
+  { type: "otb-publish", base: { conduit: "c", template: "a/#" }, choice: { topicMode: "template" }, needs: { template: "{site}/{line}/{tag}" },
+    red: { topicMode: /^topicMode "template" needs a safe template: template "a\/#" is not a safe topic/, template: /^template "a\/#" is not a safe topic/ } },
+  { type: "otb-publish", base: { conduit: "c", template: "" }, choice: { topicMode: "template" }, needs: { template: "{site}/{tag}" },
+    red: { topicMode: /^topicMode "template" needs a safe template: template "" is not a safe topic/, template: /^template "" is not a safe topic/ } },
 ];
 
 describe("fields a choice requires: editor and runtime", () => {
@@ -77,6 +87,10 @@ describe("fields a choice requires: editor and runtime", () => {
     assert.equal(runtime("otb-context", { line: "l", modeSource: "state", modeTag: "s", threshold: "" }), null);
     assert.equal(runtime("otb-oee", { line: "l", stateFrom: "context", stateTag: "", counting: "total-good", totalTag: "t", goodTag: "g", rejectTag: "" }), null);
     assert.equal(runtime("otb-spc", { source: "file", catalogFile: "spc.json", tag: "" }), null);
+    assert.equal(runtime("otb-window", { windowName: "w", features: ["a:mean"], mode: "tumbling", length: 10, hop: 20 }), null);
+    assert.equal(runtime("otb-window", { windowName: "w", features: ["a:mean"], mode: "sliding", length: 10, hop: "${OTB_HOP}" }), null);
+    assert.equal(runtime("otb-publish", { conduit: "c", topicMode: "uns", template: "a/#" }), null);
+    assert.equal(runtime("otb-publish", { conduit: "c", topicMode: "template", template: "${OTB_TEMPLATE}" }), null);
     // A flow that leaves the fields out takes the defaults: counting total-reject needs its two tags.
     assert.match(String(runtime("otb-oee", { line: "l" })), /^counting "total-reject" needs totalTag and rejectTag/);
   });

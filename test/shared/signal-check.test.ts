@@ -5,18 +5,7 @@
  */
 import { strict as assert } from "assert";
 import { describeErrors, isValidSignal, splitBatch, validateSignal, type Signal } from "../../nodes/shared";
-
-/** Deterministic generator (mulberry32), so a failure can be replayed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { inspect, rng, structuredCloneish } from "./differential";
 
 class Box {
   constructor(public tag = "a") {}
@@ -130,22 +119,3 @@ describe("isValidSignal agrees with the Signal schema", () => {
     for (const x of rejected) assert.equal(validateSignal(x.item), false);
   });
 });
-
-/** A deep copy that keeps prototypes, undefined values and array holes (JSON would not). */
-function structuredCloneish(x: unknown): unknown {
-  if (typeof x !== "object" || x === null) return x;
-  if (Array.isArray(x)) {
-    const out = new Array(x.length);
-    for (let i = 0; i < x.length; i++) if (i in x) out[i] = structuredCloneish(x[i]);
-    return out;
-  }
-  const proto = Object.getPrototypeOf(x);
-  if (proto !== Object.prototype && proto !== null) return x;
-  const out = Object.create(proto) as Record<string, unknown>;
-  for (const k of Object.keys(x)) out[k] = structuredCloneish((x as Record<string, unknown>)[k]);
-  return out;
-}
-
-function inspect(x: unknown): string {
-  return require("util").inspect(x, { depth: 4, breakLength: Infinity }).slice(0, 400);
-}

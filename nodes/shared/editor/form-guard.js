@@ -32,6 +32,7 @@
         }
         if (v === undefined) omitted[k] = guard.value(el);
       });
+      guard.creds(node, prefix);
       guard.kept[node.id] = { omitted: omitted, lists: readLists ? JSON.stringify(readLists()) : "{}" };
       // Wider labels (the style below); lists open at their first row: editableList scrolls to
       // each added row in a timeout of its own (scrollOnAdd), this one runs after those.
@@ -49,6 +50,23 @@
       Object.keys(kept.omitted).forEach(function (k) {
         var el = $("#" + prefix + "-" + k);
         if (guard.value(el) === kept.omitted[k]) el.removeAttr("id");
+      });
+    },
+    // The runtime answers {} for a node with no stored credentials (runtime api/flows.js,
+    // getNodeCredentials), and the editor's Done then counts an empty password ("" with has_x
+    // undefined) or an empty text credential ("" against undefined) as a change: Deploy lights up
+    // although nothing was touched. An empty input there means "none stored": record it so, in the
+    // loaded copy (credentials._) too, which the export compares against.
+    creds: function (node, prefix) {
+      var defs = node._def.credentials || {};
+      var c = node.credentials = node.credentials || {};
+      var loaded = c._ = c._ || {};
+      Object.keys(defs).forEach(function (k) {
+        var el = $("#" + prefix + "-" + k);
+        if (el.length !== 1 || el.val() !== "") return;
+        var key = defs[k].type === "password" ? "has_" + k : k;
+        var none = defs[k].type === "password" ? false : "";
+        if (c[key] === undefined) { c[key] = none; if (loaded[key] === undefined) loaded[key] = none; }
       });
     },
     cancel: function (node) { delete guard.kept[node.id]; },

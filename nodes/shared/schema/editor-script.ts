@@ -31,11 +31,26 @@ export function editorScript(schema: NodeSchema): string {
     `  Object.keys(fields).forEach(function (name) {`,
     `    var spec = fields[name];`,
     `    var d = { value: spec.default };`,
-    // Node-RED checks a config-node reference itself (the node exists and is valid).
-    `    if (spec.kind === "ref") { d.type = spec.configType; d.required = !!spec.required; }`,
+    // Node-RED checks a config-node reference itself (the node exists and is valid), but only
+    // when the field has no validator of its own (validateNodeProperty in the editor). A ref with
+    // a legacyValue (a flow saved before its config node type existed holds the setting itself,
+    // which the runtime and lint accept) needs one: that value, or a valid node of the type.
+    `    if (spec.kind === "ref") {`,
+    `      d.type = spec.configType; d.required = !!spec.required;`,
+    `      if (spec.legacyValue) d.validate = legacyRef(name, spec);`,
+    `    }`,
     `    else d.validate = function (v) { var p = fieldProblem(name, spec, v, live(this || {}), checks); return p === null ? true : p; };`,
     `    defaults[name] = d;`,
     `  });`,
+    `  function legacyRef(name, spec) {`,
+    `    var legacy = new RegExp(spec.legacyValue);`,
+    `    return function (v) {`,
+    `      if (legacy.test(String(v == null ? "" : v))) return true;`,
+    `      var c = v && typeof RED !== "undefined" ? RED.nodes.node(v) : null;`,
+    `      if (c && c.type === spec.configType && c.valid !== false) return true;`,
+    `      return name + " must name a valid " + spec.configType + " node: select one, or add one with the pencil button";`,
+    `    };`,
+    `  }`,
     `  return { defaults: defaults, credentials: ${scriptJson(schema.credentials ?? {})}, version: ${schema.version}, fields: fields };`,
     `})();`,
   ].join("\n");

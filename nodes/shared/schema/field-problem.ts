@@ -61,7 +61,7 @@ export function fieldProblem(
   if (spec.check) {
     const check = checks[spec.check];
     if (!check) return `${name}: no check named ${spec.check}`;
-    const problem = check(value, node, spec);
+    const problem = check(value, node, spec, checks);
     if (problem) return `${name} ${problem}`;
   }
   return null;

@@ -10,10 +10,11 @@ export type FieldKind = "text" | "number" | "boolean" | "enum" | "json" | "ref";
 /**
  * A custom check: the problem as the end of a sentence after the field name ("cannot be a topic
  * level"), or null. Gets the raw value (never blank, never a whole ${VAR}), the whole node (so it
- * can compare fields; in the editor, with the form's current values) and the field's spec (data
- * such as `values`). Self-contained: no imports, no outer variables.
+ * can compare fields; in the editor, with the form's current values), the field's spec (data
+ * such as `values`) and the schema's checks (a select that carries a dependent field's verdict
+ * calls that field's check instead of repeating it). Self-contained: no imports, no outer variables.
  */
-export type FieldCheck = (value: unknown, node: Record<string, unknown>, spec: FieldSpec) => string | null;
+export type FieldCheck = (value: unknown, node: Record<string, unknown>, spec: FieldSpec, checks: Readonly<Record<string, FieldCheck>>) => string | null;
 
 export interface FieldSpec {
   kind: FieldKind;

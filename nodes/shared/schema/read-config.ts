@@ -15,6 +15,15 @@ export function migrate(schema: NodeSchema, saved: Record<string, unknown>): Rec
   return def;
 }
 
+/**
+ * A `ref` field's value that is the node's own setting, not a config node id (the spec's
+ * legacyValue): the runner does not look it up, lint does not ask for the config node, and the
+ * editor's generated validator (editor-script.ts) tests the same expression on the same text.
+ */
+export function isLegacyRefValue(spec: FieldSpec, value: unknown): boolean {
+  return spec.kind === "ref" && !!spec.legacyValue && new RegExp(spec.legacyValue).test(String(value ?? ""));
+}
+
 /** The value a field has in a (migrated) saved node: a field the flow leaves out takes its default. */
 export function rawValue(spec: FieldSpec, def: Record<string, unknown>, name: string): unknown {
   return name in def ? def[name] : spec.default;

@@ -1,10 +1,11 @@
 /**
- * Why a conduit's connection failed, in words a user can act on. mqtt.js and Node's TLS stack
- * report a refused CONNACK as a numeric code, a certificate problem as an OpenSSL/Node code and
- * a socket problem as an errno string; each is sorted into one class with a short summary (for
- * the status line) and the full detail with a hint (for Catch and the log).
+ * Why an MQTT connection (an otb-conduit's, an otb-mqtt-broker's) failed, in words a user can act
+ * on. mqtt.js and Node's TLS stack report a refused CONNACK as a numeric code, a certificate
+ * problem as an OpenSSL/Node code and a socket problem as an errno string; each is sorted into
+ * one class with a short summary (for the status line) and the full detail with a hint (for Catch
+ * and the log).
  */
-import { ConnectionError, toError } from "../shared";
+import { ConnectionError, toError } from "./errors";
 
 export type FailureClass =
   | "refused" | "dns" | "timeout" | "unreachable" | "reset" | "closed"
