@@ -12,8 +12,16 @@
  * - NBIRTH lists every metric learned so far (name, alias, datatype, last value) plus bdSeq and
  *   Node Control/Rebirth; a record with a metric the BIRTH did not list triggers a new NBIRTH
  *   first. NDATA goes by alias, QoS 0, seq 0..255.
- * - Delivery: a record counts as delivered once written in an NDATA of a live session whose host
- *   is online. Records queued before the current BIRTH are flushed with is_historical = true.
+ * - Delivery: a record counts as delivered once the broker has read the NDATA that carried it,
+ *   in a live session whose host is online: NDATA is QoS 0, so the socket write is not enough;
+ *   the answer to a PINGREQ written after it is the proof (write-barrier.ts). What a broken link
+ *   swallowed is replayed after the next BIRTH. Records queued before the current BIRTH are
+ *   flushed with is_historical = true.
+ * - Packet size: an MQTT 5 broker announces its maximum packet size in CONNACK and drops a client
+ *   that sends more (0x95; mosquitto max_packet_size, cloud brokers' 128-256 KiB limits). An NBIRTH
+ *   over it is not sent (a BIRTH cannot be split; spec): reported once per session, data stays
+ *   queued. An NDATA over it is split into several; a single metric over it is quarantined.
+ *   Before, the conduit looped for ever: NBIRTH, 0x95, reconnect, NBIRTH (22 sessions in 8 s).
  * - After a failover to another broker (issue 19), the last delivered records (resend-window.ts)
  *   are written again first, right after the new NBIRTH: NDATA of the new session, so with its
  *   seq numbers (1, 2, ... after the NBIRTH's 0), by the aliases that NBIRTH declared, and every
@@ -30,6 +38,8 @@ import type { DurableQueue } from "./queue/durable-queue";
 import { RateLimiter } from "./rate-limiter";
 import type { QueueRecord } from "./queue/record";
 import { ResendWindow } from "./resend-window";
+import { WriteBarrier } from "./write-barrier";
+import { publishPacketSize } from "./plain-forwarder";
 
 export interface SparkplugCounters {
   bdSeq: number;
@@ -49,7 +59,21 @@ export interface SparkplugHooks {
 
 const REBIRTH = "Node Control/Rebirth";
 const METRICS_PER_DATA = 500;
-const DATA_IN_FLIGHT = 4;
+/**
+ * NDATA messages written and not yet confirmed by the broker (write-barrier.ts): at most this
+ * many x METRICS_PER_DATA records go into a link that turns out dead, all replayed. 4 cost about
+ * a quarter of the throughput once each write waited for its PINGRESP; 16 did not (to mosquitto).
+ */
+const DATA_IN_FLIGHT = 16;
+/** How long close() waits for the broker to confirm what was written, before the NDEATH. */
+const CLOSE_CONFIRM_MS = 1000;
+
+interface Written {
+  gen: number;
+  records: QueueRecord[];
+  /** Re-sent from the window after a failover (settled there, not in the queue). */
+  resent: boolean;
+}
 
 interface Known {
   alias: number;
@@ -60,12 +84,15 @@ interface Known {
 
 export class SparkplugForwarder {
   private client: MqttClient | null = null;
+  private barrier: WriteBarrier<Written> | null = null;
   private generation = 0;
   private bdSeq: number;
   private seq = 0;
   /** The last delivered records, written again after a failover (issue 19). */
   readonly resend = new ResendWindow();
   private born = false;
+  /** This session's NBIRTH was over the broker's limit (reported once per session). */
+  private birthTooLarge = false;
   private hostOnline: boolean;
   private lastStateTs = 0;
   private historicalBelow = 0;
@@ -114,8 +141,11 @@ export class SparkplugForwarder {
   attach(client: MqttClient, broker = ""): void {
     this.generation++;
     this.resend.attach(broker);
+    this.barrier?.close();
+    this.barrier = new WriteBarrier<Written>(client, (w) => this.onConfirmed(w));
     this.client = client;
     this.born = false;
+    this.birthTooLarge = false;
     this.inflight = 0;
     this.hostOnline = !this.topics.state;
     const gen = this.generation;
@@ -139,6 +169,8 @@ export class SparkplugForwarder {
 
   detach(): void {
     this.generation++;
+    this.barrier?.close();
+    this.barrier = null;
     this.client = null;
     this.born = false;
     this.inflight = 0;
@@ -150,6 +182,7 @@ export class SparkplugForwarder {
     const client = this.client;
     // Intentional disconnect: NDEATH first, then DISCONNECT (which suppresses the will).
     if (client && this.born) {
+      await this.barrier?.drain(CLOSE_CONFIRM_MS);
       await new Promise<void>((resolve) => client.publish(this.topics.death, Buffer.from(this.deathPayload()), { qos: 0 }, () => resolve()));
       await new Promise<void>((resolve) => client.end(false, {}, () => resolve()));
     }
@@ -207,10 +240,23 @@ export class SparkplugForwarder {
     this.hooks.onRefusedCommand(what);
   }
 
-  /** NBIRTH with every known metric; the backlog queued before it is flushed as historical. */
-  private birth(): void {
+  /** The MQTT 5 broker's maximum packet size (CONNACK), or 0 when it announced none. */
+  private maxPacket(client: MqttClient): number {
+    return (client as unknown as { connackPacket?: { properties?: { maximumPacketSize?: number } } }).connackPacket?.properties?.maximumPacketSize ?? 0;
+  }
+
+  private fits(client: MqttClient, topic: string, bytes: Uint8Array): boolean {
+    const max = this.maxPacket(client);
+    return max === 0 || publishPacketSize({ topic, payload: bytes } as QueueRecord) <= max;
+  }
+
+  /**
+   * NBIRTH with every known metric; the backlog queued before it is flushed as historical.
+   * False when it was not sent (no link, or over the broker's maximum packet size).
+   */
+  private birth(): boolean {
     const client = this.client;
-    if (!client) return;
+    if (!client) return false;
     const ts = Date.now();
     this.seq = 0;
     const metrics: SparkplugMetric[] = [
@@ -220,11 +266,22 @@ export class SparkplugForwarder {
     for (const [name, k] of this.known) {
       metrics.push({ name, alias: k.alias, datatype: k.datatype, value: k.value, isNull: k.value === null, timestamp: k.ts });
     }
+    const bytes = Buffer.from(encodePayload({ timestamp: ts, seq: 0, metrics }));
+    if (!this.fits(client, this.topics.birth, bytes)) {
+      this.born = false;
+      if (!this.birthTooLarge) {
+        this.birthTooLarge = true;
+        this.hooks.onFault(new Error(`Sparkplug: the NBIRTH (${metrics.length} metrics, ${bytes.length} bytes) is larger than the broker's maximum packet size ${this.maxPacket(client)}; ` +
+          "no BIRTH, so no data: raise the broker's limit or publish fewer metrics through this conduit; data stays queued"));
+      }
+      return false;
+    }
     if (!this.born) this.historicalBelow = this.queue.nextSequence;
-    client.publish(this.topics.birth, Buffer.from(encodePayload({ timestamp: ts, seq: 0, metrics })), { qos: 0 });
+    client.publish(this.topics.birth, bytes, { qos: 0 });
     this.born = true;
     this.stats.births++;
     this.schedulePump();
+    return true;
   }
 
   private schedulePump(): void {
@@ -275,13 +332,32 @@ export class SparkplugForwarder {
         metrics.push({ alias: k.alias, datatype, value, isNull: value === null, timestamp: r.ts, isHistorical: historical || undefined });
       }
       if (sent.length === 0) continue;
-      // DATA may only use metrics the BIRTH declared: a new one means a new BIRTH first.
-      if (learned.length > 0) this.birth();
-      this.seq = (this.seq + 1) % 256;
-      this.inflight++;
-      const bytes = Buffer.from(encodePayload({ timestamp: Date.now(), seq: this.seq, metrics }));
-      client.publish(this.topics.data, bytes, { qos: 0 }, (err) => this.onWritten(gen, sent, err));
+      // DATA may only use metrics the BIRTH declared: a new one means a new BIRTH first. Without
+      // it the records taken stay in flight, unsettled, and replay with the next link.
+      if (learned.length > 0 && !this.birth()) return;
+      this.publishData(client, gen, metrics, sent, false);
     }
+  }
+
+  /** One NDATA, or several when one would be over the broker's maximum packet size. */
+  private publishData(client: MqttClient, gen: number, metrics: SparkplugMetric[], records: QueueRecord[], resent: boolean): void {
+    const bytes = Buffer.from(encodePayload({ timestamp: Date.now(), seq: (this.seq + 1) % 256, metrics }));
+    if (!this.fits(client, this.topics.data, bytes)) {
+      if (metrics.length > 1) {
+        const half = Math.ceil(metrics.length / 2);
+        this.publishData(client, gen, metrics.slice(0, half), records.slice(0, half), resent);
+        this.publishData(client, gen, metrics.slice(half), records.slice(half), resent);
+        return;
+      }
+      const r = records[0]!;
+      if (resent) this.resend.settled(r, false);
+      else this.hooks.onQuarantine(r, `one metric in an NDATA of ${bytes.length} bytes is larger than the broker's maximum packet size ${this.maxPacket(client)} (MQTT 5 CONNACK)`);
+      return;
+    }
+    this.seq = (this.seq + 1) % 256;
+    this.inflight++;
+    if (resent) this.resend.resent += records.length;
+    client.publish(this.topics.data, bytes, { qos: 0 }, (err) => this.onWritten({ gen, records, resent }, err));
   }
 
   /**
@@ -307,17 +383,7 @@ export class SparkplugForwarder {
       metrics.push({ alias: k.alias, datatype: k.datatype, value: decoded.value, isNull: decoded.value === null, timestamp: r.ts, isHistorical: true });
     }
     if (sent.length === 0) return;
-    this.seq = (this.seq + 1) % 256;
-    this.inflight++;
-    this.resend.resent += sent.length;
-    const bytes = Buffer.from(encodePayload({ timestamp: Date.now(), seq: this.seq, metrics }));
-    client.publish(this.topics.data, bytes, { qos: 0 }, (err) => {
-      if (gen !== this.generation) return;
-      this.inflight--;
-      // Without a write the records stay pending (rewound with the link) for the next one.
-      if (!err) for (const r of sent) this.resend.settled(r, true);
-      this.schedulePump();
-    });
+    this.publishData(client, gen, metrics, sent, true);
   }
 
   private wakeLater(): void {
@@ -328,11 +394,28 @@ export class SparkplugForwarder {
     }, this.limiter.retryInMs());
   }
 
-  private onWritten(gen: number, records: QueueRecord[], err: Error | undefined): void {
-    if (gen !== this.generation) return;
+  /**
+   * Written to the socket: now wait for the broker's proof of reading it. Without a write the
+   * records stay unsettled and are replayed with the link (queue.rewind / resend.rewind).
+   */
+  private onWritten(w: Written, err: Error | undefined): void {
+    if (w.gen !== this.generation) return;
+    if (err || !this.barrier) {
+      this.inflight--;
+      this.schedulePump();
+      return;
+    }
+    this.barrier.written(w);
+  }
+
+  /** The broker has read the NDATA: its records are delivered (in flight until now). */
+  private onConfirmed(w: Written): void {
+    if (w.gen !== this.generation) return;
     this.inflight--;
-    if (!err) {
-      for (const r of records) {
+    for (const r of w.records) {
+      if (w.resent) {
+        this.resend.settled(r, true);
+      } else {
         this.queue.settle(r.seq, "delivered");
         this.resend.acknowledged(r);
       }

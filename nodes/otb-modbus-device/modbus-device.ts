@@ -17,7 +17,10 @@
  * - N consecutive timeouts mean the link is dead: it is reopened with backoff and jitter, and
  *   a read that finds the link down starts a reconnect attempt at once (at most one a second)
  *   instead of waiting out the backoff;
- * - a full queue refuses with a reason instead of growing (landscape.md, complaint 4).
+ * - a full queue refuses with a reason instead of growing (landscape.md, complaint 4);
+ * - a unit whose last request timed out waits behind the units that answer: behind a TCP-to-RTU
+ *   gateway one dead slave otherwise spends every poll's time budget first, and the live units'
+ *   reads end at their deadline as comm_lost (test/modbus/probe-gateway.test.ts).
  * read() never rejects: it resolves with the data or with the reason a Signal should carry.
  */
 import { EventEmitter } from "events";
@@ -104,6 +107,8 @@ export class ModbusDevice extends EventEmitter {
   private readonly queue: Job[] = [];
   private pumping = false;
   private consecutiveTimeouts = 0;
+  /** Units whose last request timed out: served after the others (see the header). */
+  private readonly silentUnits = new Set<number>();
   private abortInFlight: ((reason: string) => void) | null = null;
   private closed = false;
   private everConnected = false;
@@ -157,7 +162,10 @@ export class ModbusDevice extends EventEmitter {
         clearTimeout(t);
         resolve(outcome);
       };
-      void this.pump();
+      // A read for a silent unit starts the pump only after the reads queued in this turn (the
+      // rest of the poll), so that it does not go first merely because it came first.
+      if (this.silentUnits.has(this.unitOf(req))) queueMicrotask(() => void this.pump());
+      else void this.pump();
     });
   }
 
@@ -173,7 +181,8 @@ export class ModbusDevice extends EventEmitter {
     this.pumping = true;
     try {
       while (this.queue.length > 0) {
-        const job = this.queue.shift()!;
+        const next = this.silentUnits.size > 0 ? this.queue.findIndex((j) => !this.silentUnits.has(this.unitOf(j.req))) : 0;
+        const job = this.queue.splice(Math.max(0, next), 1)[0]!;
         let outcome: ReadOutcome;
         try {
           outcome = await this.execute(job.req, job.deadline);
@@ -188,7 +197,18 @@ export class ModbusDevice extends EventEmitter {
     }
   }
 
+  private unitOf(req: ReadRequest): number {
+    return req.unitId ?? this.options.unitId;
+  }
+
   private async execute(req: ReadRequest, deadline: number): Promise<ReadOutcome> {
+    const outcome = await this.attempts(req, deadline);
+    // An answer of any kind (data or an exception) brings a silent unit forward again.
+    if (outcome.ok || outcome.exceptionCode !== undefined) this.silentUnits.delete(this.unitOf(req));
+    return outcome;
+  }
+
+  private async attempts(req: ReadRequest, deadline: number): Promise<ReadOutcome> {
     for (let attempt = 0; ; attempt++) {
       const client = this.conn.client ?? (await this.reconnectForRead(deadline));
       if (!client) return fail("comm_lost", `not connected (${this.conn.state})`);
@@ -217,6 +237,7 @@ export class ModbusDevice extends EventEmitter {
         if (e.name === "TransactionTimedOutError" || e.errno === "ETIMEDOUT" || e.name === "WatchdogTimeout") {
           this.counters.timeouts++;
           this.consecutiveTimeouts++;
+          this.silentUnits.add(this.unitOf(req));
           if (this.consecutiveTimeouts >= this.options.timeoutsBeforeReconnect) {
             this.conn.lost(new Error(`${this.consecutiveTimeouts} requests in a row timed out`));
             return fail("comm_lost", `timed out after ${attemptMs} ms; reconnecting`);

@@ -28,8 +28,9 @@ export class OpcuaInController implements NodeController {
   private subscribeError = "";
   private inactiveSince = Date.now();
   private inactiveReported = false;
-  /** No publish response for this long while the link looks up is a silent stall (node-opcua#1524). */
-  private readonly stallAfterMs: number;
+  /** Tags whose server queue overflowed, reported once each (values were lost at the server). */
+  private readonly overflowReported = new Set<string>();
+  private readonly requestTimeoutMs: number;
   /**
    * A connect or subscribe that neither succeeds nor fails: node-opcua's own timeouts normally
    * turn it into a failure (reported as an outage) well before this; the first connect may also
@@ -40,7 +41,7 @@ export class OpcuaInController implements NodeController {
   constructor(private readonly ctx: NodeContext<OpcuaInFields>, private readonly endpoint: OpcuaEndpoint, private readonly tags: TagDef[], publishingIntervalMs: number) {
     const settings = endpoint.settings;
     this.subscription = new TagSubscription(tags, { publishingIntervalMs, keepAliveMs: settings.keepAliveMs }, { device: settings.endpointUrl });
-    this.stallAfterMs = 3 * settings.keepAliveMs + publishingIntervalMs + settings.requestTimeoutMs;
+    this.requestTimeoutMs = settings.requestTimeoutMs;
     this.noSubscriptionAfterMs = Math.max(60_000, this.stallAfterMs);
     this.listenToSubscription();
     ctx.listen(endpoint, "link-lost", () => {
@@ -63,6 +64,16 @@ export class OpcuaInController implements NodeController {
     await this.endpoint.conn.deregister(this.ctx.node, removed);
   }
 
+  /**
+   * No publish response for this long while the link looks up is a silent stall (node-opcua#1524):
+   * three keep-alive periods as the server granted them (a server may revise the publishing
+   * interval to seconds), plus one interval and a request timeout.
+   */
+  private get stallAfterMs(): number {
+    const sub = this.subscription;
+    return 3 * Math.max(this.endpoint.settings.keepAliveMs, sub.keepAlivePeriodMs) + sub.publishingIntervalMs + this.requestTimeoutMs;
+  }
+
   private summary(): string {
     const bad = this.subscription.counters.badTags;
     return `${this.tags.length - bad} tags${bad ? `, ${bad} bad` : ""}`;
@@ -76,12 +87,16 @@ export class OpcuaInController implements NodeController {
     const { ctx, subscription } = this;
     const node = ctx.node;
     subscription.on("batch", (batch: Signal[]) => {
+      const endsOutage = this.commLostSent;
       if (this.commLostSent) {
         this.commLostSent = false;
         this.resumedAt = Date.now();
         node.log(`data resumed after ${Math.round((this.resumedAt - this.outageSince) / 1000)} s without data`);
       }
       this.send({ payload: batch });
+      // Values lost in the server's queue during an outage belong to that outage (reported once,
+      // and comm_lost told downstream): the Signals still say opcua:Overflow, Catch is not told again.
+      if (!endsOutage && !(this.resumedAt && Date.now() - this.resumedAt < RESUMED_TEXT_MS)) this.reportOverflow(batch);
       const resumed = this.resumedAt && Date.now() - this.resumedAt < RESUMED_TEXT_MS ? `resumed ${Math.round((this.resumedAt - this.outageSince) / 1000)}s outage, ` : "";
       ctx.status.flowing(`${resumed}${this.summary()}`);
     });
@@ -94,6 +109,18 @@ export class OpcuaInController implements NodeController {
       const list = refused.map((s) => `${s.tag} (${s.source.address}): ${s.reasons?.join(",")}`).join("; ");
       ctx.report(new ConfigError(`${refused.length} of ${this.tags.length} tag(s) refused: ${list}`.slice(0, 2000)), { payload: refused });
     });
+  }
+
+  /**
+   * The server discarded values of these tags (Overflow bit): once per tag, so that a user learns
+   * the queue size or the publishing interval is too small for how fast the value changes.
+   */
+  private reportOverflow(batch: Signal[]): void {
+    const lost = [...new Set(batch.filter((s) => s.reasons?.includes("opcua:Overflow") && !this.overflowReported.has(s.tag)).map((s) => s.tag))];
+    if (lost.length === 0) return;
+    for (const t of lost) this.overflowReported.add(t);
+    const list = lost.map((t) => `${t} (queueSize ${this.tags.find((d) => d.tag === t)?.queueSize ?? "?"})`).join(", ");
+    this.ctx.report(new Error(`the server's queue overflowed and discarded values of ${list}: raise the queue size or lower the publishing interval`.slice(0, 2000)), { payload: batch });
   }
 
   /** Once per outage, every tag as bad `comm_lost`, so downstream knows rather than guesses. */

@@ -15,11 +15,31 @@ export function qualityOf(status: StatusCode): Quality {
   return "bad";
 }
 
-/** `opcua:<Name>` for anything other than plain Good; structure-changed style flag bits are ignored. */
-export function statusReason(status: StatusCode): string | null {
-  if (status.value === StatusCodes.Good.value) return null;
-  const name = status.name && !/^Unknown/.test(status.name) ? status.name.split("#")[0] : `0x${(status.value >>> 0).toString(16).padStart(8, "0")}`;
-  return `opcua:${name}`;
+/** The Overflow info bit (Part 4 §7.39.1, bit 7): the server's queue discarded values before this one (§5.12.1.5). */
+const OVERFLOW_BIT = 0x80;
+
+/**
+ * `opcua:<Name>` of the code for anything other than Good, and `opcua:Overflow` when the server
+ * dropped values before this one. The other info bits (semantics or structure changed, limits)
+ * add no reason; a Good value with info bits is not reported as "opcua:Good".
+ */
+export function statusReasons(status: StatusCode): string[] {
+  const out: string[] = [];
+  if ((status.value & 0xffff0000) !== StatusCodes.Good.value) {
+    const name = status.name && !/^Unknown/.test(status.name) ? status.name.split("#")[0] : `0x${(status.value >>> 0).toString(16).padStart(8, "0")}`;
+    out.push(`opcua:${name}`);
+  }
+  if ((status.value & OVERFLOW_BIT) !== 0) out.push("opcua:Overflow");
+  return out;
+}
+
+/**
+ * Epoch ms of an OPC UA timestamp, or null when it is absent or before 1970: a device without a
+ * clock sends the null DateTime (0 ticks, 1601-01-01; Part 6 §5.2.2.5), which a Signal cannot carry.
+ */
+function epochMs(d: Date | null | undefined): number | null {
+  const t = d?.getTime();
+  return t !== undefined && Number.isFinite(t) && t >= 0 ? t : null;
 }
 
 /** Converts an OPC UA variant value into a Signal value, or explains why it cannot. */
@@ -69,16 +89,14 @@ export interface SourceInfo {
 export function toSignal(tag: TagDef, dv: DataValue, source: SourceInfo, now: number): Signal {
   const status = dv.statusCode ?? StatusCodes.Good;
   let quality = qualityOf(status);
-  const reasons: string[] = [];
-  const reason = statusReason(status);
-  if (reason) reasons.push(reason);
+  const reasons = statusReasons(status);
   const v = dv.value;
   const converted = v ? toSignalValue(v.dataType, v.arrayType, v.value) : { value: null };
   if (converted.problem) {
     quality = "bad";
     reasons.push(converted.problem);
   }
-  const ts = dv.sourceTimestamp?.getTime() ?? dv.serverTimestamp?.getTime() ?? now;
+  const ts = epochMs(dv.sourceTimestamp) ?? epochMs(dv.serverTimestamp) ?? now;
   const signal: Signal = {
     tag: tag.tag,
     value: quality === "bad" && converted.problem ? null : converted.value,

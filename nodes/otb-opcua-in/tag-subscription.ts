@@ -5,7 +5,9 @@
  *   NotificationMessage (clientHandle -> tag), not from one event per item, which is both the
  *   cheapest path through node-opcua and exactly "one message per publishing cycle".
  * - Tags are created in groups of identical monitoring parameters, one CreateMonitoredItems
- *   call per group, so 2,000 tags do not flood a PLC with 2,000 calls (node-opcua#640).
+ *   call per group, so 2,000 tags do not flood a PLC with 2,000 calls (node-opcua#640), and no
+ *   call larger than the server's MaxMonitoredItemsPerCall (Part 5 §6.3.11 OperationLimits): a
+ *   server refuses a larger one as a whole (BadTooManyOperations), every tag of it bad.
  * - A tag the server refuses (unknown node id, filter not allowed) becomes a bad Signal with
  *   `opcua:<StatusCode>` once, and the others keep flowing.
  * - Republished or re-sent notifications are not emitted twice, and nothing a new subscription
@@ -24,6 +26,7 @@ import {
   DeadbandType,
   StatusCodes,
   TimestampsToReturn,
+  VariableIds,
   resolveNodeId,
   type ClientSession,
   type ClientSubscription,
@@ -70,6 +73,10 @@ export class TagSubscription extends EventEmitter {
   private subscription: ClientSubscription | null = null;
   private byHandle = new Map<number, number>();
   private groups: ClientMonitoredItemGroup[] = [];
+  /** What the server granted at CreateSubscription, when it said. */
+  private revised: { intervalMs: number; keepAliveCount: number } | null = null;
+  /** Nodes per Read: READ_CHUNK, or less when the server's MaxNodesPerRead says so. */
+  private readChunk = READ_CHUNK;
   private groupTags: number[][] = [];
   private readonly filter: DuplicateFilter;
   private subscriptionId = 0;
@@ -101,9 +108,23 @@ export class TagSubscription extends EventEmitter {
     return this.subscription !== null && !this.stopped;
   }
 
+  /** The publishing interval the server granted (Part 4 §5.13.2: it may revise the one asked for). */
+  get publishingIntervalMs(): number {
+    return this.revised?.intervalMs ?? this.options.publishingIntervalMs;
+  }
+
+  /**
+   * How long a subscription with nothing to report stays quiet: the revised publishing interval
+   * times the revised keep-alive count; a server with a minimum interval of seconds makes this far
+   * longer than asked.
+   */
+  get keepAlivePeriodMs(): number {
+    return this.revised ? this.revised.intervalMs * this.revised.keepAliveCount : this.options.keepAliveMs;
+  }
+
   /** How long after start or recovery a tag may go without a value before it is Read. */
   get initialValueMs(): number {
-    return 2 * this.options.publishingIntervalMs + this.options.keepAliveMs;
+    return 2 * this.publishingIntervalMs + this.options.keepAliveMs;
   }
 
   /** Creates the subscription and its monitored items on `session`. */
@@ -127,6 +148,8 @@ export class TagSubscription extends EventEmitter {
     });
     this.subscription = subscription;
     this.subscriptionId = subscription.subscriptionId;
+    const granted = { intervalMs: Number(subscription.publishingInterval), keepAliveCount: Number(subscription.maxKeepAliveCount) };
+    this.revised = granted.intervalMs > 0 && granted.keepAliveCount > 0 ? granted : null;
     this.lastResponseAt = Date.now();
     subscription.on("raw_notification", (m: NotificationMessage) => this.onNotification(m));
     subscription.on("subscriptionId_changed", () => this.newInstance("the subscription id changed"));
@@ -146,7 +169,14 @@ export class TagSubscription extends EventEmitter {
       list.push(i);
       buckets.set(key, list);
     });
+    const limits = await operationLimits(session);
+    this.readChunk = limits.nodesPerRead > 0 ? Math.min(READ_CHUNK, limits.nodesPerRead) : READ_CHUNK;
+    const perCall = limits.itemsPerCall > 0 ? limits.itemsPerCall : Infinity;
+    const calls: number[][] = [];
     for (const indices of buckets.values()) {
+      for (let i = 0; i < indices.length; i += perCall === Infinity ? indices.length : perCall) calls.push(indices.slice(i, i + perCall));
+    }
+    for (const indices of calls) {
       const params = monitoringParameters(at(this.tags, at(indices, 0)));
       const items: ReadValueIdOptions[] = indices.map((i) => ({ nodeId: resolveNodeId(at(this.tags, i).nodeId), attributeId: AttributeIds.Value }));
       const group = ClientMonitoredItemGroup.create(subscription, items, params, TimestampsToReturn.Both);
@@ -209,8 +239,8 @@ export class TagSubscription extends EventEmitter {
     if (this.stopped || !session || owed.length === 0) return;
     // In chunks: a PLC's MaxNodesPerRead is often a few hundred, and node-opcua does not split a Read.
     const values: DataValue[] = [];
-    for (let i = 0; i < owed.length; i += READ_CHUNK) {
-      const chunk = owed.slice(i, i + READ_CHUNK).map((k) => ({ nodeId: resolveNodeId(at(this.tags, k).nodeId), attributeId: AttributeIds.Value }));
+    for (let i = 0; i < owed.length; i += this.readChunk) {
+      const chunk = owed.slice(i, i + this.readChunk).map((k) => ({ nodeId: resolveNodeId(at(this.tags, k).nodeId), attributeId: AttributeIds.Value }));
       values.push(...(await session.read(chunk)));
       if (this.stopped || session !== this.session) return;
     }
@@ -376,4 +406,22 @@ function initialized(group: ClientMonitoredItemGroup, timeoutMs: number): Promis
       resolve(code ?? StatusCodes.BadUnexpectedError);
     });
   });
+}
+
+/**
+ * The server's MaxMonitoredItemsPerCall and MaxNodesPerRead (Part 5 §6.3.11); 0 when the server
+ * announces none (0 means "no limit" there too) or the Read fails: then calls are not split.
+ */
+async function operationLimits(session: ClientSession): Promise<{ itemsPerCall: number; nodesPerRead: number }> {
+  const ids = [VariableIds.Server_ServerCapabilities_OperationLimits_MaxMonitoredItemsPerCall, VariableIds.Server_ServerCapabilities_OperationLimits_MaxNodesPerRead];
+  try {
+    const values = await session.read(ids.map((id) => ({ nodeId: resolveNodeId(id), attributeId: AttributeIds.Value })));
+    const limit = (dv: DataValue | undefined): number => {
+      const v: unknown = dv?.statusCode.isGood() ? dv.value.value : 0;
+      return typeof v === "number" && Number.isInteger(v) && v > 0 ? v : 0;
+    };
+    return { itemsPerCall: limit(values[0]), nodesPerRead: limit(values[1]) };
+  } catch {
+    return { itemsPerCall: 0, nodesPerRead: 0 };
+  }
 }
