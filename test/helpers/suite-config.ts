@@ -1,7 +1,8 @@
 /**
- * The mocha configuration `npm test` runs the whole suite with (`mocha --config
- * dist/test/helpers/suite-config.js`): .mocharc.json's settings, plus the test files in two worker
- * processes (`--parallel --jobs 2`), the longest files first.
+ * The whole suite in two worker processes, longest files first (`npx mocha --config
+ * dist/test/helpers/suite-config.js`): .mocharc.json's settings plus `--parallel --jobs 2`.
+ * Opt-in, not `npm test`'s: in two of four runs beside CPU hogs publish/replay-close missed records
+ * at its subscriber, which no serial run showed (README, "Under load").
  *
  * Why two workers: most of the suite's wall time is spent waiting on other processes (Node-RED
  * children, mosquitto, Chromium, npm) and on simulated clocks, not computing in mocha; two files
