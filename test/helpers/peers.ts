@@ -8,7 +8,7 @@ import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { startEmbeddedBroker, type EmbeddedBroker } from "../../cli/sim/broker";
-import { interop } from "./interop";
+import { countInterop } from "./interop";
 
 export interface Broker {
   url: string;
@@ -93,7 +93,7 @@ export async function startMosquitto(extraConfig: string[] = [], opts: { port?: 
       child.kill(signal);
     });
   await launch();
-  interop.mosquittoStarted++;
+  countInterop("mosquittoStarted");
   return {
     url: `mqtt://127.0.0.1:${port}`,
     port,

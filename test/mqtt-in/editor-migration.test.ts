@@ -57,13 +57,13 @@ describeWithChromium("otb-mqtt-in editor: moving a node's own connection into an
       const RED = (window as unknown as { RED: { nodes: { node(id: string): unknown }; editor: { edit(n: unknown): void } } }).RED;
       RED.editor.edit(RED.nodes.node(id));
     }, id);
-    await page.waitForSelector("#otb-migrate", { state: "visible", timeout: 20_000 });
+    await page.waitForSelector("#otb-migrate", { state: "visible", timeout: 60_000 });
     return (await page.locator("#otb-migrate").textContent()) ?? "";
   }
 
   async function done(): Promise<void> {
     await page.click("#node-dialog-ok");
-    await page.waitForSelector("#node-dialog-ok", { state: "detached", timeout: 20_000 });
+    await page.waitForSelector("#node-dialog-ok", { state: "detached", timeout: 60_000 });
   }
 
   const flow = (): Promise<FlowNode[]> => page.evaluate(() => {

@@ -97,7 +97,7 @@ describeWithChromium("otb edit forms in the browser (headless Chromium)", functi
     }, { id, type, config });
     const ok = config ? "#node-config-dialog-ok" : "#node-dialog-ok";
     const form = config ? "#node-config-dialog-edit-form" : "#dialog-form";
-    await page.waitForSelector(`${form} .form-row`, { state: "visible", timeout: 20_000 });
+    await page.waitForSelector(`${form} .form-row`, { state: "visible", timeout: 60_000 });
     // The tray slides in and oneditprepare may fill lists after a tick: wait until the layout is still.
     await page.waitForFunction((f) => {
       const w = window as unknown as { __otbLast?: string; __otbStill?: number };
@@ -107,7 +107,7 @@ describeWithChromium("otb edit forms in the browser (headless Chromium)", functi
       w.__otbStill = sig !== "" && sig === w.__otbLast ? (w.__otbStill ?? 0) + 1 : 0;
       w.__otbLast = sig;
       return w.__otbStill >= 3;
-    }, form, { polling: 200, timeout: 20_000 });
+    }, form, { polling: 200, timeout: 60_000 });
     if (SCREENSHOT_TYPES.includes(type) && !inspect) await page.screenshot({ path: path.join(SHOTS, `${type}.png`) });
     // Every tab of the form in turn (otb-infer, otb-conduit): a label on a hidden tab is measured too.
     const tabs = await page.locator(`${form} .red-ui-tabs li.red-ui-tab a`).count();
@@ -165,7 +165,7 @@ describeWithChromium("otb edit forms in the browser (headless Chromium)", functi
     const inspected = inspect ? await inspect(form) : [];
     if (!inspect) reports.push(report);
     await page.click(ok);
-    await page.waitForSelector(form, { state: "detached", timeout: 20_000 });
+    await page.waitForSelector(form, { state: "detached", timeout: 60_000 });
     return inspected;
   }
 

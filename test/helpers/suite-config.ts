@@ -1,0 +1,64 @@
+/**
+ * The whole suite in two worker processes, longest files first (`npx mocha --config
+ * dist/test/helpers/suite-config.js`): .mocharc.json's settings plus `--parallel --jobs 2`.
+ * Opt-in, not `npm test`'s: in two of four runs beside CPU hogs publish/replay-close missed records
+ * at its subscriber, which no serial run showed (README, "Under load").
+ *
+ * Why two workers: most of the suite's wall time is spent waiting on other processes (Node-RED
+ * children, mosquitto, Chromium, npm) and on simulated clocks, not computing in mocha; two files
+ * at a time overlap those waits. Every file still runs whole in one process, in its own order,
+ * with its own peers on ephemeral ports and temporary folders.
+ * Why longest first: workers take the next file as they free up; a long file taken last would
+ * leave one worker running it alone at the end.
+ *
+ * A single file or folder runs serially as before: `npx mocha dist/test/<area>/...`.
+ */
+import * as fs from "fs";
+import * as path from "path";
+
+const ROOT = path.resolve(__dirname, "..", "..", "..");
+const TESTS = path.join(ROOT, "dist", "test");
+
+/**
+ * The longest files, longest first (measured per file beside two CPU hogs; paths under
+ * dist/test). A file renamed or removed is skipped; every other file follows in name order.
+ */
+const LONGEST_FIRST = [
+  "install/install",
+  "pilot/browser",
+  "opcua/recovery",
+  "publish/stop-redeploy",
+  "pilot/forms",
+  "publish/restart",
+  "inference/model-loader",
+  "train/skab",
+  "pilot/start-overlap",
+  "pilot/pilot",
+  "sim/cli",
+  "publish/replay-close",
+  "cli-flows/lint",
+  "modbus/device",
+  "publish/queue-damage",
+  "publish/link-failures",
+].map((f) => path.join(TESTS, `${f}.test.js`));
+
+function testFiles(dir: string): string[] {
+  const out: string[] = [];
+  for (const e of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) out.push(...testFiles(p));
+    else if (e.name.endsWith(".test.js")) out.push(p);
+  }
+  return out;
+}
+
+const all = testFiles(TESTS);
+const first = LONGEST_FIRST.filter((f) => all.includes(f));
+const base = JSON.parse(fs.readFileSync(path.join(ROOT, ".mocharc.json"), "utf8")) as Record<string, unknown>;
+
+export = {
+  ...base,
+  parallel: true,
+  jobs: 2,
+  spec: [...first, ...all.filter((f) => !first.includes(f))],
+};
