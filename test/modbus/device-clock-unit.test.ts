@@ -88,13 +88,19 @@ describe("DeviceClock (unit)", () => {
     dc.stamp("g", [sig("clock", host, read), sig("v", host)]);
     host += 1000;
     assert.strictEqual(dc.stamp("g", [sig("clock", host, null, "bad"), sig("v", host)]).out[0]!.batch[1]!.ts, read + 30_000);
+    // The pace changes (the simulator caught up with the wall clock): the next window measures 1x.
+    host += RATE_BASELINE_MS;
+    const slow = read + 1000 + RATE_BASELINE_MS; // 1x since the last reading
+    dc.stamp("g", [sig("clock", host, slow)]);
+    host += 1000;
+    assert.strictEqual(dc.stamp("g", [sig("v", host)]).out[0]!.batch[0]!.ts, slow + 1000);
   });
 
   it("a clock that goes back starts a new rate measurement", () => {
     const dc = clock();
     dc.stamp("g", [sig("clock", host, DEVICE)]);
-    host += 4000;
-    dc.stamp("g", [sig("clock", host, DEVICE + 40_000)]);
+    host += RATE_BASELINE_MS;
+    dc.stamp("g", [sig("clock", host, DEVICE + 10 * RATE_BASELINE_MS)]);
     host += 10;
     dc.stamp("g", [sig("clock", host, DEVICE - 3_600_000)]);
     host += 1000;
