@@ -9,7 +9,7 @@ import type { ConnectionState } from "../shared/shared-connection";
 import type { Signal } from "../shared/types";
 import type { ModbusDevice } from "../otb-modbus-device/modbus-device";
 import { PROTOCOL_LIMITS } from "./coalesce";
-import { DeviceClock } from "./device-clock";
+import { CLOCK_UNREAD, DeviceClock } from "./device-clock";
 import type { ResolvedMap } from "./map-source";
 import { GroupPoller, groupTags } from "./poller";
 import type { ModbusInFields } from "./schema";
@@ -21,9 +21,12 @@ export class ModbusInController implements NodeController {
   private readonly pollers = new Map<string, GroupPoller>();
   private closed = false;
   private readonly deviceClock: DeviceClock;
+  private readonly clockHoldMs: number;
 
   constructor(private readonly ctx: NodeContext<ModbusInFields>, private readonly device: ModbusDevice, private readonly map: ResolvedMap, deviceName: string) {
-    this.deviceClock = new DeviceClock(map.tags);
+    // Long enough for the first polls of a busy host to time out (pollTimeoutMs) and be retried.
+    this.clockHoldMs = Math.max(10_000, 5 * device.options.pollTimeoutMs);
+    this.deviceClock = new DeviceClock(map.tags, Date.now, { maxHoldMs: this.clockHoldMs });
     const limits = { ...PROTOCOL_LIMITS, maxRegisters: device.options.maxRegisters, maxGap: device.options.maxGap };
     for (const [group, tags] of groupTags(map.tags)) this.pollers.set(group, new GroupPoller(group, tags, limits, device, deviceName, device.options.pollTimeoutMs));
     device.conn.register(ctx.node, { onState: (state, detail) => this.onState(state, detail) });
@@ -79,15 +82,26 @@ export class ModbusInController implements NodeController {
       }
       return;
     }
-    batch = this.deviceClock.stamp(batch);
-    const out = {
-      ...(msg ?? {}),
-      topic: poller.group,
-      payload: batch,
-      stats: { ...poller.counters, requestsPerPoll: poller.blocks.length, device: { ...device.counters, queue: device.queueLength } },
-    } as NodeMessage;
-    (send ?? ctx.node.send.bind(ctx.node))(out);
-    this.updateStatus(batch);
+    const stamped = this.deviceClock.stamp(poller.group, batch);
+    for (const unit of stamped.gaveUp) {
+      const err = new Error(`${unitName(unit)}: device clock not read in ${this.clockHoldMs} ms; its Signals go out with the host's time, quality uncertain (${CLOCK_UNREAD}) until it is`);
+      ctx.report(err, msg ?? { payload: null, topic: poller.group });
+    }
+    for (const unit of stamped.recovered) ctx.node.log(`${unitName(unit)}: device clock read again; its Signals are on the device's time line`);
+    for (const { group, batch: signals } of stamped.out) {
+      const of = this.pollers.get(group) ?? poller;
+      const out = {
+        ...(group === poller.group ? msg ?? {} : {}),
+        topic: group,
+        payload: signals,
+        stats: { ...of.counters, requestsPerPoll: of.blocks.length, device: { ...device.counters, queue: device.queueLength }, clock: { ...this.deviceClock.counters, holding: this.deviceClock.holding } },
+      } as NodeMessage;
+      (send ?? ctx.node.send.bind(ctx.node))(out);
+    }
+    const last = stamped.out[stamped.out.length - 1];
+    if (this.deviceClock.holding > 0) ctx.status.waiting(`waiting for device clock: ${this.deviceClock.holding} held`.slice(0, 60));
+    else if (this.deviceClock.unread.length > 0) ctx.status.warning(`${CLOCK_UNREAD}: ${this.deviceClock.unread.map(unitName).join(", ")}, host time`.slice(0, 60));
+    else if (last) this.updateStatus(last.batch);
   }
 
   private updateStatus(batch: Signal[]): void {
@@ -97,4 +111,8 @@ export class ModbusInController implements NodeController {
     else if (bad.length === batch.length) status.down(`${bad[0]!.reasons?.[0] ?? "bad"}: ${bad.length} tags`);
     else status.warning(`${bad.length}/${batch.length} bad (${bad[0]!.reasons?.[0] ?? "bad"})`);
   }
+}
+
+function unitName(unit: number): string {
+  return unit < 0 ? "device" : `unit ${unit}`;
 }

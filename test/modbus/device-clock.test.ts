@@ -2,8 +2,9 @@
  * otb-modbus-in's device clock (a register-map row with "role": "clock"): in Node-RED against a
  * real Modbus TCP server, every poll group's Signals carry the device's time, not the poll's
  * wall-clock time; a clock that cannot be read in a poll keeps the unit on the device's time
- * line (last reading + elapsed), or the poll's time when it was never read, and shows as a bad tag; a
- * clock row that cannot be a time is refused when the map is read.
+ * line (last reading + elapsed) and shows as a bad tag; a unit whose clock was never read is held
+ * until its first reading (then stamped back), or, past the bound, sent uncertain with the host's
+ * time and reported once; a clock row that cannot be a time is refused when the map is read.
  */
 import * as assert from "assert";
 import deviceNode = require("../../nodes/otb-modbus-device/otb-modbus-device");
@@ -83,18 +84,80 @@ describe("otb-modbus-in: device clock (role clock)", () => {
     assert.deepStrictEqual(batch.find((s) => s.tag === "m.clock")!.reasons, ["modbus:exception_4"]);
   });
 
-  it("a clock that cannot be read leaves the poll's own time, and the clock shows as a bad tag", async () => {
-    peer.exceptions.set("input:90", 4);
+  it("a unit whose clock times out on the first reads is held and sent on the device's time line, exactly once", async () => {
+    // The clock (the only input register) never answers its first 3 reads: poll timeouts, as under load.
+    let clockAnsweredAt = 0;
+    peer.delayFor = (area) => {
+      if (area !== "input") return 0;
+      if (peer.requests.input <= 3) return -1;
+      clockAnsweredAt ||= Date.now();
+      return 0;
+    };
+    const loadedAt = Date.now();
     await helper.load(nodes, flow(peer.port));
-    let batch: Signal[] = [];
-    helper.getNode("out").on("input", ((msg: { topic: string; payload: Signal[] }) => {
-      if (msg.topic === "fast" && msg.payload.some((s) => s.tag === "m.voltage" && s.quality === "good")) batch = msg.payload;
-    }) as never);
+    const msgs: Array<{ topic: string; payload: Signal[]; stats: { good: number; bad: number } }> = [];
+    helper.getNode("out").on("input", ((m: (typeof msgs)[number]) => msgs.push(m)) as never);
+    const sent = (group: string): number => msgs.filter((m) => m.topic === group).reduce((n, m) => n + m.payload.length, 0);
+    const produced = (group: string): number => {
+      const last = msgs.filter((m) => m.topic === group).pop();
+      return last ? last.stats.good + last.stats.bad : -1;
+    };
+    await waitFor(() => clockAnsweredAt > 0 && sent("fast") > 0 && sent("slow") > 0, 10000, "batches after the clock's first reading");
+    // Every Signal produced is sent exactly once: held ones included, none dropped or doubled.
+    await waitFor(() => sent("fast") === produced("fast") && sent("slow") === produced("slow"), 10000, `sent = produced (fast ${sent("fast")}/${produced("fast")}, slow ${sent("slow")}/${produced("slow")})`);
+    const all = msgs.flatMap((m) => m.payload);
+    const voltages = all.filter((s) => s.tag === "m.voltage");
+    assert.ok(voltages.length >= 3, `the voltage of every fast poll, the held ones too (${voltages.length})`);
+    for (const s of all) {
+      // Held Signals are stamped back from the first reading, never with the host's time (years away).
+      assert.ok(s.ts <= DEVICE_S * 1000 && s.ts >= DEVICE_S * 1000 - (Date.now() - loadedAt), `${s.tag} stamped ${new Date(s.ts).toISOString()}`);
+      assert.notStrictEqual(s.quality, "uncertain", `${s.tag}: ${String(s.reasons)}`);
+    }
+    const held = voltages.filter((s) => s.ts < DEVICE_S * 1000);
+    assert.ok(held.length >= 1, "some voltages were held and stamped back");
+    for (let k = 1; k < held.length; k++) assert.ok(held[k]!.ts >= held[k - 1]!.ts, "held polls keep their order");
+    assert.deepStrictEqual(all.find((s) => s.tag === "m.clock" && s.quality === "bad")?.reasons, ["comm_lost"]);
+  });
+
+  it("a clock that stays unreadable: after the bound its Signals go out uncertain with the host's time, reported once", async () => {
+    peer.exceptions.set("input:90", 4);
+    const flowJson = flow(peer.port);
+    flowJson.push({ id: "catcher", z: flowJson[0]!.id, type: "catch", scope: ["in"], uncaught: false, wires: [["caught"]] }, { id: "caught", z: flowJson[0]!.id, type: "helper" });
+    await helper.load(nodes, flowJson);
+    const inNode = helper.getNode("in");
+    const statuses: string[] = [];
+    const orig = inNode.status.bind(inNode);
+    inNode.status = ((st: { text?: string; fill?: string }) => {
+      statuses.push(`${st.fill}:${st.text}`);
+      return orig(st as never);
+    }) as never;
+    const caught: Array<{ error: { message: string } }> = [];
+    helper.getNode("caught").on("input", ((m: (typeof caught)[number]) => caught.push(m)) as never);
+    const batches: Signal[][] = [];
+    helper.getNode("out").on("input", ((m: { payload: Signal[] }) => batches.push(m.payload)) as never);
     const before = Date.now();
-    await waitFor(() => batch.length > 0, 5000, "a batch with the voltage");
-    const voltage = batch.find((s) => s.tag === "m.voltage")!;
-    assert.ok(voltage.ts >= before - 1000 && voltage.ts <= Date.now(), "the poll's wall-clock time");
-    assert.deepStrictEqual(batch.find((s) => s.tag === "m.clock")!.reasons, ["modbus:exception_4"]);
+    await waitFor(() => statuses.some((t) => t.includes("waiting for device clock")), 5000, "status: waiting for the clock");
+    assert.strictEqual(batches.length, 0, "nothing sent on the host's time while waiting");
+    await waitFor(() => batches.length > 0, 30000, "the held Signals once the wait gives up");
+    await waitFor(() => caught.length > 0 && batches.length >= 4, 10000, "Catch hears of it and polls go on");
+    const all = batches.flat();
+    const voltage = all.filter((s) => s.tag === "m.voltage");
+    assert.ok(voltage.length >= 2);
+    for (const s of voltage) {
+      assert.strictEqual(s.quality, "uncertain");
+      assert.deepStrictEqual(s.reasons, ["clock_unread"]);
+      assert.strictEqual(s.value, 230);
+      assert.ok(s.ts >= before - 1000 && s.ts <= Date.now(), "the poll's host time");
+    }
+    assert.deepStrictEqual(all.find((s) => s.tag === "m.clock")!.reasons, ["modbus:exception_4", "clock_unread"]);
+    assert.match(caught[0]!.error.message, /device clock not read in \d+ ms/);
+    await waitFor(() => statuses.some((t) => t.includes("clock_unread")), 5000, "status says clock_unread");
+    assert.strictEqual(caught.length, 1, "reported once, not once per poll");
+    // A good reading ends it: Signals are on the device's time line again, and good.
+    peer.exceptions.delete("input:90");
+    const n = batches.length;
+    await waitFor(() => batches.slice(n).some((b) => b.some((s) => s.tag === "m.voltage" && s.ts === DEVICE_S * 1000 && s.quality === "good")), 5000, "device time again");
+    assert.strictEqual(caught.length, 1);
   });
 
   it("refuses a clock row that cannot be a time, or an unknown role", () => {
