@@ -43,8 +43,15 @@ describeWithChromium("otb-mqtt-in editor: moving a node's own connection into an
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
     page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
     await page.goto(`${red.url}/`);
-    await page.waitForFunction(() => (window as unknown as { RED?: { nodes?: { version?: () => unknown } } }).RED?.nodes?.version?.() !== undefined, undefined, { timeout: 60_000 });
     await page.waitForSelector("#red-ui-palette .red-ui-palette-node", { timeout: 60_000 });
+    // The palette comes before the flow: the editor loads node types, then GETs /flows and imports
+    // it. RED.nodes.version() is null (not undefined) until then, so waiting on it waited for
+    // nothing, and under load RED.editor.edit(RED.nodes.node("old1")) ran on a node not yet there
+    // (no dialog, #otb-migrate never shown). Wait for the flow's own nodes in the editor.
+    await page.waitForFunction(() => {
+      const RED = (window as unknown as { RED?: { nodes?: { node?(id: string): unknown } } }).RED;
+      return typeof RED?.nodes?.node === "function" && ["old1", "old2", "m2"].every((id) => !!RED.nodes!.node!(id));
+    }, undefined, { timeout: 60_000 });
   });
   after(async () => {
     await browser?.close();
@@ -53,10 +60,13 @@ describeWithChromium("otb-mqtt-in editor: moving a node's own connection into an
   });
 
   async function open(id: string): Promise<string> {
-    await page.evaluate((id) => {
+    const found = await page.evaluate((id) => {
       const RED = (window as unknown as { RED: { nodes: { node(id: string): unknown }; editor: { edit(n: unknown): void } } }).RED;
-      RED.editor.edit(RED.nodes.node(id));
+      const node = RED.nodes.node(id);
+      if (node) RED.editor.edit(node);
+      return !!node;
     }, id);
+    assert.ok(found, `node ${id} is in the editor`);
     await page.waitForSelector("#otb-migrate", { state: "visible", timeout: 60_000 });
     return (await page.locator("#otb-migrate").textContent()) ?? "";
   }
