@@ -42,8 +42,15 @@ export class Counter {
   duplicates = 0;
   outOfOrder = 0;
   private readonly seen = new Set<string>();
+  /** The subscriber's link events after it connected (drops, reconnects): a failure names them. */
+  readonly events: string[] = [];
 
   constructor(readonly client: MqttClient, numberOf: (body: Record<string, unknown>) => number = (b) => b.n as number) {
+    const t0 = Date.now();
+    for (const e of ["close", "offline", "reconnect", "disconnect", "end"]) {
+      client.on(e as "close", (x?: unknown) => this.events.push(`${Date.now() - t0}ms ${e} ${x instanceof Error ? x.message : (x as { reasonCode?: number })?.reasonCode ?? ""} total=${this.total}`));
+    }
+    client.on("connect", (ack) => this.events.push(`${Date.now() - t0}ms connect sp=${ack.sessionPresent} total=${this.total}`));
     client.on("message", (topic, payload) => {
       const n = numberOf(JSON.parse(payload.toString()) as Record<string, unknown>);
       const key = `${topic}#${n}`;

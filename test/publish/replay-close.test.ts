@@ -7,6 +7,7 @@
  */
 import { strict as assert } from "assert";
 import * as fs from "fs";
+import * as net from "net";
 import type { MqttClient } from "mqtt";
 import type { Conduit } from "../../nodes/otb-conduit/conduit";
 import { itWithMosquitto } from "../helpers/interop";
@@ -49,10 +50,13 @@ class WireWatch {
 describe("otb-conduit: close during a 200k-record replay (mosquitto)", function () {
   this.timeout(240_000);
   let dir: string;
+  let holder: net.Server | null = null;
   let broker: Mosquitto | null = null;
   let counter: Counter | null = null;
   const conduits: Conduit[] = [];
   afterEach(async () => {
+    holder?.close();
+    holder = null;
     for (const c of conduits.splice(0)) await c.close();
     await counter?.stop();
     await broker?.close();
@@ -69,6 +73,12 @@ describe("otb-conduit: close during a 200k-record replay (mosquitto)", function 
       conduits.push(c);
       return c;
     };
+    // Hold the port while the broker is down: between freePort() and the broker's start (the
+    // backlog takes seconds, minutes under load) another test's server or an outgoing connection
+    // could take it, and this test's clients would then talk to a stranger (in the two-worker
+    // suite, another test's broker and its conduit with the same client id "otb-c1").
+    holder = net.createServer((s) => s.destroy());
+    await new Promise<void>((resolve) => holder!.listen(port, "127.0.0.1", () => resolve()));
     const first = open();
     const watch1 = new WireWatch(first);
     connectUser(first);
@@ -79,8 +89,15 @@ describe("otb-conduit: close during a 200k-record replay (mosquitto)", function 
       const r = await first.submit(records);
       assert.equal(r.accepted, 1000);
     }
+    await new Promise<void>((resolve) => holder!.close(() => resolve()));
+    holder = null;
     broker = await startMosquitto(["max_queued_messages 1000000", "max_inflight_messages 0"], { port });
-    counter = await Counter.start(url, "t/#");
+    // A persistent session (MQTT 5 session expiry): if the subscriber's link drops under load,
+    // the broker keeps queueing for it and hands the backlog over on reconnect.
+    counter = await Counter.start(url, "t/#", { clean: false, properties: { sessionExpiryInterval: 600 } });
+    // startMosquitto only checks that *something* accepts on the port; a mosquitto that could
+    // not bind exits at once, long before the subscriber above has its SUBACK.
+    assert.equal(broker.child.exitCode, null, "mosquitto exited: the port was taken by another server");
     await waitFor(() => first.stats().delivered >= 30_000, 60_000, "replay under way");
     const closeStarted = Date.now();
     await first.close();
@@ -98,7 +115,10 @@ describe("otb-conduit: close during a 200k-record replay (mosquitto)", function 
       `recovered ${reopened.recovered}, queued at close ${atClose.queued}`);
     connectUser(second);
     await waitFor(() => counter!.unique === TOTAL, 120_000, "every record").catch((err: Error) => {
-      throw new Error(`${err.message}: subscriber has ${counter!.unique}, conduit ${JSON.stringify(second.stats())}`);
+      const miss = counter!.missing(TOTAL, ["t/0", "t/1", "t/2", "t/3"]).map((k) => Number(k.split("#")[1]));
+      const ranges: string[] = [];
+      for (let i = 0; i < miss.length; i++) { const a = miss[i]; while (i + 1 < miss.length && miss[i + 1] === miss[i] + 1) i++; ranges.push(`${a}-${miss[i]}`); }
+      throw new Error(`${err.message}: subscriber has ${counter!.unique}, conduit ${JSON.stringify(second.stats())} atClose ${JSON.stringify(atClose)} reopened ${JSON.stringify(reopened)} events ${counter!.events.join("; ")} missing ${ranges.slice(0, 40).join(",")}`);
     });
     await waitFor(() => second.stats().queued === 0, 10_000, "drained");
     const s = second.stats();
@@ -109,7 +129,7 @@ describe("otb-conduit: close during a 200k-record replay (mosquitto)", function 
     assert.equal(atClose.delivered + s.delivered, TOTAL + (reopened.recovered - atClose.queued));
     assert.ok(counter.duplicates <= WINDOW, `${counter.duplicates} duplicates, window ${WINDOW}`);
     assert.equal(counter.outOfOrder, 0);
-    console.log(`      close mid-replay: ${closeMs} ms with ${atClose.queued} queued; ${counter.duplicates} duplicates; in flight peaked at ${Math.max(watch1.maxInFlight, watch2.maxInFlight)}`);
+    console.log(`      close mid-replay: ${closeMs} ms with ${atClose.queued} queued; ${counter.duplicates} duplicates; in flight peaked at ${Math.max(watch1.maxInFlight, watch2.maxInFlight)}; subscriber link events: ${counter.events.length > 0 ? counter.events.join("; ") : "none"}`);
     for (const w of [watch1, watch2]) {
       assert.ok(w.publishes > 0);
       assert.ok(w.maxInFlight <= WINDOW, `in flight peaked at ${w.maxInFlight}`);
