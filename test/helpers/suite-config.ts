@@ -1,8 +1,9 @@
 /**
  * The whole suite in two worker processes, longest files first (`npx mocha --config
  * dist/test/helpers/suite-config.js`): .mocharc.json's settings plus `--parallel --jobs 2`.
- * Opt-in, not `npm test`'s: in two of four runs beside CPU hogs publish/replay-close missed records
- * at its subscriber, which no serial run showed (README, "Under load").
+ * Opt-in, not `npm test`'s: two-worker runs beside CPU hogs have not yet stayed green (a port race in
+ * publish/replay-close and an early editor wait, both fixed since; the bearing-wear alarm's 600 s
+ * bound at load 12-14): README, "Under load".
  *
  * Why two workers: most of the suite's wall time is spent waiting on other processes (Node-RED
  * children, mosquitto, Chromium, npm) and on simulated clocks, not computing in mocha; two files
