@@ -163,9 +163,7 @@ export class DeviceClock {
       const ts = Math.round(device - clock.rate * (now - h.at));
       result.out.push({ group: h.group, batch: h.signals.map((s) => ({ ...s, ts })) });
     }
-    clock.held = [];
-    clock.heldCount = 0;
-    clock.firstHeldAt = undefined;
+    clearHeld(clock);
   }
 
   private hold(clock: UnitClock, group: string, s: Signal, now: number, result: StampResult): void {
@@ -187,9 +185,7 @@ export class DeviceClock {
       result.gaveUp.push(unit);
       result.out.unshift(...clock.held.map((h) => ({ group: h.group, batch: h.signals.map((s) => this.markUnread(s)) })));
       result.held -= clock.held.filter((h) => h.at === now).reduce((n, h) => n + h.signals.length, 0);
-      clock.held = [];
-      clock.heldCount = 0;
-      clock.firstHeldAt = undefined;
+      clearHeld(clock);
     }
   }
 
@@ -199,4 +195,11 @@ export class DeviceClock {
     const reasons = s.reasons?.includes(CLOCK_UNREAD) ? s.reasons : [...(s.reasons ?? []), CLOCK_UNREAD];
     return { ...s, quality: s.quality === "good" ? "uncertain" : s.quality, reasons };
   }
+}
+
+/** Nothing held any more (released on a reading, or sent uncertain on giving up). */
+function clearHeld(clock: UnitClock): void {
+  clock.held = [];
+  clock.heldCount = 0;
+  clock.firstHeldAt = undefined;
 }
