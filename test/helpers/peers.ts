@@ -53,8 +53,19 @@ export interface Mosquitto extends Broker {
 }
 
 /**
+ * What every test broker gets before the caller's lines (later lines win). Mosquitto keeps at most
+ * 1,000 QoS 1 messages per subscriber by default and drops the rest *after* its PUBACK to the
+ * publisher (`max_queued_messages`, mosquitto.conf(5)): a verifier in a loaded test process falls
+ * that far behind and then misses records the publisher delivered (CI saw 327 consecutive records
+ * missing after a failover's re-send). Tests measure the publisher, not the broker's queue limit.
+ */
+const TEST_BROKER_DEFAULTS = ["max_queued_messages 0", "max_inflight_messages 0"];
+
+/**
  * Starts mosquitto on loopback with the given extra config lines (listener options, TLS, ACL).
  * Throws when the binary is absent: guard with interop.mosquittoAvailable / itWithMosquitto.
+ * Ready means mosquitto itself said "running" (it logs that after opening its listeners) and the
+ * port answers: a port that answers because another process holds it is an error, not a broker.
  */
 export async function startMosquitto(extraConfig: string[] = [], opts: { port?: number } = {}): Promise<Mosquitto> {
   const bin = mosquittoPath();
@@ -71,6 +82,8 @@ export async function startMosquitto(extraConfig: string[] = [], opts: { port?: 
       "log_dest stderr",
       "log_type error",
       "log_type warning",
+      "log_type information",
+      ...TEST_BROKER_DEFAULTS,
       ...extraConfig,
     ].join("\n") + "\n",
   );
@@ -78,10 +91,15 @@ export async function startMosquitto(extraConfig: string[] = [], opts: { port?: 
   const launch = async (): Promise<void> => {
     child = spawn(bin, ["-c", conf], { stdio: ["ignore", "ignore", "pipe"] });
     let stderr = "";
-    child.stderr!.on("data", (d) => (stderr += String(d)));
-    const deadline = Date.now() + 5000;
-    while (!(await canConnect(port))) {
-      if (child.exitCode !== null) throw new Error(`mosquitto exited: ${stderr}`);
+    let running = false;
+    // Only the newest 8 KB: information logging goes on for the broker's whole life.
+    child.stderr!.on("data", (d) => {
+      stderr = (stderr + String(d)).slice(-8192);
+      if (/mosquitto version \S+ running/.test(stderr)) running = true;
+    });
+    const deadline = Date.now() + 10_000;
+    while (!(running && (await canConnect(port)))) {
+      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`mosquitto exited (port ${port}): ${stderr}`);
       if (Date.now() > deadline) throw new Error(`mosquitto did not listen on ${port}: ${stderr}`);
       await delay(50);
     }
