@@ -58,8 +58,11 @@ export interface Mosquitto extends Broker {
  * publisher (`max_queued_messages`, mosquitto.conf(5)): a verifier in a loaded test process falls
  * that far behind and then misses records the publisher delivered (CI saw 327 consecutive records
  * missing after a failover's re-send). Tests measure the publisher, not the broker's queue limit.
+ * A large limit, not 0: mosquitto.conf(5) says 0 means no maximum, but mosquitto 2.0.x treats it
+ * as "drop every queued message" (eclipse-mosquitto/mosquitto#2879), which broke the MQTT 5 ACL
+ * test here (the broker closed the connection instead of answering 0x87).
  */
-const TEST_BROKER_DEFAULTS = ["max_queued_messages 0", "max_inflight_messages 0"];
+const TEST_BROKER_DEFAULTS = ["max_queued_messages 1000000", "max_inflight_messages 0"];
 
 /**
  * Starts mosquitto on loopback with the given extra config lines (listener options, TLS, ACL).
