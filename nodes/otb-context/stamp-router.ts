@@ -5,6 +5,7 @@
  */
 import { ValidationError } from "../shared/errors";
 import { isSafeTopicLevel } from "../shared/envelope";
+import { TagLookup } from "../shared/tag-lookup";
 import type { NodeMessage, NodeMessageInFlow, NodeSend } from "../shared/red";
 import type { Context, ContextEvent, Signal } from "../shared/types";
 import type { ContextFile } from "./context-file";
@@ -23,6 +24,7 @@ export interface Handled {
 export class StampRouter {
   // UNS topic per tag, cached: a hit also means the tag was already found safe as a topic level.
   private readonly topics = new Map<string, string>();
+  private readonly topicAt = new TagLookup(this.topics, true);
   private described: Context | null = null;
   private describedText = "";
 
@@ -69,7 +71,7 @@ export class StampRouter {
       let reason: string | null = null;
       let topic: string | null = null;
       if (typeof item !== "object" || item === null || Array.isArray(item)) reason = "not a Signal object";
-      else if (typeof item.tag !== "string" || (topic = this.topicOf(item.tag)) === null) reason = BAD_TAG;
+      else if (typeof item.tag !== "string" || (topic = this.topicOf(item.tag, i)) === null) reason = BAD_TAG;
       else if (typeof item.ts !== "number" || !Number.isFinite(item.ts)) reason = "ts must be a finite number";
       if (reason === null && topic !== null) {
         if (invalid) signals.push(item as Signal);
@@ -110,8 +112,8 @@ export class StampRouter {
     return this.describedText;
   }
 
-  private topicOf(tag: string): string | null {
-    let t = this.topics.get(tag);
+  private topicOf(tag: string, index: number): string | null {
+    let t = this.topicAt.get(tag, index);
     if (t === undefined) {
       if (!isSafeTopicLevel(tag)) return null;
       t = `${this.linePath}/${tag}`;

@@ -8,6 +8,7 @@
 // Straight from the modules, not the ../shared index: its re-exports are getters, read per Signal.
 import { isSafeTopicLevel } from "../shared/envelope";
 import { describeErrors, isValidSignal, validateSignal, type SignalCheckMemo } from "../shared/schemas";
+import { TagLookup } from "../shared/tag-lookup";
 import type { Quality, Signal, SignalSource } from "../shared/types";
 import { DEFAULT_SEVERITY, type TagRule, type TunableReason } from "./catalog";
 import { INVALID_ITEMS, QualityCounters, type TagCounters } from "./counters";
@@ -57,6 +58,8 @@ const RANK: Record<Quality, number> = { good: 0, uncertain: 1, bad: 2 };
 export class QualityEngine {
   readonly counters: QualityCounters;
   private readonly states = new Map<string, TagState>();
+  /** states.get by batch position (the catalog's states are fixed at construction). */
+  private readonly stateAt = new TagLookup(this.states);
   private readonly staleStates: TagState[] = [];
   /** Tags outside the catalog seen so far (bounded like the counters): their counters and whether the tag is unsafe as a topic level. */
   private readonly unknown = new Map<string, { counters: TagCounters; unsafe: boolean }>();
@@ -187,7 +190,7 @@ export class QualityEngine {
       this.worst = signal.quality;
       this.found = null;
       if (notFinite) this.flag("not_finite", "bad");
-      const state = this.states.get(signal.tag);
+      const state = this.stateAt.get(signal.tag, index);
       let counters: TagCounters;
       if (state) {
         counters = state.counters;

@@ -40,7 +40,7 @@ class WindowController implements NodeController {
     const memo: SignalCheckMemo = {};
     for (let i = 0; i < items.length; i++) {
       const item: unknown = items[i];
-      if (isValidSignal(item, memo)) engine.addSignal(item, wallNow, byEngine);
+      if (isValidSignal(item, memo)) engine.addSignal(item, wallNow, byEngine, i);
       else (rejected ??= []).push({ item, reason: describeErrors(validateSignal.errors) });
     }
     this.emit(send);
