@@ -1,9 +1,10 @@
 /**
- * The whole suite in two worker processes, longest files first (`npx mocha --config
- * dist/test/helpers/suite-config.js`): .mocharc.json's settings plus `--parallel --jobs 2`.
- * Opt-in, not `npm test`'s: two-worker runs beside CPU hogs have not yet stayed green (a port race in
- * publish/replay-close and an early editor wait, both fixed since; the bearing-wear alarm's 600 s
- * bound at load 12-14): README, "Under load".
+ * `npm test`'s mocha configuration: .mocharc.json's settings plus `--parallel --jobs 2`, the longest
+ * files first. Beside two CPU hogs on this 2-core machine (4 December, fresh clone of the same
+ * tree): two workers 737 s, 991 passing, 0 failing; one process 19 min (1,140 s), 991 passing. The
+ * two-worker failures of 3 December (publish/replay-close missing records at its subscriber) came
+ * from mosquitto's per-subscriber queue limit, which the test brokers no longer have
+ * (test/helpers/peers.ts); README, "Under load".
  *
  * Why two workers: most of the suite's wall time is spent waiting on other processes (Node-RED
  * children, mosquitto, Chromium, npm) and on simulated clocks, not computing in mocha; two files
@@ -12,7 +13,8 @@
  * Why longest first: workers take the next file as they free up; a long file taken last would
  * leave one worker running it alone at the end.
  *
- * A single file or folder runs serially as before: `npx mocha dist/test/<area>/...`.
+ * A single file or folder runs serially as before: `npx mocha dist/test/<area>/...`; the whole
+ * suite in one process: `npm run test:serial`.
  */
 import * as fs from "fs";
 import * as path from "path";
@@ -21,8 +23,10 @@ const ROOT = path.resolve(__dirname, "..", "..", "..");
 const TESTS = path.join(ROOT, "dist", "test");
 
 /**
- * The longest files, longest first (measured per file beside two CPU hogs; paths under
- * dist/test). A file renamed or removed is skipped; every other file follows in name order.
+ * The longest files, about longest first (paths under dist/test). A file renamed or removed is
+ * skipped; every other file follows in name order. This order ran green beside two CPU hogs; it
+ * keeps the two Chromium files (pilot/browser, pilot/forms) apart in time, so that two pilots and
+ * two browsers do not start together.
  */
 const LONGEST_FIRST = [
   "install/install",
