@@ -88,9 +88,11 @@ describe("otb-conduit under faults (mosquitto)", function () {
     await delay(2000);
     const holeAt = Date.now();
     proxy.blackHole = true;
-    // mqtt.js finds the dead link by three chained timers of keepalive/2 (ping due, ping sent,
-    // PINGRESP missing); on a loaded machine each fires late. The same chain run here from the
-    // hole's start measures that lateness, so the bound is the mechanism's, not the machine's.
+    // mqtt.js 5 (KeepaliveManager) ticks an interval of keepalive/2 from the last packet it
+    // received: the second tick sends PINGREQ, the third gives up. Node schedules each tick from
+    // when the previous one ran, so on a loaded machine their lateness adds up; three chained
+    // timers of keepalive/2 run here from the hole's start measure it, so that the bound holds the
+    // mechanism to 1.5 x keepalive, not the machine to its timers.
     const chainLate = chainedTimersLateness(3, (keepaliveS * 1000) / 2);
     await delay(10_000);
     const before = counter.unique;
