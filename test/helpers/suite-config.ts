@@ -4,7 +4,8 @@
  * tree): two workers 737 s, 991 passing, 0 failing; one process 19 min (1,140 s), 991 passing. The
  * two-worker failures of 3 December (publish/replay-close missing records at its subscriber) came
  * from mosquitto's per-subscriber queue limit, which the test brokers no longer have
- * (test/helpers/peers.ts); README, "Under load".
+ * (test/helpers/peers.ts). Three workers took 626 s but failed two tests on load alone (the
+ * pilot's OPC UA server queues overflowed; a keepalive bound): README, "Under load".
  *
  * Why two workers: most of the suite's wall time is spent waiting on other processes (Node-RED
  * children, mosquitto, Chromium, npm) and on simulated clocks, not computing in mocha; two files
