@@ -183,11 +183,13 @@ async function runMode(mode: "tabs" | "processes", lines: Line[], root: string, 
     for (const file of probes) {
       const s = readProbe(file).filter((l) => l.t >= from && l.t <= to + 2500);
       if (s.length < 2) throw new Error(`${mode}: too few probe samples in ${file}`);
-      const last = s[s.length - 1];
-      rss += last.rss / MB;
-      pss += (last.pss ?? NaN) / MB;
-      anon += (last.anon ?? NaN) / MB;
-      heap += (last.heapUsed ?? NaN) / MB;
+      // Memory: each process's median over the measured span, not its last sample, so that where
+      // a garbage collection happens to be at the end does not decide the figure.
+      const mid = (f: (l: ProbeLine) => number | undefined): number => median(s.map((l) => f(l) ?? NaN)) / MB;
+      rss += mid((l) => l.rss);
+      pss += mid((l) => l.pss);
+      anon += mid((l) => l.anon);
+      heap += mid((l) => l.heapUsed);
       cpu += ((s[s.length - 1].cpuUs - s[0].cpuUs) / 1000 / (s[s.length - 1].t - s[0].t)) * 100;
       lags.push(...s.map((l) => l.lagP99Ms));
     }
@@ -204,7 +206,9 @@ function summary(r: ModeResult): string {
   // A line that has not loaded its model yet lacks onnxruntime-web's memory (about 65 MB per process): say so.
   const idle = r.lines.flatMap((l, i) => (Number.isNaN(l.firstInferenceS) ? [`line${i + 1}`] : []));
   const warn = idle.length ? `; NO inference in the run from ${idle.join(", ")}: its memory lacks a loaded model` : "";
-  return `${r.processes} process(es), node flags "${r.nodeArgs.join(" ")}", ${r.load}; first inference per line (s): ${first}; invariant per line: ${inv}${warn}`;
+  // OTB_INFER_ENGINE (engine.ts) reaches every Node-RED: e.g. the path of an onnxruntime-node install.
+  const engine = process.env.OTB_INFER_ENGINE ? `, engine ${process.env.OTB_INFER_ENGINE}` : ", engine: the first that loads";
+  return `${r.processes} process(es), node flags "${r.nodeArgs.join(" ")}"${engine}, ${r.load}; first inference per line (s): ${first}; invariant per line: ${inv}${warn}`;
 }
 
 const bench: Benchmark = {
