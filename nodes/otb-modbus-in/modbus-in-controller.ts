@@ -32,7 +32,7 @@ export class ModbusInController implements NodeController {
     device.conn.register(ctx.node, { onState: (state, detail) => this.onState(state, detail) });
     for (const [group, poller] of this.pollers) {
       const period = map.periods[group] ?? 0;
-      if (period > 0) ctx.every(Math.max(MIN_PERIOD_MS, period), () => void this.runPoll(poller, null, null));
+      if (period > 0) ctx.every(Math.max(MIN_PERIOD_MS, period), () => void this.onTick(poller));
     }
   }
 
@@ -42,6 +42,8 @@ export class ModbusInController implements NodeController {
       const poller = this.pollers.get(group);
       if (!poller) throw new ConfigError(`no poll group "${group}" (have: ${[...this.pollers.keys()].join(", ")})`);
       await this.runPoll(poller, msg, send);
+      // A tick that came due during this poll runs now; the message's done() does not wait for it.
+      void this.catchUp(poller);
     }
   }
 
@@ -56,12 +58,22 @@ export class ModbusInController implements NodeController {
     else if (state === "connected") {
       status.waiting(`connected, ${this.map.tags.length} tags`);
       // First data at once rather than one (possibly long) period after deploy.
-      for (const [group, poller] of this.pollers) if ((this.map.periods[group] ?? 0) > 0 && poller.counters.polls === 0) void this.runPoll(poller, null, null);
+      for (const [group, poller] of this.pollers) if ((this.map.periods[group] ?? 0) > 0 && poller.counters.polls === 0) void this.onTick(poller);
     } else if (state === "disconnected") status.down(`comm_lost: ${detail ?? "disconnected"}`.slice(0, 60));
   }
 
+  /** A timer tick: poll, then at once the poll owed to a tick that came due meanwhile (poller.ts). */
+  private async onTick(poller: GroupPoller): Promise<void> {
+    await this.runPoll(poller, null, null, "defer");
+    await this.catchUp(poller);
+  }
+
+  private async catchUp(poller: GroupPoller): Promise<void> {
+    while (!this.closed && poller.takeDue()) await this.runPoll(poller, null, null, "defer");
+  }
+
   /** Polls one group and sends its batch; never throws (a timer has nobody to throw to). */
-  private async runPoll(poller: GroupPoller, msg: NodeMessage | null, send: NodeSend | null): Promise<void> {
+  private async runPoll(poller: GroupPoller, msg: NodeMessage | null, send: NodeSend | null, whenBusy: "skip" | "defer" = "skip"): Promise<void> {
     const { ctx, device } = this;
     if (this.closed) return;
     // Before the first connection attempt has finished there is nothing to say yet.
@@ -69,13 +81,14 @@ export class ModbusInController implements NodeController {
     const skippedBefore = poller.counters.skipped;
     let batch: Signal[] | null;
     try {
-      batch = await poller.poll();
+      batch = await poller.poll(whenBusy);
     } catch (err) {
       ctx.report(err, msg ?? { payload: null, topic: poller.group });
       return;
     }
     if (this.closed) return;
     if (!batch) {
+      if (poller.counters.skipped === skippedBefore) return; // deferred, not skipped: it runs when the current poll ends
       ctx.status.warning(`poll overrun: ${poller.group} skipped ${poller.counters.skipped}x`.slice(0, 60));
       if (poller.counters.skipped === skippedBefore + 1 && poller.counters.skipped % 100 === 1) {
         ctx.node.warn(`poll group "${poller.group}" is still running when its next poll is due; skipped (${poller.counters.skipped} so far)`);

@@ -8,8 +8,11 @@
  * merged block fails with code 2 again that wait doubles (up to MAX_REMERGE_WAIT polls), so a
  * transient code 2 costs one poll of extra requests while a register that is really missing
  * (e.g. an unmapped gap read through) settles on the split plan with a few probes at most.
- * A poll that is still running when the next one is due is skipped and counted, never queued
- * behind. Every request of one poll carries the poll's deadline (pollTimeoutMs).
+ * A timer poll that comes due while the previous one still runs is deferred: it starts as soon as
+ * that one ends (counted `late`), so a poll that takes just over its period costs no rate; more
+ * ticks during the same poll are skipped and counted, never queued behind (at most one poll
+ * waits, so requests cannot pile up behind a slow device). Every request of one poll carries the
+ * poll's deadline (pollTimeoutMs).
  */
 import type { Signal, SignalValue } from "../shared";
 import type { ReadOutcome, ReadRequest } from "../otb-modbus-device/modbus-device";
@@ -23,6 +26,8 @@ export interface ReadPort {
 
 export interface PollCounters {
   polls: number;
+  /** Polls that came due while the previous one ran and started when it ended. */
+  late: number;
   skipped: number;
   requests: number;
   good: number;
@@ -44,8 +49,10 @@ interface Split {
 
 export class GroupPoller {
   blocks: Block[];
-  readonly counters: PollCounters = { polls: 0, skipped: 0, requests: 0, good: 0, bad: 0, splits: 0, merges: 0 };
+  readonly counters: PollCounters = { polls: 0, late: 0, skipped: 0, requests: 0, good: 0, bad: 0, splits: 0, merges: 0 };
   private busy = false;
+  /** A timer tick came while busy: one poll is owed, started by takeDue() when this one ends. */
+  private due = false;
   /** By merged block; kept after a merge so that a new split remembers the doubled wait. */
   private readonly splitState = new Map<Block, Split>();
   private deadline: number | undefined;
@@ -68,10 +75,14 @@ export class GroupPoller {
     return this.busy;
   }
 
-  /** Reads the group once; null when the previous poll of this group has not finished. */
-  async poll(): Promise<Signal[] | null> {
+  /**
+   * Reads the group once; null when the previous poll of this group has not finished. A timer's
+   * tick (`whenBusy` "defer") is then owed once (takeDue); anything else, or a second tick, is skipped.
+   */
+  async poll(whenBusy: "skip" | "defer" = "skip"): Promise<Signal[] | null> {
     if (this.busy) {
-      this.counters.skipped++;
+      if (whenBusy === "defer" && !this.due) this.due = true;
+      else this.counters.skipped++;
       return null;
     }
     this.busy = true;
@@ -89,6 +100,14 @@ export class GroupPoller {
     } finally {
       this.busy = false;
     }
+  }
+
+  /** True (once) when a timer tick came due during the poll that just ended: poll again now. */
+  takeDue(): boolean {
+    if (!this.due || this.busy) return false;
+    this.due = false;
+    this.counters.late++;
+    return true;
   }
 
   private async readBlock(block: Block): Promise<Signal[]> {

@@ -117,14 +117,19 @@ describe("otb-modbus-in (Node-RED, real ServerTCP)", () => {
     await waitFor(() => statuses.some((s) => s.startsWith("yellow:1/2 bad (modbus:exception_4)")), 2000, "status");
   });
 
-  it("skips and counts a poll that overruns its period instead of queueing it", async () => {
+  it("a poll that overruns its period: the next starts when it ends (late), further ticks are skipped and counted, nothing queues", async () => {
+    // 150 ms per poll, a tick every 40 ms: about three ticks fall in each poll.
     peer.delayFor = () => 150;
     await helper.load(nodes, flow(peer.port, { periodMs: "40", tags: [{ tag: "slow", address: 0 }] }, { timeoutMs: "1000" }));
-    const msg = await nextMessage(helper.getNode("out"), 3000);
-    await nextMessage(helper.getNode("out"), 3000);
-    const stats = msg.stats as { skipped: number; polls: number; device: { queue: number } };
-    assert.ok(stats.skipped >= 2, `skipped ${stats.skipped}`);
-    assert.ok(stats.device.queue <= 1, "nothing piles up in the device queue");
+    type Stats = { skipped: number; late: number; polls: number; device: { queue: number } };
+    const stats: Stats[] = [];
+    for (let i = 0; i < 4; i++) stats.push((await nextMessage(helper.getNode("out"), 3000)).stats as Stats);
+    const last = stats[stats.length - 1];
+    // Each batch is one poll; of the three after the first, the ones a tick came due for started late (not a tick later).
+    assert.deepStrictEqual(stats.map((s) => s.polls), [1, 2, 3, 4], "one poll per batch, none lost or doubled");
+    assert.ok(last.late >= 2, `late polls: ${last.late} of 3`);
+    assert.ok(last.skipped >= 2, `skipped ${last.skipped}`);
+    assert.ok(stats.every((s) => s.device.queue <= 1), "nothing piles up in the device queue");
   });
 
   it("a device outage: comm_lost batches, one error for the reader's Catch node, data again after", async function () {
