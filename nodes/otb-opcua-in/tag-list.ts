@@ -6,7 +6,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { ajv, ConfigError, describeErrors, num } from "../shared";
+import { ConfigError, lazyValidator, describeErrors, num } from "../shared";
 import { readConfig } from "../shared/schema";
 import { schema, type OpcuaInFields } from "./schema";
 
@@ -36,12 +36,12 @@ const tagSchema = {
     unit: { type: "string" },
   },
 };
-const validateCatalog = ajv.compile({
+const validateCatalog = lazyValidator((ajv) => ajv.compile({
   oneOf: [
     { type: "array", items: tagSchema },
     { type: "object", required: ["tags"], properties: { tags: { type: "array", items: tagSchema } } },
   ],
-});
+}));
 
 /** Checks and normalises raw tag rows (from the form, a flow file or a catalog). */
 export function parseTags(raw: unknown): TagDef[] {

@@ -4,8 +4,9 @@
  * editors and CI lives in flows/catalog/tag-catalog.schema.json; a test keeps the two equal);
  * parseCatalog() adds the checks a schema cannot express (band order, duplicate tags).
  */
+import type Ajv from "ajv";
 import type { ErrorObject } from "ajv";
-import { ajv, ConfigError, describeErrors, isSafeTopicLevel, type Quality } from "../shared";
+import { ConfigError, lazyValidator, describeErrors, isSafeTopicLevel, type Quality } from "../shared";
 
 /** Reason codes whose severity a catalog may override (out_of_range has its two bands instead). */
 export const TUNABLE_REASONS = ["rate_of_change", "flatline", "spike", "drift"] as const;
@@ -166,9 +167,13 @@ export function standaloneCatalogSchema(): Record<string, unknown> {
   };
 }
 
-ajv.addSchema(tagRuleSchema);
-const validateCatalogDoc = ajv.compile(tagCatalogSchema);
-const validateRuleList = ajv.compile({ type: "array", items: { $ref: "otb:tag-rule" } });
+/** The shared ajv with the tag rule schema added (once), for the two validators below. */
+function withTagRule(ajv: Ajv): Ajv {
+  if (!ajv.getSchema("otb:tag-rule")) ajv.addSchema(tagRuleSchema);
+  return ajv;
+}
+const validateCatalogDoc = lazyValidator((ajv) => withTagRule(ajv).compile(tagCatalogSchema));
+const validateRuleList = lazyValidator((ajv) => withTagRule(ajv).compile({ type: "array", items: { $ref: "otb:tag-rule" } }));
 
 /** Checks a whole catalog document (the file format) and returns its normalised rules. */
 export function parseCatalog(doc: unknown): TagRule[] {

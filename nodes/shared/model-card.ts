@@ -7,9 +7,8 @@
  */
 import { createHash } from "crypto";
 import * as fs from "fs";
-import type { ValidateFunction } from "ajv";
 import { ConfigError } from "./errors";
-import { ajv, describeErrors, type KeysOf } from "./schemas";
+import { describeErrors, lazyValidator, type KeysOf } from "./schemas";
 
 export interface ModelCard {
   name: string;
@@ -81,7 +80,7 @@ export const modelCardSchema = {
 } as const;
 
 // Compiled on the pack's shared ajv instance (strict mode: the tuple `items` carries min/maxItems).
-export const validateModelCard = ajv.compile<ModelCard>(modelCardSchema) as ValidateFunction<ModelCard>;
+export const validateModelCard = lazyValidator<ModelCard>((ajv) => ajv.compile<ModelCard>(modelCardSchema));
 
 /**
  * Checks what the schema cannot: lengths that must agree with the feature list, distinct names.

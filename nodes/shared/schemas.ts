@@ -1,11 +1,12 @@
 /**
- * JSON Schemas for the DESIGN.md message shapes, compiled once with ajv.
+ * JSON Schemas for the DESIGN.md message shapes, compiled with ajv once per process, on first use.
  * Written by hand rather than generated so that they read as documentation; the agreement
  * with types.ts is enforced twice: KeysOf<> below fails the build if a property is added to a
  * type and not to its schema (or the reverse), and test/shared/schemas.test.ts checks required
  * lists and round-trips typed examples.
  */
-import Ajv, { type ErrorObject, type ValidateFunction } from "ajv";
+import type Ajv from "ajv";
+import type { ErrorObject, ValidateFunction } from "ajv";
 import type { Alarm, AlarmKpi, Context, ContextEvent, FeatureFrame, Inference, Kpi, Signal, SpcAlarm, Verdict } from "./types";
 import { KPI_SCOPES, MODES, QUALITIES, VERDICT_VALUES } from "./types";
 
@@ -270,20 +271,54 @@ export const alarmKpiSchema = {
   },
 } as const;
 
-/** One ajv instance for the whole pack: schemas compile once per process, not per node. */
-export const ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true });
-ajv.addSchema(contextSchema);
+let shared: Ajv | null = null;
 
-export const validateSignal = ajv.compile<Signal>(signalSchema);
-export const validateContext = ajv.getSchema<Context>("otb:context") as ValidateFunction<Context>;
-export const validateFeatureFrame = ajv.compile<FeatureFrame>(featureFrameSchema);
-export const validateInference = ajv.compile<Inference>(inferenceSchema);
-export const validateContextEvent = ajv.compile<ContextEvent>(contextEventSchema);
-export const validateAlarm = ajv.compile<Alarm>(alarmSchema);
-export const validateSpcAlarm = ajv.compile<SpcAlarm>(spcAlarmSchema);
-export const validateVerdict = ajv.compile<Verdict>(verdictSchema);
-export const validateAlarmKpi = ajv.compile<AlarmKpi>(alarmKpiSchema);
-export const validateKpi = ajv.compile<Kpi>(kpiSchema);
+/**
+ * One ajv instance for the whole pack (schemas compile once per process, not per node), made on
+ * first use. ajv and the compiled validators took about 20 MB RSS per process when compiled at
+ * require time (issue 19, memory per line process), and most processes need few of them or none:
+ * the hot paths check Signals and FeatureFrames by hand first (below) and ask ajv only about what
+ * that check cannot accept.
+ */
+export function sharedAjv(): Ajv {
+  if (!shared) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const AjvClass = (require("ajv") as typeof import("ajv")).default;
+    shared = new AjvClass({ allErrors: true, strict: true, allowUnionTypes: true });
+    shared.addSchema(contextSchema);
+  }
+  return shared;
+}
+
+/** A validator as callers use it: call it, then read `.errors` when it said no. */
+export interface Validator<T> {
+  (data: unknown): data is T;
+  errors?: ErrorObject[] | null;
+}
+
+/** A validator compiled by `compile` (with the shared ajv) on its first call, not at require time. */
+export function lazyValidator<T>(compile: (ajv: Ajv) => ValidateFunction<T> | ValidateFunction): Validator<T> {
+  let fn: ValidateFunction | null = null;
+  const validate = ((data: unknown): boolean => {
+    fn ??= compile(sharedAjv()) as ValidateFunction;
+    const ok = fn(data) as boolean;
+    validate.errors = fn.errors;
+    return ok;
+  }) as Validator<T>;
+  validate.errors = null;
+  return validate;
+}
+
+export const validateSignal = lazyValidator<Signal>((ajv) => ajv.compile<Signal>(signalSchema));
+export const validateContext = lazyValidator<Context>((ajv) => ajv.getSchema<Context>("otb:context") as ValidateFunction<Context>);
+export const validateFeatureFrame = lazyValidator<FeatureFrame>((ajv) => ajv.compile<FeatureFrame>(featureFrameSchema));
+export const validateInference = lazyValidator<Inference>((ajv) => ajv.compile<Inference>(inferenceSchema));
+export const validateContextEvent = lazyValidator<ContextEvent>((ajv) => ajv.compile<ContextEvent>(contextEventSchema));
+export const validateAlarm = lazyValidator<Alarm>((ajv) => ajv.compile<Alarm>(alarmSchema));
+export const validateSpcAlarm = lazyValidator<SpcAlarm>((ajv) => ajv.compile<SpcAlarm>(spcAlarmSchema));
+export const validateVerdict = lazyValidator<Verdict>((ajv) => ajv.compile<Verdict>(verdictSchema));
+export const validateAlarmKpi = lazyValidator<AlarmKpi>((ajv) => ajv.compile<AlarmKpi>(alarmKpiSchema));
+export const validateKpi = lazyValidator<Kpi>((ajv) => ajv.compile<Kpi>(kpiSchema));
 
 /** "ts must be number; quality must be equal to one of the allowed values" */
 export function describeErrors(errors: ErrorObject[] | null | undefined): string {

@@ -21,7 +21,7 @@
  * encoders put it in `long_value`, so the decoder accepts either field for every integer type.
  * DataSet, Template, PropertySet and metadata are out of scope: the decoder skips those fields.
  */
-import * as protobuf from "protobufjs";
+import type * as Protobuf from "protobufjs";
 import { ConfigError, ValidationError } from "./errors";
 import protoJson = require("./sparkplug-b.proto.json");
 
@@ -70,9 +70,24 @@ export class SparkplugDecodeError extends ValidationError {
   }
 }
 
-const root = protobuf.Root.fromJSON(protoJson as protobuf.INamespace);
-const PayloadType = root.lookupType("org.eclipse.tahu.protobuf.Payload");
-const Long = protobuf.util.Long as unknown as { fromString(s: string, unsigned: boolean): LongLike };
+/**
+ * protobufjs and the Payload type, loaded on the first encode or decode: Node-RED loads every node
+ * of the pack, and a process that never speaks Sparkplug need not carry them (about 8 MB RSS;
+ * issue 19, memory per line process).
+ */
+let codec: { PayloadType: Protobuf.Type; Long: { fromString(s: string, unsigned: boolean): LongLike } } | null = null;
+function sparkplugCodec(): NonNullable<typeof codec> {
+  if (!codec) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const protobuf = require("protobufjs") as typeof Protobuf;
+    const root = protobuf.Root.fromJSON(protoJson as Protobuf.INamespace);
+    codec = {
+      PayloadType: root.lookupType("org.eclipse.tahu.protobuf.Payload"),
+      Long: protobuf.util.Long as unknown as { fromString(s: string, unsigned: boolean): LongLike },
+    };
+  }
+  return codec;
+}
 type LongLike = { toString(): string; low: number; high: number; unsigned: boolean };
 
 // ---------------------------------------------------------------------------------------- encode
@@ -83,6 +98,7 @@ export function encodePayload(p: SparkplugPayload): Uint8Array {
   if (p.seq !== undefined) message.seq = toUint64(p.seq, "seq");
   if (p.uuid !== undefined) message.uuid = p.uuid;
   if (p.body !== undefined) message.body = p.body;
+  const { PayloadType } = sparkplugCodec();
   return PayloadType.encode(PayloadType.fromObject(message)).finish();
 }
 
@@ -144,7 +160,7 @@ function toUint64(v: number | bigint, label: string): LongLike {
   if (typeof v === "bigint" && (v < 0n || v >= 1n << 64n)) {
     throw new ValidationError(`${label}: out of uint64 range`, "type_mismatch");
   }
-  return Long.fromString(v.toString(), true);
+  return sparkplugCodec().Long.fromString(v.toString(), true);
 }
 
 // ---------------------------------------------------------------------------------------- decode
@@ -153,7 +169,7 @@ export function decodePayload(buf: Uint8Array): SparkplugPayload {
   if (!(buf instanceof Uint8Array)) throw new SparkplugDecodeError("Sparkplug payload must be bytes");
   let raw: Record<string, unknown>;
   try {
-    raw = PayloadType.decode(buf) as unknown as Record<string, unknown>;
+    raw = sparkplugCodec().PayloadType.decode(buf) as unknown as Record<string, unknown>;
   } catch (err) {
     throw new SparkplugDecodeError(`Sparkplug payload is truncated or malformed: ${(err as Error).message}`);
   }

@@ -3,7 +3,7 @@
  * the expected return; and the value created against that baseline, with every term's
  * arithmetic written out so a controller can redo it by hand.
  */
-import { ajv, describeErrors } from "../schemas";
+import { describeErrors, lazyValidator } from "../schemas";
 import { ConfigError } from "../errors";
 import { figures, type Tally } from "./tally";
 
@@ -72,7 +72,7 @@ export const businessCaseSchema = {
   },
 } as const;
 
-const validate = ajv.compile<BusinessCase>(businessCaseSchema);
+const validate = lazyValidator<BusinessCase>((ajv) => ajv.compile<BusinessCase>(businessCaseSchema));
 
 export function parseBusinessCase(doc: unknown): BusinessCase {
   if (!validate(doc)) throw new ConfigError(`business case: ${describeErrors(validate.errors)}`);
