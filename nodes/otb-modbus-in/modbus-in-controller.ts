@@ -69,11 +69,11 @@ export class ModbusInController implements NodeController {
   }
 
   private async catchUp(poller: GroupPoller): Promise<void> {
-    while (!this.closed && poller.takeDue()) await this.runPoll(poller, null, null, "defer");
+    while (!this.closed && poller.takeDue()) await this.runPoll(poller, null, null, "defer", true);
   }
 
   /** Polls one group and sends its batch; never throws (a timer has nobody to throw to). */
-  private async runPoll(poller: GroupPoller, msg: NodeMessage | null, send: NodeSend | null, whenBusy: "skip" | "defer" = "skip"): Promise<void> {
+  private async runPoll(poller: GroupPoller, msg: NodeMessage | null, send: NodeSend | null, whenBusy: "skip" | "defer" = "skip", late = false): Promise<void> {
     const { ctx, device } = this;
     if (this.closed) return;
     // Before the first connection attempt has finished there is nothing to say yet.
@@ -114,13 +114,15 @@ export class ModbusInController implements NodeController {
     const last = stamped.out[stamped.out.length - 1];
     if (this.deviceClock.holding > 0) ctx.status.waiting(`waiting for device clock: ${this.deviceClock.holding} held`.slice(0, 60));
     else if (this.deviceClock.unread.length > 0) ctx.status.warning(`${CLOCK_UNREAD}: ${this.deviceClock.unread.map(unitName).join(", ")}, host time`.slice(0, 60));
-    else if (last) this.updateStatus(last.batch);
+    else if (last) this.updateStatus(last.batch, late ? poller : null);
   }
 
-  private updateStatus(batch: Signal[]): void {
+  /** `late`: the poller whose poll just sent started late, so the period asked is not being met. */
+  private updateStatus(batch: Signal[], late: GroupPoller | null): void {
     const status = this.ctx.status;
     const bad = batch.filter((s) => s.quality !== "good");
-    if (bad.length === 0) status.flowing(`${batch.length} tags`);
+    if (bad.length === 0 && late) status.warning(`${batch.length} tags, poll overrun: ${late.group} late ${late.counters.late}x`.slice(0, 60));
+    else if (bad.length === 0) status.flowing(`${batch.length} tags`);
     else if (bad.length === batch.length) status.down(`${bad[0]!.reasons?.[0] ?? "bad"}: ${bad.length} tags`);
     else status.warning(`${bad.length}/${batch.length} bad (${bad[0]!.reasons?.[0] ?? "bad"})`);
   }

@@ -121,6 +121,13 @@ describe("otb-modbus-in (Node-RED, real ServerTCP)", () => {
     // 150 ms per poll, a tick every 40 ms: about three ticks fall in each poll.
     peer.delayFor = () => 150;
     await helper.load(nodes, flow(peer.port, { periodMs: "40", tags: [{ tag: "slow", address: 0 }] }, { timeoutMs: "1000" }));
+    const statuses: string[] = [];
+    const inNode = helper.getNode("in");
+    const orig = inNode.status.bind(inNode);
+    inNode.status = ((st: { text?: string; fill?: string }) => {
+      statuses.push(`${st.fill}:${st.text}`);
+      return orig(st as never);
+    }) as never;
     type Stats = { skipped: number; late: number; polls: number; device: { queue: number } };
     const stats: Stats[] = [];
     for (let i = 0; i < 4; i++) stats.push((await nextMessage(helper.getNode("out"), 3000)).stats as Stats);
@@ -130,6 +137,8 @@ describe("otb-modbus-in (Node-RED, real ServerTCP)", () => {
     assert.ok(last.late >= 2, `late polls: ${last.late} of 3`);
     assert.ok(last.skipped >= 2, `skipped ${last.skipped}`);
     assert.ok(stats.every((s) => s.device.queue <= 1), "nothing piles up in the device queue");
+    // The data is good, but the period asked is not met: the status says so, never plain green.
+    assert.ok(statuses.some((t) => /^yellow:1 tags, poll overrun: .* late \d+x$/.test(t)), `statuses: ${statuses.join(" | ")}`);
   });
 
   it("a device outage: comm_lost batches, one error for the reader's Catch node, data again after", async function () {
