@@ -26,6 +26,18 @@ function flow(port: number, inNode: Record<string, unknown>, deviceOver: Record<
   ]);
 }
 
+/** Every status the node shows from now on, as "fill:text" (the node's own status() still runs). */
+function statusTexts(id: string): string[] {
+  const statuses: string[] = [];
+  const node = helper.getNode(id);
+  const orig = node.status.bind(node);
+  node.status = ((st: { text?: string; fill?: string }) => {
+    statuses.push(`${st.fill}:${st.text}`);
+    return orig(st as never);
+  }) as never;
+  return statuses;
+}
+
 /** The next batch whose Signals are all good (the first polls may race the connection). */
 async function nextGoodBatch(timeoutMs = 5000): Promise<Record<string, unknown>> {
   const out = helper.getNode("out");
@@ -101,13 +113,7 @@ describe("otb-modbus-in (Node-RED, real ServerTCP)", () => {
     peer.holding[0] = 5;
     peer.exceptions.set("holding:50", 4);
     await helper.load(nodes, flow(peer.port, { tags: [{ tag: "ok", address: 0 }, { tag: "failed", address: 50 }] }));
-    const statuses: string[] = [];
-    const inNode = helper.getNode("in");
-    const orig = inNode.status.bind(inNode);
-    inNode.status = ((s: { text?: string; fill?: string }) => {
-      statuses.push(`${s.fill}:${s.text}`);
-      return orig(s as never);
-    }) as never;
+    const statuses = statusTexts("in");
     let batch: Signal[] = [];
     await waitFor(async () => {
       batch = (await nextMessage(helper.getNode("out"))).payload as Signal[];
@@ -121,13 +127,7 @@ describe("otb-modbus-in (Node-RED, real ServerTCP)", () => {
     // 150 ms per poll, a tick every 40 ms: about three ticks fall in each poll.
     peer.delayFor = () => 150;
     await helper.load(nodes, flow(peer.port, { periodMs: "40", tags: [{ tag: "slow", address: 0 }] }, { timeoutMs: "1000" }));
-    const statuses: string[] = [];
-    const inNode = helper.getNode("in");
-    const orig = inNode.status.bind(inNode);
-    inNode.status = ((st: { text?: string; fill?: string }) => {
-      statuses.push(`${st.fill}:${st.text}`);
-      return orig(st as never);
-    }) as never;
+    const statuses = statusTexts("in");
     type Stats = { skipped: number; late: number; polls: number; device: { queue: number } };
     const stats: Stats[] = [];
     for (let i = 0; i < 4; i++) stats.push((await nextMessage(helper.getNode("out"), 3000)).stats as Stats);
