@@ -75,7 +75,7 @@ export class SparkplugDecodeError extends ValidationError {
  * of the pack, and a process that never speaks Sparkplug need not carry them (about 8 MB RSS;
  * issue 19, memory per line process).
  */
-let codec: { PayloadType: Protobuf.Type; Long: { fromString(s: string, unsigned: boolean): LongLike } } | null = null;
+let codec: { PayloadType: Protobuf.Type; Long: LongClass } | null = null;
 function sparkplugCodec(): NonNullable<typeof codec> {
   if (!codec) {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -83,12 +83,13 @@ function sparkplugCodec(): NonNullable<typeof codec> {
     const root = protobuf.Root.fromJSON(protoJson as Protobuf.INamespace);
     codec = {
       PayloadType: root.lookupType("org.eclipse.tahu.protobuf.Payload"),
-      Long: protobuf.util.Long as unknown as { fromString(s: string, unsigned: boolean): LongLike },
+      Long: protobuf.util.Long as unknown as LongClass,
     };
   }
   return codec;
 }
 type LongLike = { toString(): string; low: number; high: number; unsigned: boolean };
+type LongClass = { fromString(s: string, unsigned: boolean): LongLike };
 
 // ---------------------------------------------------------------------------------------- encode
 
