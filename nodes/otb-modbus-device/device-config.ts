@@ -36,6 +36,8 @@ export interface DeviceOptions {
   maxGap: number;
   /** Silence between requests; slow RS-485 devices and gateways need it. */
   interRequestDelayMs: number;
+  /** Requests on the wire at once, Modbus TCP only (modbus-device.ts, inFlightLimit). */
+  maxInFlight: number;
   /** Consecutive timeouts after which the link is treated as dead and reopened. */
   timeoutsBeforeReconnect: number;
   connectTimeoutMs: number;
@@ -76,6 +78,7 @@ export function deviceFromConfig(c: DeviceFields): DeviceOptions {
     maxRegisters: c.maxRegisters,
     maxGap: c.maxGap,
     interRequestDelayMs: c.interRequestDelayMs,
+    maxInFlight: c.maxInFlight,
     timeoutsBeforeReconnect: c.timeoutsBeforeReconnect,
     connectTimeoutMs: 5_000,
     maxQueue: c.maxQueue,

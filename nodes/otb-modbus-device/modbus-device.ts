@@ -1,6 +1,7 @@
 /**
  * One Modbus device (or one RS-485 wire): a SharedConnection around a modbus-serial client and a
- * single bounded request queue that every reader shares, with one request on the wire at a time.
+ * single bounded request queue that every reader shares. One request is on the wire at a time
+ * unless `maxInFlight` says more (Modbus TCP only, see inFlightLimit()).
  *
  * The rules that keep a plant's data honest:
  * - every request has a timeout (modbus-serial has none by default) and a watchdog above it,
@@ -105,11 +106,13 @@ export class ModbusDevice extends EventEmitter {
   /** RTU: reply shapes per unit that may still arrive (rtu-link.ts); kept across reopened ports. */
   private readonly rtuDoubt: Doubt = new Map();
   private readonly queue: Job[] = [];
-  private pumping = false;
+  /** Requests taken from the queue and not yet resolved (on the wire, retrying, or spacing). */
+  private inFlight = 0;
   private consecutiveTimeouts = 0;
   /** Units whose last request timed out: served after the others (see the header). */
   private readonly silentUnits = new Set<number>();
-  private abortInFlight: ((reason: string) => void) | null = null;
+  /** One abort per request on the wire: a lost link or close() ends them all at once. */
+  private readonly aborts = new Set<(reason: string) => void>();
   private closed = false;
   private everConnected = false;
 
@@ -125,13 +128,27 @@ export class ModbusDevice extends EventEmitter {
         this.everConnected = true;
         this.consecutiveTimeouts = 0;
       } else {
-        this.abortInFlight?.("connection lost");
+        this.abortAll("connection lost");
       }
     });
   }
 
   get queueLength(): number {
     return this.queue.length;
+  }
+
+  /**
+   * Requests this device puts on the wire at once. Modbus TCP matches each reply to its request
+   * by the MBAP transaction id (Modbus Messaging on TCP/IP Implementation Guide V1.0b, 3.1.3 and
+   * 4.1), so a client may send the next request before the last is answered, and
+   * modbus-serial keys its pending transactions by that id. Many devices and TCP-to-RTU gateways
+   * serve one transaction at a time, so the default is 1; RTU has no transaction id (RtuLink
+   * attributes a reply by order and timing alone) and request spacing means one after another,
+   * so both keep 1 whatever maxInFlight says (the schema refuses the combination).
+   */
+  get inFlightLimit(): number {
+    const o = this.options;
+    return o.transport === "tcp" && o.interRequestDelayMs === 0 ? Math.max(1, o.maxInFlight) : 1;
   }
 
   get connected(): boolean {
@@ -164,37 +181,44 @@ export class ModbusDevice extends EventEmitter {
       };
       // A read for a silent unit starts the pump only after the reads queued in this turn (the
       // rest of the poll), so that it does not go first merely because it came first.
-      if (this.silentUnits.has(this.unitOf(req))) queueMicrotask(() => void this.pump());
-      else void this.pump();
+      if (this.silentUnits.has(this.unitOf(req))) queueMicrotask(() => this.pump());
+      else this.pump();
     });
   }
 
   async close(): Promise<void> {
     this.closed = true;
     for (const job of this.queue.splice(0)) job.resolve(fail("comm_lost", "device closed"));
-    this.abortInFlight?.("device closed");
+    this.abortAll("device closed");
     await this.conn.close();
   }
 
-  private async pump(): Promise<void> {
-    if (this.pumping) return;
-    this.pumping = true;
-    try {
-      while (this.queue.length > 0) {
-        const next = this.silentUnits.size > 0 ? this.queue.findIndex((j) => !this.silentUnits.has(this.unitOf(j.req))) : 0;
-        const job = this.queue.splice(Math.max(0, next), 1)[0]!;
-        let outcome: ReadOutcome;
-        try {
-          outcome = await this.execute(job.req, job.deadline);
-        } catch (err) {
-          outcome = fail("comm_lost", toError(err).message);
-        }
-        job.resolve(outcome);
-        if (this.options.interRequestDelayMs > 0 && this.queue.length > 0) await sleep(this.options.interRequestDelayMs);
-      }
-    } finally {
-      this.pumping = false;
+  /** Starts queued reads while fewer than inFlightLimit are out; each one ending starts the next. */
+  private pump(): void {
+    while (this.queue.length > 0 && this.inFlight < this.inFlightLimit) {
+      const next = this.silentUnits.size > 0 ? this.queue.findIndex((j) => !this.silentUnits.has(this.unitOf(j.req))) : 0;
+      const job = this.queue.splice(Math.max(0, next), 1)[0]!;
+      this.inFlight++;
+      void this.serve(job);
     }
+  }
+
+  private async serve(job: Job): Promise<void> {
+    let outcome: ReadOutcome;
+    try {
+      outcome = await this.execute(job.req, job.deadline);
+    } catch (err) {
+      outcome = fail("comm_lost", toError(err).message);
+    }
+    job.resolve(outcome);
+    // The spacing holds this slot (the only one: spacing keeps the limit at 1) until it has passed.
+    if (this.options.interRequestDelayMs > 0 && this.queue.length > 0) await sleep(this.options.interRequestDelayMs);
+    this.inFlight--;
+    this.pump();
+  }
+
+  private abortAll(reason: string): void {
+    for (const abort of [...this.aborts]) abort(reason);
   }
 
   private unitOf(req: ReadRequest): number {
@@ -239,7 +263,7 @@ export class ModbusDevice extends EventEmitter {
           this.consecutiveTimeouts++;
           this.silentUnits.add(this.unitOf(req));
           if (this.consecutiveTimeouts >= this.options.timeoutsBeforeReconnect) {
-            this.conn.lost(new Error(`${this.consecutiveTimeouts} requests in a row timed out`));
+            this.lostOnce(client, new Error(`${this.consecutiveTimeouts} requests in a row timed out`));
             return fail("comm_lost", `timed out after ${attemptMs} ms; reconnecting`);
           }
           if (retry()) {
@@ -249,14 +273,14 @@ export class ModbusDevice extends EventEmitter {
           return fail("comm_lost", `timed out after ${attemptMs} ms`);
         }
         if (e.name === "ConnectionAborted" || e.name === "PortNotOpenError" || this.conn.state !== "connected") {
-          if (this.conn.state === "connected") this.conn.lost(e);
+          this.lostOnce(client, e);
           return fail("comm_lost", e.message || "port not open");
         }
         // CRC error, data length error, unexpected function code: a garbled frame, not data.
         // A stream that keeps garbling is as dead as a silent one: it counts towards reopening.
         this.counters.badReplies++;
         if (++this.consecutiveTimeouts >= this.options.timeoutsBeforeReconnect) {
-          this.conn.lost(new Error(`${this.consecutiveTimeouts} requests in a row failed (${e.message})`));
+          this.lostOnce(client, new Error(`${this.consecutiveTimeouts} requests in a row failed (${e.message})`));
           return fail("comm_lost", `bad reply: ${e.message}; reconnecting`);
         }
         if (retry()) {
@@ -274,6 +298,14 @@ export class ModbusDevice extends EventEmitter {
       this.counters.responses++;
       return { ok: true, data: (req.area === "coil" || req.area === "discrete" ? (data as boolean[]).slice(0, req.count) : data), ts: Date.now() };
     }
+  }
+
+  /**
+   * Reports the link lost, once: with several requests on the wire, each of them fails when the
+   * link dies, and only the first, whose client is still the connection's, may close and reopen it.
+   */
+  private lostOnce(client: Client, err: Error): void {
+    if (this.conn.client === client) this.conn.lost(err);
   }
 
   /**
@@ -321,7 +353,7 @@ export class ModbusDevice extends EventEmitter {
       const finish = (err: Error | null, data?: number[] | boolean[]): void => {
         if (settled) return;
         settled = true;
-        if (this.abortInFlight === abort) this.abortInFlight = null;
+        this.aborts.delete(abort);
         clearTimeout(watchdog);
         if (err) reject(err);
         else resolve(data!);
@@ -330,7 +362,7 @@ export class ModbusDevice extends EventEmitter {
         if (client instanceof RtuLink) client.abort(reason);
         finish(named("ConnectionAborted", reason));
       };
-      this.abortInFlight = abort;
+      this.aborts.add(abort);
       p.then((r) => finish(null, r.data), (err: unknown) => finish(libraryError(err)));
     });
   }

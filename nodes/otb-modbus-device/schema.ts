@@ -27,7 +27,18 @@ const serialPort: FieldCheck = (value, node) => {
   return String(value ?? "").trim() ? null : "is required for Modbus RTU (e.g. /dev/ttyUSB0)";
 };
 
-const int = (defaultValue: number | "", min: number, max: number, extra: { required?: boolean } = {}): ReturnType<typeof field.number> =>
+/**
+ * More than one request on the wire needs the MBAP transaction id of Modbus TCP to match replies
+ * (modbus-device.ts, inFlightLimit); RTU has none, and request spacing means one at a time.
+ */
+const pipelining: FieldCheck = (value, node) => {
+  if (!(Number(value) > 1)) return null;
+  const transport = String(node.transport ?? "").trim() || "tcp";
+  if (transport !== "tcp" && !/^\$\{[^}]+\}$/.test(transport)) return `is ${value}, but only Modbus TCP can have more than one request on the wire (RTU replies carry no transaction id): set 1`;
+  return Number(node.interRequestDelayMs) > 0 ? `is ${value}, but a request spacing (interRequestDelayMs) means one request at a time: set 1 or the spacing to 0` : null;
+};
+
+const int = (defaultValue: number | "", min: number, max: number, extra: { required?: boolean; check?: string } = {}): ReturnType<typeof field.number> =>
   field.number(defaultValue, { integer: true, min, max, ...extra });
 
 export const schema = defineSchema({
@@ -54,6 +65,8 @@ export const schema = defineSchema({
     maxRegisters: int(125, 1, 125),
     maxGap: int(10, 0, 124),
     interRequestDelayMs: int(0, 0, 10_000),
+    /** Requests on the wire at once (Modbus TCP); 1 for devices and gateways that serve one transaction at a time. */
+    maxInFlight: int(1, 1, 16, { check: "pipelining" }),
     timeoutsBeforeReconnect: int(3, 1, 100),
     maxQueue: int(1000, 1, 100_000),
     /** Blank: the request timeout. */
@@ -61,7 +74,7 @@ export const schema = defineSchema({
     reconnectInitialMs: int(1000, 100, 60_000),
     reconnectMaxMs: int(30_000, 1000, 3_600_000),
   },
-  checks: { transport, tcpHost, serialPort },
+  checks: { transport, tcpHost, serialPort, pipelining },
 });
 
 export type DeviceFields = ConfigOf<typeof schema>;

@@ -23,6 +23,13 @@ export interface ModbusPeer {
   requests: Record<Area, number>;
   /** Raw server only: TCP connections accepted so far. */
   connections?: number;
+  /** Raw server only: requests received and not yet answered, now and at most so far. */
+  outstanding?: number;
+  maxOutstanding?: number;
+  /** Raw server only: replies sent before a request that arrived earlier was answered. */
+  overtakes?: number;
+  /** Raw server only: connections open now. */
+  open?: () => number;
   /** Raw server only: rewrite (or drop, with null) each reply frame before it is sent. */
   mutate?: (frame: Buffer) => Buffer | null;
   close(): Promise<void>;
@@ -117,8 +124,14 @@ export async function startRawModbusServer(opts: { staleTid?: (tid: number) => b
     delayFor: () => 0,
     requests: { coil: 0, discrete: 0, holding: 0, input: 0 },
     connections: 0,
+    outstanding: 0,
+    maxOutstanding: 0,
+    overtakes: 0,
   } as unknown as ModbusPeer;
   const sockets = new Set<import("net").Socket>();
+  peer.open = () => sockets.size;
+  /** Requests waiting for their reply, in arrival order (for `overtakes`). */
+  const waiting: object[] = [];
   const areas: Area[] = ["coil", "discrete", "holding", "input"];
   const handle = (sock: import("net").Socket, frame: Buffer): void => {
     const tid = frame.readUInt16BE(0);
@@ -148,8 +161,18 @@ export async function startRawModbusServer(opts: { staleTid?: (tid: number) => b
       }
     }
     const ms = area ? peer.delayFor(area, start, count) : 0;
+    const ticket = {};
+    waiting.push(ticket);
+    peer.outstanding!++;
+    peer.maxOutstanding = Math.max(peer.maxOutstanding!, peer.outstanding!);
     if (ms < 0) return;
     const send = (): void => {
+      const i = waiting.indexOf(ticket);
+      if (i >= 0) {
+        if (i > 0) peer.overtakes!++;
+        waiting.splice(i, 1);
+        peer.outstanding!--;
+      }
       const stale = ms > 0 && opts.staleTid?.(tid);
       const mbap = Buffer.alloc(7);
       mbap.writeUInt16BE(stale ? (tid + 65535) & 0xffff : tid, 0);
@@ -179,7 +202,12 @@ export async function startRawModbusServer(opts: { staleTid?: (tid: number) => b
           }
         });
         sock.on("error", () => undefined);
-        sock.on("close", () => sockets.delete(sock));
+        sock.on("close", () => {
+          sockets.delete(sock);
+          // Requests never answered on a closed connection are no longer outstanding.
+          peer.outstanding = 0;
+          waiting.length = 0;
+        });
       });
       server.once("error", reject);
       server.listen(port, "127.0.0.1", () => {
