@@ -129,8 +129,39 @@ describe("OEE engine", () => {
     assert.equal(t.missingMs, 28 * MIN, "30 min without data minus the 2-min gap allowance is missing");
     assert.equal(t.gaps, 1);
     assert.equal(t.runMs, 62 * MIN + 30 * MIN);
+    // 1,800 parts since the last reading, 28 of its 30 min missing: 1,680 made in the outage.
+    assert.equal(t.gapParts, 1680, "the state file carried each counter's last reading across the restart");
     const f = figures(t);
     close(f.availability, 1, 1e-12, "availability over the known time");
+  });
+
+  it("parts made during a data gap are in the counts and quality but not in performance, which stays at 100 %", () => {
+    // Ideal cycle 1 s and the line makes one part a second throughout; the counter and the state
+    // are read every minute, except for 30 min (06:30-07:00) when nothing arrives at all.
+    const e = engine();
+    e.count(T0, "reject", 0);
+    for (const m of [...Array.from({ length: 31 }, (_, i) => i), ...Array.from({ length: 31 }, (_, i) => 60 + i)]) {
+      const ts = T0 + m * MIN;
+      e.setMode(ts, "running");
+      e.count(ts, "total", m * 60);
+    }
+    e.count(T0 + 90 * MIN, "reject", 90);
+    const t = e.current().shift!.tally;
+    const f = figures(t);
+    assert.equal(t.total, 5400, "every part counted");
+    assert.equal(t.missingMs, 28 * MIN, "30 min without data minus the 2-min allowance");
+    assert.equal(f.operatingMs, 62 * MIN);
+    // The reading at 07:00 carries 1,800 parts over 30 min, 28 of them missing: 1,680 gap parts.
+    assert.equal(t.gapParts, 1680);
+    close(f.performance, 1, 1e-12, "performance over the known operating time (1.45 when gap parts were credited)");
+    close(f.quality, 5310 / 5400, 1e-12, "quality over every part, gap parts included");
+    const kpi = oeeKpi("shift", "day", t, T0 + 90 * MIN);
+    assert.ok(validateKpi(kpi), JSON.stringify(validateKpi.errors));
+    assert.ok(kpi.reasons?.some((r) => r.startsWith("gap_parts: 1680 part(s)")), JSON.stringify(kpi.reasons));
+    assert.ok(!kpi.reasons?.some((r) => r.startsWith("performance_over_100")), JSON.stringify(kpi.reasons));
+    const w = waterfall(t);
+    assert.equal(w.allTime - w.unscheduled - w.plannedStops - w.missingData - w.availabilityLoss - w.performanceLoss - w.qualityLoss, w.fullyProductive, "the waterfall adds up");
+    assert.ok(w.performanceLoss >= 0 && w.qualityLoss >= 0, JSON.stringify(w));
   });
 
   it("marks time without data as missing and keeps it out of availability", () => {

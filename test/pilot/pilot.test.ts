@@ -128,14 +128,11 @@ describe("single-line pilot (flows/single-line-pilot.json) against the simulator
       const last = msgs[msgs.length - 1].json as unknown as Kpi;
       assert.ok(last.values.availability !== null && last.values.availability > 0.5, JSON.stringify(last.values));
       // One clock: the filler's readings are not late against another source's time (performance
-      // would exceed 100 %). Parts made during a data gap are counted when the counter is read
-      // again while the gap's time stays out of the ratios (nodes/shared/outcomes/oee.ts), so a gap
-      // (a CPU-starved run: 45 s of 567 s once beside two hogs) lifts performance by its share:
-      // the bound is taken over operating time plus the gap.
-      const operating = last.values.operatingMs ?? 0;
-      const withGap = operating > 0 ? (operating + (last.values.missingMs ?? 0)) / operating : 1;
-      assert.ok(last.values.performance !== null && last.values.performance / withGap <= 1.05, JSON.stringify(last.values));
-      assert.ok(last.values.oee !== null && last.values.oee > 0 && last.values.oee / withGap <= 1.05, JSON.stringify(last.values));
+      // would exceed 100 %). Parts made during a data gap (a CPU-starved run: 45 s of 567 s once
+      // beside two hogs) count in the totals but not in performance (Tally.gapParts), so the gap
+      // does not lift it either.
+      assert.ok(last.values.oee !== null && last.values.oee > 0 && last.values.oee <= 1, JSON.stringify(last.values));
+      assert.ok(last.values.performance !== null && last.values.performance <= 1.05, JSON.stringify(last.values));
       assert.ok((last.values.missingMs ?? 0) < (last.values.plannedProductionMs ?? 0) / 2, JSON.stringify(last.values));
       assert.ok(last.values.energyPerGoodPartKWh !== null && last.values.energyPerGoodPartKWh > 0, `energy per good part ${last.values.energyPerGoodPartKWh}`);
     });

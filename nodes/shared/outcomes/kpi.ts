@@ -17,6 +17,7 @@ export function oeeKpi(scope: KpiScope, label: string, t: Tally, ts: number, con
   const f = figures(t);
   const reasons: string[] = [];
   if (t.missingMs > 0) reasons.push(`missing_data: ${Math.round(t.missingMs / 60_000)} min of planned time without data (${t.gaps} gap(s)), left out of the ratios`);
+  if ((t.gapParts ?? 0) > 0) reasons.push(`gap_parts: ${t.gapParts} part(s) counted when data came back after a gap: in the counts and quality, not in performance`);
   if (t.counterEvents.reset > 0) reasons.push(`counter_reset: ${t.counterEvents.reset}`);
   if (f.performance !== null && f.performance > 1) reasons.push("performance_over_100: the ideal cycle time is slower than the line runs");
   if (t.pendingStopMs > 0) reasons.push("stop_open: a stop still open at the end of the period counts as downtime");

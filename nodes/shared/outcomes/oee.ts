@@ -5,7 +5,9 @@
  * real elapsed milliseconds, so a night shift lasts 7 or 9 hours on daylight-saving days.
  * Data older than `maxGapSec` stops counting as the last state: the rest of the gap is missing,
  * reported, and left out of the ratios. Counters are cumulative, so parts made during a gap or
- * a restart are still counted when the next reading arrives (rollover and resets handled).
+ * a restart are still counted when the next reading arrives (rollover and resets handled): in
+ * the counts and quality, but not in performance, whose operating time cannot include the gap's
+ * (Tally.gapParts; crediting them lifted performance above 100 % by the gap's share).
  */
 import type { Mode } from "../types";
 import type { CalendarSegment, ShiftCalendar } from "../shift-calendar";
@@ -78,6 +80,9 @@ export interface OeeSnapshot {
   episode: Episode | null;
   lastEpisode: Episode | null;
   inGap: boolean;
+  /** Absent in snapshots saved before 4 December 2026: the first count after restore then credits its whole delta. */
+  missingClockMs?: number;
+  lastCount?: Partial<Record<CounterRole, { ts: number; missingMs: number }>>;
   open: Array<[string, Tally]>;
   shiftKey: string | null;
   dayKey: string | null;
@@ -94,6 +99,10 @@ export class OeeEngine {
   private episode: Episode | null = null;
   private lastEpisode: Episode | null = null;
   private inGap = false;
+  /** Planned time allocated as missing since this engine started (or was restored): gapShare() reads it. */
+  private missingClockMs = 0;
+  /** Each counter's last reading and the missing-time clock then. */
+  private lastCount: Partial<Record<CounterRole, { ts: number; missingMs: number }>> = {};
   private readonly open = new Map<string, Tally>();
   private shiftKey: string | null = null;
   private dayKey: string | null = null;
@@ -202,18 +211,33 @@ export class OeeEngine {
   count(ts: number, role: CounterRole, value: number): { delta: number; event: string | null } {
     const { delta, event } = this.counters[role].update(value);
     this.observe(ts);
+    const gapShare = this.gapShare(role, ts);
     const tallies = this.talliesAt(ts);
     for (const [, t] of tallies) {
       if (event) t.counterEvents[event] += 1;
-      this.applyCount(t, role, delta, ts);
+      this.applyCount(t, role, delta, ts, gapShare);
     }
     return { delta, event };
   }
 
-  private applyCount(t: Tally, role: CounterRole, d: number, ts: number): void {
+  /**
+   * The share of the time since this counter's last reading that was missing (no data): the
+   * share of its delta made in a gap. Called after observe(ts), which allocated that time.
+   */
+  private gapShare(role: CounterRole, ts: number): number {
+    const last = this.lastCount[role];
+    this.lastCount[role] = { ts, missingMs: this.missingClockMs };
+    if (!last || ts <= last.ts) return 0;
+    return Math.min(1, (this.missingClockMs - last.missingMs) / (ts - last.ts));
+  }
+
+  private applyCount(t: Tally, role: CounterRole, d: number, ts: number, gapShare: number): void {
     if (d === 0) return;
     const p = (t.products[this.product] ??= { total: 0, good: 0, reject: 0, energyKWh: 0, idealMs: 0 });
     const ic = this.idealCycleMs();
+    // Parts made in the gap carry no ideal time (see the header); a gap's rejects take none off.
+    const gapD = Math.round(d * gapShare);
+    const known = d - gapD;
     const add = (field: "total" | "good" | "reject", n: number): void => {
       t[field] += n;
       p[field] += n;
@@ -228,18 +252,20 @@ export class OeeEngine {
       return;
     }
     const startup = role === "reject" && this.runningSince !== null && ts - this.runningSince <= this.startupMs;
+    const countsTotal = this.counting === "good-reject" ? role !== "total" : role === "total";
+    if (gapD > 0 && countsTotal) t.gapParts = (t.gapParts ?? 0) + gapD;
     switch (this.counting) {
       case "total-reject":
-        if (role === "total") { add("total", d); add("good", d); ideal(d); t.idealGoodMs += d * ic; }
-        if (role === "reject") { add("reject", d); add("good", -d); t.idealGoodMs -= d * ic; if (startup) t.startupReject += d; }
+        if (role === "total") { add("total", d); add("good", d); ideal(known); t.idealGoodMs += known * ic; }
+        if (role === "reject") { add("reject", d); add("good", -d); t.idealGoodMs -= known * ic; if (startup) t.startupReject += d; }
         break;
       case "total-good":
-        if (role === "total") { add("total", d); add("reject", d); ideal(d); }
-        if (role === "good") { add("good", d); add("reject", -d); t.idealGoodMs += d * ic; }
+        if (role === "total") { add("total", d); add("reject", d); ideal(known); }
+        if (role === "good") { add("good", d); add("reject", -d); t.idealGoodMs += known * ic; }
         break;
       case "good-reject":
-        if (role === "good") { add("total", d); add("good", d); ideal(d); t.idealGoodMs += d * ic; }
-        if (role === "reject") { add("total", d); add("reject", d); ideal(d); if (startup) t.startupReject += d; }
+        if (role === "good") { add("total", d); add("good", d); ideal(known); t.idealGoodMs += known * ic; }
+        if (role === "reject") { add("total", d); add("reject", d); ideal(known); if (startup) t.startupReject += d; }
         break;
     }
   }
@@ -271,6 +297,8 @@ export class OeeEngine {
       this.dayKey = null;
       for (const key of [...this.open.keys()]) if (key.startsWith("slot:")) this.open.delete(key);
       this.episode = null;
+      // Parts counted across that absence were made in it: gapShare() sees it as missing time.
+      this.missingClockMs += ts - this.lastTs;
       this.lastTs = ts;
       this.talliesAt(ts);
       return;
@@ -383,6 +411,7 @@ export class OeeEngine {
         } else t.pendingStopMs += ms;
       }
     }
+    if (planned && missing) this.missingClockMs += ms;
     if (planned && !missing && this.episode && STOP_MODES.has(this.mode)) {
       for (const [key] of tallies) this.episode.allocs.push({ key, ms });
     }
@@ -448,6 +477,7 @@ export class OeeEngine {
     return {
       lastTs: this.lastTs, lastDataTs: this.lastDataTs, mode: this.mode, reason: this.reason, product: this.product,
       runningSince: this.runningSince, episode: this.episode, lastEpisode: this.lastEpisode, inGap: this.inGap,
+      missingClockMs: this.missingClockMs, lastCount: { ...this.lastCount },
       open: [...this.open.entries()], shiftKey: this.shiftKey, dayKey: this.dayKey,
       counters: { total: this.counters.total.snapshot(), good: this.counters.good.snapshot(), reject: this.counters.reject.snapshot(), energy: this.counters.energy.snapshot() },
     };
@@ -464,6 +494,8 @@ export class OeeEngine {
     this.episode = s.episode;
     this.lastEpisode = s.lastEpisode;
     this.inGap = s.inGap;
+    this.missingClockMs = s.missingClockMs ?? 0;
+    this.lastCount = { ...(s.lastCount ?? {}) };
     this.open.clear();
     for (const [k, v] of s.open) this.open.set(k, v);
     this.shiftKey = s.shiftKey;

@@ -40,6 +40,13 @@ export interface Tally {
   products: Record<string, { total: number; good: number; reject: number; energyKWh: number; idealMs: number }>;
   counterEvents: { rollover: number; reset: number };
   gaps: number;
+  /**
+   * Parts first counted by a reading that ended a data gap (oee.ts): made while nothing was
+   * known, so in total, good and reject (the counters are cumulative) but not in idealMs: their
+   * time is missing, and performance over operating time must not be credited with them.
+   * Absent in tallies saved before 4 December 2026 (read as 0).
+   */
+  gapParts?: number;
 }
 
 export function emptyTally(from: number, to = from): Tally {
@@ -47,6 +54,7 @@ export function emptyTally(from: number, to = from): Tally {
     from, to, allMs: 0, unscheduledMs: 0, plannedStopMs: 0, plannedStops: {}, runMs: 0, downMs: 0, setupMs: 0,
     smallStopMs: 0, smallStops: 0, pendingStopMs: 0, missingMs: 0, downtime: {}, total: 0, good: 0, reject: 0,
     startupReject: 0, idealMs: 0, idealGoodMs: 0, energyKWh: 0, products: {}, counterEvents: { rollover: 0, reset: 0 }, gaps: 0,
+    gapParts: 0,
   };
 }
 
@@ -76,6 +84,7 @@ export function addTally(a: Tally, b: Tally): Tally {
   }
   a.counterEvents.rollover += b.counterEvents.rollover;
   a.counterEvents.reset += b.counterEvents.reset;
+  a.gapParts = (a.gapParts ?? 0) + (b.gapParts ?? 0);
   return a;
 }
 
