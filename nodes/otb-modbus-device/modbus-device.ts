@@ -51,6 +51,9 @@ function loadSerialPort(): typeof SerialPortType {
   return serialPortClass;
 }
 
+/** Overlapping requests lost (see ModbusDevice.noteOverlapLoss) before a device falls back to one at a time. */
+export const OVERLAP_LOSSES_BEFORE_FALLBACK = 2;
+
 /** A read that finds the link down may start a reconnect attempt, at most this often. */
 export const POLL_RECONNECT_INTERVAL_MS = 1000;
 
@@ -88,6 +91,8 @@ export interface DeviceCounters {
   probes: number;
   /** RTU only: units resynchronised by quiet time alone (see rtu-link.ts, Residual). */
   resyncByQuiet: number;
+  /** Requests sent beside another that went unanswered while the device answered others (see noteOverlapLoss). */
+  overlapLosses: number;
 }
 
 interface Job {
@@ -102,12 +107,14 @@ type Client = TcpClient | RtuLink;
 
 export class ModbusDevice extends EventEmitter {
   readonly conn: SharedConnection<Client>;
-  readonly counters: DeviceCounters = { requests: 0, responses: 0, timeouts: 0, exceptions: 0, retries: 0, lateReplies: 0, badReplies: 0, queueFull: 0, reconnects: 0, deadlines: 0, strayBytes: 0, probes: 0, resyncByQuiet: 0 };
+  readonly counters: DeviceCounters = { requests: 0, responses: 0, timeouts: 0, exceptions: 0, retries: 0, lateReplies: 0, badReplies: 0, queueFull: 0, reconnects: 0, deadlines: 0, strayBytes: 0, probes: 0, resyncByQuiet: 0, overlapLosses: 0 };
   /** RTU: reply shapes per unit that may still arrive (rtu-link.ts); kept across reopened ports. */
   private readonly rtuDoubt: Doubt = new Map();
   private readonly queue: Job[] = [];
   /** Requests taken from the queue and not yet resolved (on the wire, retrying, or spacing). */
   private inFlight = 0;
+  /** maxInFlight as allowed (see inFlightLimit), until a device shows it drops overlapping requests. */
+  private limit: number;
   private consecutiveTimeouts = 0;
   /** Units whose last request timed out: served after the others (see the header). */
   private readonly silentUnits = new Set<number>();
@@ -118,6 +125,7 @@ export class ModbusDevice extends EventEmitter {
 
   constructor(readonly options: DeviceOptions) {
     super();
+    this.limit = options.transport === "tcp" && options.interRequestDelayMs === 0 ? Math.max(1, options.maxInFlight) : 1;
     this.conn = new SharedConnection<Client>(
       { open: () => this.open(), close: (c) => closeClient(c) },
       { initialMs: options.reconnectInitialMs, maxMs: options.reconnectMaxMs, factor: 2, jitter: 0.2 },
@@ -147,8 +155,22 @@ export class ModbusDevice extends EventEmitter {
    * so both keep 1 whatever maxInFlight says (the schema refuses the combination).
    */
   get inFlightLimit(): number {
-    const o = this.options;
-    return o.transport === "tcp" && o.interRequestDelayMs === 0 ? Math.max(1, o.maxInFlight) : 1;
+    return this.limit;
+  }
+
+  /**
+   * A request sent while another was outstanding went unanswered, though the device answered
+   * others meanwhile: some devices and gateways drop (or queue past the timeout) a request that
+   * overlaps one they are serving. Twice, and the device goes back to one request at a time
+   * until it is redeployed, and says so once ("fallback" event, reported by the config node):
+   * a setting the device cannot take must not cost data poll after poll.
+   */
+  private noteOverlapLoss(): void {
+    this.counters.overlapLosses++;
+    if (this.limit === 1 || this.counters.overlapLosses < OVERLAP_LOSSES_BEFORE_FALLBACK) return;
+    const from = this.limit;
+    this.limit = 1;
+    this.emit("fallback", `requests sent while another was outstanding went unanswered ${this.counters.overlapLosses} times while the device answered others: Requests at once reduced from ${from} to 1 until redeployed (set maxInFlight to 1 for this device)`);
   }
 
   get connected(): boolean {
@@ -243,6 +265,9 @@ export class ModbusDevice extends EventEmitter {
       }
       const retry = (): boolean => attempt < this.options.retries && deadline - Date.now() > 0;
       this.counters.requests++;
+      // Sent beside another request, and how many answers had come before it was sent.
+      const overlapped = this.inFlight > 1;
+      const answeredBefore = this.counters.responses + this.counters.exceptions;
       let data: number[] | boolean[];
       try {
         data = await this.call(client, req, attemptMs, deadline);
@@ -260,6 +285,7 @@ export class ModbusDevice extends EventEmitter {
         }
         if (e.name === "TransactionTimedOutError" || e.errno === "ETIMEDOUT" || e.name === "WatchdogTimeout") {
           this.counters.timeouts++;
+          if (overlapped && this.counters.responses + this.counters.exceptions > answeredBefore) this.noteOverlapLoss();
           this.consecutiveTimeouts++;
           this.silentUnits.add(this.unitOf(req));
           if (this.consecutiveTimeouts >= this.options.timeoutsBeforeReconnect) {

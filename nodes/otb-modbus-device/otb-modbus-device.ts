@@ -5,7 +5,7 @@
  * its errors reach their Catch nodes.
  */
 import { defineNode, type NodeContext } from "../shared/define-node";
-import { ConnectionError } from "../shared/errors";
+import { ConfigError, ConnectionError } from "../shared/errors";
 import type { Node, NodeAPI } from "../shared/red";
 import type { ConnectionState } from "../shared/shared-connection";
 import { describeDevice, deviceFromConfig, type OtbModbusDeviceNode } from "./device-config";
@@ -28,6 +28,10 @@ function watchDevice(ctx: NodeContext<DeviceFields>, device: ModbusDevice): void
       reportedDown = true;
       ctx.report(new ConnectionError(`modbus ${where}: ${detail ?? "disconnected"}`), { payload: null, device: where });
     }
+  });
+  // Once per deploy: the device fell back to one request at a time (modbus-device.ts, noteOverlapLoss).
+  ctx.listen(device, "fallback", (reason: string) => {
+    ctx.report(new ConfigError(`modbus ${where}: ${reason}`), { payload: null, device: where });
   });
 }
 

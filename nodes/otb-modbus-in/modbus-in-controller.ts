@@ -107,7 +107,7 @@ export class ModbusInController implements NodeController {
         ...(group === poller.group ? msg ?? {} : {}),
         topic: group,
         payload: signals,
-        stats: { ...of.counters, requestsPerPoll: of.blocks.length, device: { ...device.counters, queue: device.queueLength }, clock: { ...this.deviceClock.counters, holding: this.deviceClock.holding } },
+        stats: { ...of.counters, requestsPerPoll: of.blocks.length, device: { ...device.counters, queue: device.queueLength, inFlightLimit: device.inFlightLimit }, clock: { ...this.deviceClock.counters, holding: this.deviceClock.holding } },
       } as NodeMessage;
       (send ?? ctx.node.send.bind(ctx.node))(out);
     }

@@ -12,7 +12,7 @@ import type { DataType, Order } from "../../nodes/otb-modbus-in/register-map";
 import { waitFor } from "../helpers/peers";
 import { helper, nextMessage, tab, withCoreNodes } from "../helpers/red";
 import { wordsFor } from "./encode";
-import { startModbusPeer, type ModbusPeer } from "./modbus-peer";
+import { startModbusPeer, startRawModbusServer, type ModbusPeer } from "./modbus-peer";
 
 const nodes = withCoreNodes([deviceNode, modbusInNode]);
 
@@ -157,6 +157,30 @@ describe("otb-modbus-in (Node-RED, real ServerTCP)", () => {
     await peer.start();
     await waitFor(() => batches.length > 0 && batches[batches.length - 1][0].quality === "good", 8000, "good again");
     assert.strictEqual(caught.length, 1, "one error per outage, not one per retry");
+  });
+
+  it("a device that drops overlapping requests: Requests at once falls back to 1, one error for Catch, data good after", async function () {
+    this.timeout(20_000);
+    const raw = await startRawModbusServer();
+    try {
+      for (let a = 0; a < 400; a++) raw.holding[a] = a + 1;
+      // One transaction at a time, like many TCP-to-RTU gateways: an overlapping request is never answered.
+      raw.delayFor = () => (raw.outstanding! > 0 ? -1 : 2);
+      const tags = [0, 100, 200, 300].map((address) => ({ tag: `t${address}`, address }));
+      await helper.load(nodes, flow(raw.port, { periodMs: "200", tags }, { maxInFlight: "4", timeoutMs: "150", timeoutsBeforeReconnect: "10" }));
+      const caught: Array<Record<string, unknown>> = [];
+      helper.getNode("caught").on("input", ((m: Record<string, unknown>) => caught.push(m)) as never);
+      await waitFor(() => caught.length > 0, 10_000, "Catch hears of the fallback");
+      assert.match(String((caught[0].error as { message: string }).message), /modbus 127\.0\.0\.1:\d+#1: requests sent while another was outstanding went unanswered \d+ times .*Requests at once reduced from 4 to 1/);
+      const good = await nextGoodBatch(8000);
+      assert.deepStrictEqual((good.payload as Signal[]).map((s) => s.value), [1, 101, 201, 301]);
+      assert.strictEqual((good.stats as { device: { inFlightLimit: number } }).device.inFlightLimit, 1);
+      await nextGoodBatch(3000);
+      assert.strictEqual(caught.length, 1, "said once, not once per poll");
+    } finally {
+      await helper.unload();
+      await raw.close();
+    }
   });
 
   it("polls on an input message, only the group it names", async () => {

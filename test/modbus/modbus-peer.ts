@@ -23,7 +23,7 @@ export interface ModbusPeer {
   requests: Record<Area, number>;
   /** Raw server only: TCP connections accepted so far. */
   connections?: number;
-  /** Raw server only: requests received and not yet answered, now and at most so far. */
+  /** Raw server only: requests received and not yet answered, now and at most so far (dropped ones not counted). */
   outstanding?: number;
   maxOutstanding?: number;
   /** Raw server only: replies sent before a request that arrived earlier was answered. */
@@ -161,11 +161,11 @@ export async function startRawModbusServer(opts: { staleTid?: (tid: number) => b
       }
     }
     const ms = area ? peer.delayFor(area, start, count) : 0;
+    if (ms < 0) return; // never answered: dropped, not outstanding
     const ticket = {};
     waiting.push(ticket);
     peer.outstanding!++;
     peer.maxOutstanding = Math.max(peer.maxOutstanding!, peer.outstanding!);
-    if (ms < 0) return;
     const send = (): void => {
       const i = waiting.indexOf(ticket);
       if (i >= 0) {

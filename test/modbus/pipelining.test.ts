@@ -110,6 +110,28 @@ describe("modbus: several requests on the wire (maxInFlight, real TCP server)", 
     assert.ok(c.timeouts >= 3 && c.reconnects >= 1, `timeouts ${c.timeouts}, reconnects ${c.reconnects}`);
   });
 
+  it("a gateway that drops a request sent while it serves another: back to one at a time after two losses, said once", async function () {
+    this.timeout(30_000);
+    // Like a TCP-to-RTU gateway with room for one transaction: a request that arrives while
+    // another is being served is never answered.
+    raw.delayFor = () => (raw.outstanding! > 0 ? -1 : 3);
+    dev = device(raw, { maxInFlight: 4, timeoutMs: 100, timeoutsBeforeReconnect: 10 });
+    const fallbacks: string[] = [];
+    dev.on("fallback", (reason: string) => fallbacks.push(reason));
+    await connected(dev);
+    const poller = new GroupPoller("default", parseRegisterMap(ROWS).tags, PROTOCOL_LIMITS, dev, "dev");
+    const first = (await poller.poll())!;
+    assert.ok(first.some((s) => s.quality === "bad"), "the overlapping requests of the first poll were lost");
+    assert.strictEqual(dev.inFlightLimit, 1, `fell back after ${dev.counters.overlapLosses} losses`);
+    assert.strictEqual(fallbacks.length, 1);
+    assert.match(fallbacks[0], /went unanswered \d+ times while the device answered others: Requests at once reduced from 4 to 1/);
+    for (let i = 0; i < 5; i++) {
+      const batch = (await poller.poll())!;
+      assert.ok(batch.every((s) => s.quality === "good" && s.value === code(Number(s.source.address.split(":")[1]))), `poll ${i + 2} after the fallback`);
+    }
+    assert.strictEqual(fallbacks.length, 1, "said once");
+  });
+
   it("more than one request at once is refused for RTU and with a request spacing, with the reason", () => {
     assert.strictEqual(parseDeviceConfig({ transport: "tcp", host: "h", unitId: 1, maxInFlight: 8 } as never).maxInFlight, 8);
     assert.throws(() => parseDeviceConfig({ transport: "rtu-tcp", host: "h", unitId: 1, maxInFlight: 4 } as never), (e: Error) => e instanceof ConfigError && /maxInFlight.*only Modbus TCP/.test(e.message));
