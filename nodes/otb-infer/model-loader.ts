@@ -147,7 +147,10 @@ export function checkInChild(modelPath: string, sha256: string, card: ModelCard,
     child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr = (stderr + d).slice(-2000)));
     child.stdin.on("error", () => undefined); // the child may die before reading its request
     child.on("error", (err) => finish(new ModelError(`cannot start the model checker: ${err.message}`)));
-    child.on("exit", (code, signal) => {
+    // "close", not "exit": "exit" can come before the child's last stdout data has been read
+    // (Node's child_process docs), and a passing check then read as an empty reply. Seen with ten
+    // lines in one busy Node-RED: "refused: onnxruntime exited with code 0 while parsing it".
+    child.on("close", (code, signal) => {
       const line = stdout.trim().split("\n").pop() ?? "";
       let result: { ok: boolean; error?: string; report?: CheckReport } | null = null;
       try {

@@ -99,7 +99,7 @@ export class OeeEngine {
   private episode: Episode | null = null;
   private lastEpisode: Episode | null = null;
   private inGap = false;
-  /** Planned time allocated as missing since this engine started (or was restored): gapShare() reads it. */
+  /** Planned time allocated as missing (and absences past MAX_INTEGRATE_MS) since this engine started: gapShare() reads it. */
   private missingClockMs = 0;
   /** Each counter's last reading and the missing-time clock then. */
   private lastCount: Partial<Record<CounterRole, { ts: number; missingMs: number }>> = {};
