@@ -3,27 +3,15 @@
  * late replies over 10,000 polls, and a server that goes away and comes back.
  */
 import * as assert from "assert";
-import { parseDeviceConfig } from "../../nodes/otb-modbus-device/device-config";
 import { ModbusDevice } from "../../nodes/otb-modbus-device/modbus-device";
 import { PROTOCOL_LIMITS } from "../../nodes/otb-modbus-in/coalesce";
 import { GroupPoller } from "../../nodes/otb-modbus-in/poller";
 import { parseRegisterMap } from "../../nodes/otb-modbus-in/register-map";
 import { delay, waitFor } from "../helpers/peers";
 import { startModbusPeer, startRawModbusServer, type ModbusPeer } from "./modbus-peer";
+import { connected, testDevice } from "./test-device";
 
-function device(peer: ModbusPeer, over: Record<string, unknown> = {}): ModbusDevice {
-  // A generous poll timeout unless a test is about it: a loaded machine must not turn queueing
-  // delays into comm_lost in tests about something else.
-  const o = parseDeviceConfig({ transport: "tcp", host: "127.0.0.1", port: peer.port, unitId: 1, timeoutMs: 200, retries: 0, pollTimeoutMs: 5000, ...over } as never);
-  o.reconnectInitialMs = 100;
-  o.reconnectMaxMs = 400;
-  return new ModbusDevice(o);
-}
-
-async function connected(d: ModbusDevice): Promise<void> {
-  d.conn.register({ id: `user${Math.random()}`, status: () => undefined, warn: () => undefined } as never, { onState: () => undefined });
-  await waitFor(() => d.connected, 5000, "device connected");
-}
+const device = testDevice;
 
 describe("modbus device and poller (real ServerTCP)", function () {
   let peer: ModbusPeer;

@@ -13,23 +13,14 @@ import { parseRegisterMap } from "../../nodes/otb-modbus-in/register-map";
 import { ConfigError } from "../../nodes/shared/errors";
 import { waitFor } from "../helpers/peers";
 import { startRawModbusServer, type ModbusPeer } from "./modbus-peer";
+import { connected, testDevice } from "./test-device";
 
 /** Every register holds a code of its own address: a reply given to the wrong request decodes into wrong values. */
 const code = (address: number): number => (address * 7919 + 13) & 0xffff;
 /** Eight blocks of four registers, 100 apart, so that each is its own request. */
 const ROWS = Array.from({ length: 32 }, (_, i) => ({ tag: `t${i}`, address: Math.floor(i / 4) * 100 + (i % 4) }));
 
-function device(peer: ModbusPeer, over: Record<string, unknown> = {}): ModbusDevice {
-  const o = parseDeviceConfig({ transport: "tcp", host: "127.0.0.1", port: peer.port, unitId: 1, timeoutMs: 1000, retries: 0, pollTimeoutMs: 5000, ...over } as never);
-  o.reconnectInitialMs = 100;
-  o.reconnectMaxMs = 400;
-  return new ModbusDevice(o);
-}
-
-async function connected(d: ModbusDevice): Promise<void> {
-  d.conn.register({ id: `user${Math.random()}`, status: () => undefined, warn: () => undefined } as never, { onState: () => undefined });
-  await waitFor(() => d.connected, 5000, "device connected");
-}
+const device = (peer: ModbusPeer, over: Record<string, unknown> = {}): ModbusDevice => testDevice(peer, { timeoutMs: 1000, ...over });
 
 describe("modbus: several requests on the wire (maxInFlight, real TCP server)", function () {
   let raw: ModbusPeer;
