@@ -13,7 +13,7 @@
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { chromium, type Browser, type Page } from "playwright-core";
+import { chromium, type Browser, type Locator, type Page } from "playwright-core";
 import { REPO_ROOT } from "../../cli/node-red-runner";
 import { validateAlarm } from "../../nodes/shared/schemas";
 import type { Alarm, AlarmKpi, Inference, Verdict } from "../../nodes/shared/types";
@@ -292,13 +292,13 @@ describe("single-line pilot (flows/single-line-pilot.json), bearing-wear scenari
         assert.ok(!local.endsWith(utc), `the line's time ${local} differs from UTC ${utc} (else this check could not fail)`);
         const row = dash.locator(`[id="nrdb-ui-widget-${alarmTable.id}"] tbody tr`).filter({ hasText: local });
         await row.first().waitFor({ timeout: 120_000 }); // the table fills over the dashboard's socket: slow beside the hogs
-        await row.first().click();
-        await dash.locator(".otb-selected-alarm").filter({ hasText: alarm.id }).waitFor({ timeout: 60_000 });
+        await selectAlarm(dash, row, alarm.id);
         await dash.locator(".otb-operator input").fill("alice");
         await dash.locator(".otb-operator input").press("Enter");
         await dash.locator(".otb-note input").fill("bearing noise heard at the pump");
         await dash.locator(".otb-note input").press("Enter");
-        await delay(1000); // the inputs send on enter; the next click must find them stored
+        // The inputs send on enter; the Confirmed click must find both stored in flow context.
+        await untilStored(redUrl, dashTab.id, { operator: "alice", note: "bearing noise heard at the pump" });
         await dash.locator(".otb-verdict button").filter({ hasText: /Confirmed/i }).click();
         await waitFor(() => sub.on("/_events/verdict").length > 0 && sub.on("/_events/alarm-kpi").length > 0, 120_000, "verdict and KPI on the broker");
         const verdictMsg = sub.on("/_events/verdict")[0];
@@ -364,11 +364,10 @@ describe("single-line pilot (flows/single-line-pilot.json), bearing-wear scenari
         const alarm = pick.alarm!;
         const local = toLocal(alarm.raisedAt);
         const row = rows.filter({ hasText: local });
-        await row.first().click();
-        await dash.locator(".otb-selected-alarm").filter({ hasText: alarm.id }).waitFor({ timeout: 60_000 });
+        await selectAlarm(dash, row, alarm.id);
         await dash.locator(".otb-operator input").fill("bob");
         await dash.locator(".otb-operator input").press("Enter");
-        await delay(1000);
+        await untilStored(redUrl, dashTab.id, { operator: "bob" });
         const kpisBefore = sub.on("/_events/alarm-kpi").length;
         await dash.locator(".otb-verdict button").filter({ hasText: /False alarm/i }).click();
         await waitFor(() => sub.on("/_events/alarm-kpi").length > kpisBefore, 120_000, "the alarm KPI after the second verdict");
@@ -446,6 +445,48 @@ describe("single-line pilot (flows/single-line-pilot.json), bearing-wear scenari
     });
   });
 });
+
+/**
+ * Waits until the dashboard's text inputs have reached the flow's context (Node-RED's admin API,
+ * GET /context/flow/:id: `{store: {key: {msg, format}}}`). A fixed second was enough on a quiet
+ * machine, not beside the hogs, where the socket round trip can take longer.
+ */
+async function untilStored(redUrl: string, tabId: string, want: Record<string, string>): Promise<void> {
+  let seen = "";
+  await waitFor(async () => {
+    const res = await fetch(`${redUrl}/context/flow/${tabId}`).catch(() => null);
+    if (!res || res.status !== 200) return false;
+    const stores = (await res.json()) as Record<string, Record<string, { msg?: unknown }>>;
+    const values: Record<string, unknown> = {};
+    for (const store of Object.values(stores)) for (const [k, v] of Object.entries(store ?? {})) values[k] ??= v?.msg;
+    seen = JSON.stringify(Object.fromEntries(Object.keys(want).map((k) => [k, values[k]])));
+    return Object.entries(want).every(([k, v]) => values[k] === v);
+  }, 60_000, `the inputs in flow context (${JSON.stringify(want)})`, 200).catch((err: Error) => {
+    throw new Error(`${err.message}; last seen ${seen}`);
+  });
+}
+
+/**
+ * Clicks the alarm's row until the dashboard says that alarm is selected, as an operator would.
+ * The table is replaced whenever an alarm changes state (the line runs at 30x): a row that moves
+ * between Playwright's locating it and its click lets the click land on another alarm or on the
+ * old DOM (one CI run under load waited 60 s for a selection that never came). A row whose click
+ * never selects its alarm still fails, with what the dashboard shows instead.
+ */
+async function selectAlarm(dash: Page, row: Locator, alarmId: string): Promise<void> {
+  const selected = dash.locator(".otb-selected-alarm");
+  const shown = async (): Promise<string> => selected.innerText({ timeout: 1000 }).catch(() => "");
+  const deadline = Date.now() + 120_000;
+  while (Date.now() < deadline) {
+    await row.first().click({ timeout: 30_000 }).catch(() => undefined);
+    const clicked = Date.now();
+    while (Date.now() - clicked < 10_000) {
+      if ((await shown()).includes(alarmId)) return;
+      await delay(250);
+    }
+  }
+  throw new Error(`alarm ${alarmId} not selected after 120 s of clicks on its row; the dashboard shows "${await shown()}"`);
+}
 
 /** The editor's own zoom-out steps until the tab's nodes are all visible (at most 8 steps). */
 async function zoomToFit(page: Page, tabId: string): Promise<{ scale: number; right: number; bottom: number; width: number; height: number }> {
