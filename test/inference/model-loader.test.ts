@@ -112,8 +112,9 @@ describe("otb-infer model loading", function () {
     await assert.rejects(checkInChild(FIXTURE_ONNX, "0".repeat(64), card, 1, 20_000), /file changed while being checked/);
   });
 
-  it("survives 50 mutated model files: pinned ones never reach onnxruntime, re-pinned ones are checked in a child", async function () {
-    // Up to 50 checker children: with the WebAssembly engine each spends about 1 s compiling it.
+  it("survives 50 mutated model files: pinned ones never reach onnxruntime, 30 re-pinned ones are checked in a child", async function () {
+    // 30 checker children, not 50: each spends 0.5 s quiet, 2 s beside the hogs, starting
+    // onnxruntime-web, and the 50 took a minute of the suite; the first 30 are the same files.
     this.timeout(240_000);
     const random = rng(7);
     const mutants = Array.from({ length: 50 }, (_, i) => mutate(bytes, random, i));
@@ -142,9 +143,15 @@ describe("otb-infer model loading", function () {
         reasons.add((err as Error).message.replace(/mutant\d+/, "mutantN").slice(0, 90));
       }
     };
-    for (let i = 0; i < mutants.length; i += 2) await Promise.all([check(i), check(i + 1)]);
-    assert.equal(outcomes.refused + outcomes.accepted, 50);
-    assert.ok(outcomes.refused >= 25, `most mutants are broken (${JSON.stringify(outcomes)})`);
+    // Two checks at a time, the next as soon as one ends (the machine has two cores).
+    const CHILD_CHECKED = 30;
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < CHILD_CHECKED) await check(next++);
+    };
+    await Promise.all([worker(), worker()]);
+    assert.equal(outcomes.refused + outcomes.accepted, CHILD_CHECKED);
+    assert.ok(outcomes.refused >= CHILD_CHECKED / 2, `most mutants are broken (${JSON.stringify(outcomes)})`);
     console.log(`      mutants: ${JSON.stringify(outcomes)}; e.g. ${[...reasons].slice(0, 3).join(" | ")}`);
   });
 });

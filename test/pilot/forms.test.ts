@@ -91,6 +91,9 @@ describeWithChromium("otb edit forms in the browser (headless Chromium)", functi
   /** Opens the node's form, measures it, optionally screenshots it, and presses Done. */
   async function openAndDone(id: string, type: string, config: boolean, inspect?: (form: string) => Promise<string[]>): Promise<string[]> {
     await page.evaluate(({ id, type, config }) => {
+      const w = window as unknown as { __otbLast?: string; __otbStill?: number };
+      w.__otbLast = undefined; // the previous form's layout is no evidence for this one
+      w.__otbStill = 0;
       const RED = (window as unknown as { RED: { nodes: { node(id: string): unknown }; editor: { edit(n: unknown): void; editConfig(name: string, type: string, id: string): void } } }).RED;
       if (config) RED.editor.editConfig("", type, id);
       else RED.editor.edit(RED.nodes.node(id));
@@ -98,16 +101,20 @@ describeWithChromium("otb edit forms in the browser (headless Chromium)", functi
     const ok = config ? "#node-config-dialog-ok" : "#node-dialog-ok";
     const form = config ? "#node-config-dialog-edit-form" : "#dialog-form";
     await page.waitForSelector(`${form} .form-row`, { state: "visible", timeout: 60_000 });
-    // The tray slides in and oneditprepare may fill lists after a tick: wait until the layout is still.
+    // The tray slides in (RED.tray: a CSS transition of `right` to 0 over 0.25 s) and oneditprepare
+    // may fill lists after a tick: wait until the tray is in place and the layout has been still
+    // for two polls. (Three polls at 200 ms without the tray check cost about 0.6 s per form.)
     await page.waitForFunction((f) => {
       const w = window as unknown as { __otbLast?: string; __otbStill?: number };
       const el = document.querySelector(f);
+      const tray = el?.closest(".red-ui-tray");
+      const inPlace = tray ? getComputedStyle(tray).right === "0px" : false;
       const r = el?.getBoundingClientRect();
-      const sig = r ? `${r.left},${r.width},${el!.scrollHeight}` : "";
+      const sig = r && inPlace ? `${r.left},${r.width},${el!.scrollHeight}` : "";
       w.__otbStill = sig !== "" && sig === w.__otbLast ? (w.__otbStill ?? 0) + 1 : 0;
       w.__otbLast = sig;
-      return w.__otbStill >= 3;
-    }, form, { polling: 200, timeout: 60_000 });
+      return w.__otbStill >= 2;
+    }, form, { polling: 100, timeout: 60_000 });
     if (SCREENSHOT_TYPES.includes(type) && !inspect) await page.screenshot({ path: path.join(SHOTS, `${type}.png`) });
     // Every tab of the form in turn (otb-infer, otb-conduit): a label on a hidden tab is measured too.
     const tabs = await page.locator(`${form} .red-ui-tabs li.red-ui-tab a`).count();
