@@ -36,14 +36,33 @@ export interface RunningNodeRed {
 }
 
 /**
- * Node.js/V8 flags of a line's own Node-RED process (`otbridge start`, the pilot): none, i.e.
- * Node's defaults. Measured with `npm run bench lines` (README "How many lines per PC"):
- * `--max-semi-space-size=1 --liftoff-only` take about 23 MB off each process, but with them the
- * pilot test's Modbus good % and OEE failed in 4 of 8 runs on a loaded machine (Node's defaults:
- * 1 of 3), too few runs to clear them, so they are not the default; OTB_NODE_ARGS sets them (or
- * others) for those who measure their own line.
+ * Node.js/V8 flags of a line's own Node-RED process (`otbridge start`, the pilot, the lines
+ * benchmark): the young generation capped at two semi-spaces of 4 MB (V8's default lets each grow
+ * to 16 MB). A line allocates little at a steady rate, but V8 grew the young generation to 32 MB
+ * and kept it. Measured with `npm run bench lines` (README "How many lines per PC"; 2 lines as
+ * processes, 5 December, quiet, PSS of both): Node's default 392 and 393 MB, semi-space 8 MB
+ * 339 MB, 4 MB 326 and 328 MB, 2 MB 363 MB, 1 MB 386 MB (too small a young generation promotes
+ * short-lived objects, and the old generation grows instead); CPU 10.5-12.6 % of one core either
+ * way. OTB_NODE_ARGS replaces these flags (`OTB_NODE_ARGS=` for none).
  */
-export const LINE_NODE_ARGS: readonly string[] = [];
+export const LINE_NODE_ARGS: readonly string[] = ["--max-semi-space-size=4"];
+
+/**
+ * glibc's malloc arenas for a line's Node-RED process when the environment names none: one, instead
+ * of up to 8 per core. Every thread that allocates while another holds an arena gets one of its own
+ * (V8's compiler and GC threads, libuv's pool), and each keeps what was freed in it; small
+ * allocations still go through each thread's own cache (tcache) without the lock. `npm run bench
+ * lines`, 5 December, quiet: 2 lines as processes 431 MB PSS with glibc's default, 404 MB with two
+ * arenas, 393 MB with one; 10 lines with the young generation capped (LINE_NODE_ARGS) 1,564 MB with
+ * two, 1,525 MB with one, CPU 55-63 % of one core either way. MALLOC_ARENA_MAX in the environment
+ * wins (glibc reads it when the process starts).
+ */
+export const LINE_MALLOC_ARENAS = "1";
+
+/** The environment of a line's Node-RED process: this one's, LINE_MALLOC_ARENAS unless set, then the extras. */
+export function lineEnv(extra: NodeJS.ProcessEnv = {}, base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  return { MALLOC_ARENA_MAX: LINE_MALLOC_ARENAS, ...base, ...extra };
+}
 
 /** LINE_NODE_ARGS, or the flags in OTB_NODE_ARGS (space-separated) when it is set. */
 export function lineNodeArgs(env: NodeJS.ProcessEnv = process.env): readonly string[] {
@@ -126,7 +145,7 @@ export function startNodeRed(opts: NodeRedOptions): Promise<RunningNodeRed> {
   const child = spawn(
     process.execPath,
     [...(opts.nodeArgs ?? []), redJs, "--settings", path.join(opts.userDir, "settings.js"), "--userDir", opts.userDir, "--port", String(opts.port)],
-    { env: { ...process.env, ...opts.env }, stdio: ["ignore", "pipe", "pipe"] },
+    { env: lineEnv(opts.env), stdio: ["ignore", "pipe", "pipe"] },
   );
   const log = opts.log ?? ((line: string) => process.stdout.write(line + "\n"));
   const tail: string[] = [];

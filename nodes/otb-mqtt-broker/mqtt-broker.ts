@@ -156,6 +156,9 @@ export class MqttBroker extends EventEmitter {
       reconnectPeriod: 0,
       resubscribe: false,
       queueQoSZero: false,
+      // mqtt-packet otherwise fills a process-wide cache of 65,536 two-byte Buffers on the first
+      // packet (numbers.js): 6 MB of V8 heap in every Node-RED, for encoding 16-bit numbers.
+      writeCache: false,
     };
     if (o.username) opts.username = o.username;
     if (o.password) opts.password = o.password;

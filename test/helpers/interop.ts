@@ -34,6 +34,16 @@ export function readInteropLog(log: string): Record<Counted, number> {
   return out;
 }
 
+/** The run's interop summary, or a loud warning that the interop tests were skipped. */
+export function printInteropSummary(counts: Record<Counted, number>): void {
+  if (interop.mosquittoAvailable) {
+    console.log(`\n  interop: ${counts.ran} test(s) ran against Debian's mosquitto (${counts.mosquittoStarted} broker start(s))`);
+  } else {
+    const bar = "!".repeat(78);
+    console.log(`\n${bar}\n  MOSQUITTO IS NOT INSTALLED: ${counts.skipped} interop test(s) were SKIPPED.\n  Install it (apt-get install mosquitto) or run .ci/run, which does.\n${bar}`);
+  }
+}
+
 /** `it` for a test that needs mosquitto. */
 export function itWithMosquitto(title: string, fn: (this: Mocha.Context) => Promise<void>): Mocha.Test {
   if (!interop.mosquittoAvailable) {
