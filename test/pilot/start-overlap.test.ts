@@ -11,6 +11,7 @@ import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { resetGate, waitForGate, writeGate } from "../../cli/flows-gate";
+import { lineEnv, lineNodeArgs } from "../../cli/node-red-runner";
 import { startPilot, unsPrefix, type RunningPilot } from "../../cli/pilot-env";
 import { opensslEnv } from "../helpers/peers";
 import { PILOT_FLOW, Subscriber } from "./harness";
@@ -87,6 +88,17 @@ describe("npm start: Node-RED beside the simulator (second start)", function () 
     assert.match(fs.readFileSync(path.join(userDir, "settings.js"), "utf8"), /storageModule: require\(.*flows-gate\.js"\)\.gatedStorage/, "second start: gated");
     sub = await Subscriber.connect(pilot.sim!.mqttUrl!, `${unsPrefix(pilot.env)}/#`);
     await until("a published inference", () => sub!.under("/_inference/").length > 0, 180_000);
+
+    // The line's Node-RED runs with the memory settings otbridge gives it (cli/node-red-runner.ts;
+    // README "How many lines per PC": ten such processes under 1.5 GB).
+    if (process.platform === "linux") {
+      const pid = pilot.red.child.pid as number;
+      // Node-RED renames its process ("node-red"), which overwrites /proc/<pid>/cmdline: the spawn's own record instead.
+      const argv = pilot.red.child.spawnargs;
+      for (const flag of lineNodeArgs()) assert.ok(argv.includes(flag), `Node-RED runs with ${flag}: ${argv.join(" ")}`);
+      const environ = fs.readFileSync(`/proc/${pid}/environ`, "utf8").split("\0");
+      assert.ok(environ.includes(`MALLOC_ARENA_MAX=${lineEnv().MALLOC_ARENA_MAX}`), "Node-RED's environment sets glibc's malloc arenas");
+    }
 
     const simReady = log.findIndex((l) => l.startsWith("otbridge: simulator"));
     const flowsStarting = log.findIndex((l) => /\[info\] Starting flows/.test(l));
