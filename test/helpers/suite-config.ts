@@ -16,6 +16,8 @@
  * cores; most files below used under 30 % of one core each (32 s of CPU in 250 s of wall
  * together), so running them beside the two workers adds little CPU to any moment while taking
  * their wall time off the workers' queue.
+ * Beside two hogs (5 December, fresh clone, `.ci/run`): main lane 575 s, light lane 600 s, green:
+ * both lanes near 10 minutes, so move files between them with both figures in view.
  * Earlier load failures, for whoever reorders: publish/replay-close missing records at its
  * subscriber came from mosquitto's per-subscriber queue limit (test/helpers/peers.ts no longer
  * sets one) and from the conduit connecting before the verifier subscribed (4 December).
