@@ -28,7 +28,7 @@ export interface ModelSlotEvents {
 export type ModelHolder = Pick<InferEngine, "current" | "setModel" | "batchSettled">;
 
 /** How long the child process may take to check a model before it is refused. */
-const CHECK_TIMEOUT_MS = 30_000;
+export const CHECK_TIMEOUT_MS = 30_000;
 
 export class ModelSlot {
   private loading: Promise<void> | null = null;

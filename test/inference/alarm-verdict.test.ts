@@ -9,9 +9,10 @@ import * as fs from "fs";
 import * as path from "path";
 import { validateAlarm, validateAlarmKpi, validateVerdict, type Alarm, type AlarmKpi, type Context, type FeatureFrame, type Verdict } from "../../nodes/shared";
 import { readVerdictFile, verdictFilePath } from "../../nodes/otb-infer/verdict-store";
+import { forgetChecks } from "../../nodes/otb-infer/model-loader";
 import { waitFor } from "../helpers/peers";
 import { catchStatusComplete, helper, tab } from "../helpers/red";
-import { FEATURES, FIXTURE_ONNX, KNOWN, tempDir } from "./models";
+import { FEATURES, FIXTURE_ONNX, KNOWN, MODEL_LOAD_WAIT_MS, tempDir } from "./models";
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const inferNode = require("../../nodes/otb-infer/otb-infer");
@@ -45,7 +46,7 @@ async function load(userDir: string | undefined, extra: Record<string, unknown> 
   helper.getNode("events").on("input", (m: Record<string, unknown>) => f.events.push(m));
   helper.getNode("errors").on("input", (m: Record<string, unknown>) => f.errors.push(m));
   (f.infer as unknown as NodeJS.EventEmitter).on("call:status", (call: { args: Array<{ text?: string }> }) => f.statuses.push(String(call.args[0]?.text)));
-  await waitFor(() => f.events.some((m) => (m.payload as { kind: string }).kind === "model"), 15_000);
+  await waitFor(() => f.events.some((m) => (m.payload as { kind: string }).kind === "model"), MODEL_LOAD_WAIT_MS, "the model in service");
   return f;
 }
 
@@ -53,7 +54,7 @@ const ofKind = <T>(f: Flow, kind: string): Array<{ topic?: string; payload: T }>
   f.events.filter((m) => (m.payload as { kind: string }).kind === kind) as Array<{ topic?: string; payload: T }>;
 
 describe("otb-infer alarms and operator verdicts", function () {
-  this.timeout(40_000);
+  this.timeout(60_000);
   let dir: string;
   beforeEach(() => (dir = tempDir()));
   afterEach(async () => {
@@ -63,6 +64,9 @@ describe("otb-infer alarms and operator verdicts", function () {
   });
 
   it("remembers the model check's pass under userDir, so a redeploy of the same model skips the check child", async () => {
+    // A mocha worker may have checked the fixture already for an earlier file: this process's memory
+    // of it would skip the child and so the file under userDir.
+    forgetChecks();
     await load(dir);
     const cache = path.join(dir, "otbridge", "model-checks");
     assert.equal(fs.readdirSync(cache).filter((f) => f.endsWith(".json")).length, 1, "one pass remembered");
@@ -216,7 +220,7 @@ describe("Alarm, Verdict and alarm KPI through otb-publish's conduit policy", ()
 });
 
 describe("Alarms, Verdicts and alarm KPIs from otb-infer through otb-publish and a real conduit (aedes)", function () {
-  this.timeout(40_000);
+  this.timeout(60_000);
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const conduitNode = require("../../nodes/otb-conduit/otb-conduit");
   // eslint-disable-next-line @typescript-eslint/no-require-imports

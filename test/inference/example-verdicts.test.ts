@@ -11,7 +11,7 @@ import { readVerdictFile, verdictFilePath } from "../../nodes/otb-infer/verdict-
 import { validateAlarmKpi, validateVerdict } from "../../nodes/shared";
 import { waitFor } from "../helpers/peers";
 import { helper, withCoreNodes } from "../helpers/red";
-import { tempDir } from "./models";
+import { MODEL_LOAD_WAIT_MS, tempDir } from "./models";
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const otbInfer = require("../../nodes/otb-infer/otb-infer");
@@ -34,7 +34,7 @@ function exampleFlow(): FlowNode[] {
 }
 
 describe("examples/09 Judge alarms on a dashboard", function () {
-  this.timeout(30_000);
+  this.timeout(60_000);
   let dir: string;
   beforeEach(() => (dir = tempDir()));
   afterEach(async () => {
@@ -56,7 +56,7 @@ describe("examples/09 Judge alarms on a dashboard", function () {
     const kpiTable = got("ex09.kpiTable");
     const hint = got("ex09.noAlarm");
     const errors = got("ex09.errors");
-    await waitFor(() => events.some((e) => (e.payload as { kind: string }).kind === "model"), 15_000, "the model in service");
+    await waitFor(() => events.some((e) => (e.payload as { kind: string }).kind === "model"), MODEL_LOAD_WAIT_MS, "the model in service");
 
     // A button pressed before any alarm is selected: a hint, no verdict.
     helper.getNode("ex09.verdict").receive({ payload: "confirmed" });

@@ -5,6 +5,14 @@ import * as path from "path";
 import { OnnxGraph } from "../../cli/train/onnx-writer";
 import { fitZScore } from "../../cli/train/zscore";
 import { sha256Of, type ModelCard } from "../../nodes/shared/model-card";
+import { CHECK_TIMEOUT_MS } from "../../nodes/otb-infer/model-slot";
+
+/**
+ * How long a test waits for a model load (or reload) to end, in service or refused: past the
+ * node's own bound for the child's check, so that a loaded machine is not read as a failure the
+ * node itself would not report (light lane beside two hogs, 5 December: 15 s was not enough).
+ */
+export const MODEL_LOAD_WAIT_MS = CHECK_TIMEOUT_MS + 5000;
 
 export const FIXTURE_DIR = path.resolve(__dirname, "..", "..", "..", "test", "fixtures", "models");
 export const FIXTURE_ONNX = path.join(FIXTURE_DIR, "fixture-zscore.onnx");

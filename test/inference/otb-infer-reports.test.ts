@@ -18,7 +18,7 @@ import { pool } from "../../nodes/otb-infer/model-loader";
 import { verdictFilePath } from "../../nodes/otb-infer/verdict-store";
 import { waitFor } from "../helpers/peers";
 import { caughtWithin, helper, tab, withCoreNodes } from "../helpers/red";
-import { FEATURES, FIXTURE_ONNX, KNOWN, tempDir, writeModel, zscoreModel } from "./models";
+import { FEATURES, FIXTURE_ONNX, KNOWN, MODEL_LOAD_WAIT_MS, tempDir, writeModel, zscoreModel } from "./models";
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const inferNode = require("../../nodes/otb-infer/otb-infer");
@@ -77,7 +77,7 @@ describe("otb-infer: reports outside an input, optional verdicts, loading and cl
   it("reports a model refused by the load to a real Catch node once, turns red, and refuses frames with the reason", async () => {
     const { onnx } = writeModel(dir, fs.readFileSync(FIXTURE_ONNX), { sha256: "e".repeat(64) });
     const f = await load({ modelPath: onnx });
-    const reports = (await caughtWithin(f.caught, 15_000, 1500)).filter(fromInfer);
+    const reports = (await caughtWithin(f.caught, MODEL_LOAD_WAIT_MS, 1500)).filter(fromInfer);
     assert.deepEqual(reports.map(message), ["sha256 mismatch: model.onnx is 93be162abdb1…, its card pins eeeeeeeeeeee…; refused before loading"]);
     assert.equal(reports[0]!.model, onnx, "the report names the model file");
     assert.equal(lastStatus(f).fill, "red");
@@ -106,7 +106,7 @@ describe("otb-infer: reports outside an input, optional verdicts, loading and cl
 
     it("says \"inference unavailable\" once to Catch and in the status, and refuses frames with it", async () => {
       const f = await load({ modelPath: FIXTURE_ONNX });
-      const reports = (await caughtWithin(f.caught, 15_000, 1500)).filter(fromInfer);
+      const reports = (await caughtWithin(f.caught, MODEL_LOAD_WAIT_MS, 1500)).filter(fromInfer);
       assert.equal(reports.length, 1, `one report, got ${reports.map(message).join(" | ")}`);
       assert.match(message(reports[0]!), /^inference unavailable: no ONNX engine loads on .*\(otb-no-such-onnx-engine: not installed\)$/);
       assert.deepEqual([lastStatus(f).fill, lastStatus(f).text?.slice(0, 36)], ["red", "model: inference unavailable: no ONN"]);
@@ -119,7 +119,7 @@ describe("otb-infer: reports outside an input, optional verdicts, loading and cl
   it("without a userDir keeps scoring and judging alarms in memory, and says so once in the log and the status", async () => {
     helper.settings({ userDir: undefined });
     const f = await load({ modelPath: FIXTURE_ONNX });
-    await waitFor(() => ofKind(f, "model").length === 1, 15_000);
+    await waitFor(() => ofKind(f, "model").length === 1, MODEL_LOAD_WAIT_MS, "the model in service");
     assert.equal(lastStatus(f).text, "fixture-zscore 1.0.0, no data; verdicts in memory only");
     assert.equal(f.statuses[0]?.text, "loading model; verdicts in memory only");
     const said = warnings().filter((w) => /userDir/.test(w));
@@ -141,10 +141,10 @@ describe("otb-infer: reports outside an input, optional verdicts, loading and cl
     fs.writeFileSync(file, "{ not json");
     helper.settings({ userDir: dir });
     const f = await load({ modelPath: FIXTURE_ONNX });
-    const reports = (await caughtWithin(f.caught, 15_000, 1000)).filter(fromInfer);
+    const reports = (await caughtWithin(f.caught, MODEL_LOAD_WAIT_MS, 1000)).filter(fromInfer);
     assert.equal(reports.length, 1);
     assert.match(message(reports[0]!), new RegExp(`^verdict store ${file.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} unreadable, verdicts kept in memory only: .*not JSON`));
-    await waitFor(() => ofKind(f, "model").length === 1, 15_000);
+    await waitFor(() => ofKind(f, "model").length === 1, MODEL_LOAD_WAIT_MS, "the model in service");
     assert.equal(lastStatus(f).text, "fixture-zscore 1.0.0, no data; verdicts in memory only");
     [ANOMALOUS, ANOMALOUS].forEach((v, i) => f.infer.receive({ payload: frame(v, i) }));
     await waitFor(() => ofKind(f, "alarm").length === 1 && f.out.length === 2, 10_000);
@@ -158,8 +158,8 @@ describe("otb-infer: reports outside an input, optional verdicts, loading and cl
       const f = await load({ modelPath: onnx, maxQueue: "5", dropPolicy });
       const sent = 8;
       for (let i = 0; i < sent; i++) f.infer.receive({ payload: frame(KNOWN[0]!.input, i) });
-      const drops = caughtWithin(f.caught, 15_000, 500);
-      await waitFor(() => f.out.length === 5, 20_000);
+      const drops = caughtWithin(f.caught, MODEL_LOAD_WAIT_MS, 500);
+      await waitFor(() => f.out.length === 5, MODEL_LOAD_WAIT_MS, "the queued frames scored");
       assert.equal(ofKind(f, "model").length, 1, "the frames arrived before the model loaded");
       const expected = dropPolicy === "drop-oldest" ? [3, 4, 5, 6, 7] : [0, 1, 2, 3, 4];
       assert.deepEqual(f.out.map((m) => ((m.payload as Inference).ts - T0) / 10_000), expected);
@@ -178,8 +178,8 @@ describe("otb-infer: reports outside an input, optional verdicts, loading and cl
     assert.deepEqual(ofKind(f, "model"), [], "closed before the model loaded");
     assert.ok(!warnings().some((w) => /close did not finish/.test(w)), warnings().join(" | "));
     // The load under way finishes on its own and gives its session back.
-    await waitFor(() => acquire.called, 30_000);
-    await waitFor(() => ![...entries.keys()].some((k) => k.startsWith(onnx)), 30_000);
+    await waitFor(() => acquire.called, MODEL_LOAD_WAIT_MS, "the load's session acquired");
+    await waitFor(() => ![...entries.keys()].some((k) => k.startsWith(onnx)), MODEL_LOAD_WAIT_MS, "the session given back");
     assert.deepEqual(reports, []);
   });
 });

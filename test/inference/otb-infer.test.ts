@@ -6,7 +6,7 @@ import { pool } from "../../nodes/otb-infer/model-loader";
 import { waitFor } from "../helpers/peers";
 import { catchStatusComplete, helper, nextMessage, tab } from "../helpers/red";
 import { engine } from "../../nodes/otb-infer/engine";
-import { FEATURES, FIXTURE_ONNX, KNOWN, fixedBatchModel, tempDir, writeModel, zscoreModel } from "./models";
+import { FEATURES, FIXTURE_ONNX, KNOWN, fixedBatchModel, MODEL_LOAD_WAIT_MS, tempDir, writeModel, zscoreModel } from "./models";
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const inferNode = require("../../nodes/otb-infer/otb-infer");
@@ -38,7 +38,7 @@ async function load(config: Record<string, unknown>): Promise<Flow> {
 
 /** Waits for the "model loaded" event that says the node is ready to score. */
 async function loaded(f: Flow): Promise<Record<string, unknown>> {
-  const msg = await nextMessage(f.events, 15_000);
+  const msg = await nextMessage(f.events, MODEL_LOAD_WAIT_MS);
   return msg.payload as Record<string, unknown>;
 }
 
@@ -203,7 +203,7 @@ describe("otb-infer node", function () {
 
     const retrained = zscoreModel([20, 2, 50]);
     writeModel(dir, retrained, { version: "2.0.0" });
-    await waitFor(() => events.some((e) => (e.payload as { state?: string }).state === "reloaded"), 15_000);
+    await waitFor(() => events.some((e) => (e.payload as { state?: string }).state === "reloaded"), MODEL_LOAD_WAIT_MS, "the reload");
     const v2 = nextMessage(f.out);
     f.infer.receive({ payload: frame([20, 2, 50]) });
     const inf = (await v2).payload as Inference;
@@ -213,14 +213,14 @@ describe("otb-infer node", function () {
     // A new card for the same bytes (a re-tuned threshold) is a new model too.
     const reloads = (): number => events.filter((e) => (e.payload as { state?: string }).state === "reloaded").length;
     writeModel(dir, retrained, { version: "2.0.1", threshold: 0.5 });
-    await waitFor(() => reloads() === 2, 15_000);
+    await waitFor(() => reloads() === 2, MODEL_LOAD_WAIT_MS, "the second reload");
     const tuned = nextMessage(f.out);
     f.infer.receive({ payload: frame([22, 2, 50]) });
     assert.deepEqual([((await tuned).payload as Inference).threshold, ((await tuned).payload as Inference).model.version], [0.5, "2.0.1"]);
 
     // A corrupt file with a card re-pinned to it: the checks refuse it and the last good model keeps running.
     writeModel(dir, retrained.subarray(0, 40), { version: "3.0.0" });
-    await waitFor(() => errors.length > 0, 15_000);
+    await waitFor(() => errors.length > 0, MODEL_LOAD_WAIT_MS, "the refused reload reported");
     assert.match((errors[0].error as { message: string }).message, /new model refused, still running fixture-zscore 2.0.1: /);
     const still = nextMessage(f.out);
     f.infer.receive({ payload: frame([20, 2, 50]) });
@@ -229,7 +229,7 @@ describe("otb-infer node", function () {
     // The good files back (the running model's bytes and card): no longer "reload refused".
     assert.ok(statuses.includes("fixture-zscore 2.0.1; reload refused"), statuses.join(" | "));
     writeModel(dir, retrained, { version: "2.0.1", threshold: 0.5 });
-    await waitFor(() => statuses.length > 0 && !/reload refused/.test(statuses[statuses.length - 1]!), 15_000);
+    await waitFor(() => statuses.length > 0 && !/reload refused/.test(statuses[statuses.length - 1]!), MODEL_LOAD_WAIT_MS, "the status past the refusal");
     assert.equal(errors.length, 1, "the refused file was reported once");
   });
 

