@@ -293,6 +293,7 @@ class RunningSimulator extends EventEmitter implements Simulator {
         });
     } else if (f.fault === "mqtt_offline" && this.sensors) {
       const sensor = this.sensors.find(f.tag);
+      if (sensor && phase === "start") sensor.silence();
       if (sensor) this.enqueue(`MQTT sensor ${f.tag} ${phase === "start" ? "drop-off" : "reconnect"}`, () => (phase === "start" ? sensor.dropOff() : sensor.reconnect()));
     }
   }

@@ -154,6 +154,15 @@ class Sensor {
     this.published++;
   }
 
+  /**
+   * Stops publishing at once, when the fault starts: the drop-off itself waits its turn behind the
+   * simulator's other network actions (a reconnect may be under way), and the label says no data
+   * from the label start.
+   */
+  silence(): void {
+    this.online = false;
+  }
+
   /** Drops off the network without a DISCONNECT, so the broker sends the will (NDEATH / offline). */
   async dropOff(): Promise<void> {
     const c = this.client;

@@ -153,7 +153,7 @@ describe("modbus recovery after device faults (real servers)", function () {
     // 22 tags in 5 blocks.
     const addresses = [...[0, 1, 2, 3, 4, 5], ...[100, 101, 102, 103], ...[200, 201, 202, 203], ...[300, 301, 302, 303], ...[400, 401, 402, 403]];
     for (const a of addresses) raw.holding[a] = a + 1;
-    dev = device(raw.port);
+    dev = device(raw.port, { timeoutMs: 2000 }); // not a test of the request timeout
     await waitFor(() => dev!.connected, 5000, "connected");
     const poller = new GroupPoller("g", parseRegisterMap(addresses.map((a) => ({ tag: `r${a}`, address: a }))).tags, PROTOCOL_LIMITS, dev, "dev");
     const perPoll = async (): Promise<{ requests: number; batch: Signal[] }> => {
@@ -184,7 +184,7 @@ describe("modbus recovery after device faults (real servers)", function () {
     const addresses = [0, 1, 3, 4];
     for (const a of addresses) raw.holding[a] = 1000 + a;
     raw.exceptions.set("holding:2", 2);
-    dev = device(raw.port);
+    dev = device(raw.port, { timeoutMs: 2000 }); // not a test of the request timeout
     await waitFor(() => dev!.connected, 5000, "connected");
     const poller = new GroupPoller("g", parseRegisterMap(addresses.map((a) => ({ tag: `r${a}`, address: a }))).tags, PROTOCOL_LIMITS, dev, "dev");
     const polls = 40;
