@@ -13,8 +13,8 @@
  *   transaction already timed out; we count them (lateReplies) and also check that each reply
  *   carries exactly the items asked for. RTU has no transaction id: RTU and RTU over TCP go
  *   through RtuLink (rtu-link.ts), whose framing makes a late reply unattributable by design;
- * - busy (5, 6) and timeouts are retried `retries` times while the deadline allows; other
- *   exceptions are data, returned;
+ * - busy (5, 6) and timeouts are retried `retries` times while half a request timeout is
+ *   left before the deadline; other exceptions are data, returned;
  * - N consecutive timeouts mean the link is dead: it is reopened with backoff and jitter, and
  *   a read that finds the link down starts a reconnect attempt at once (at most one a second)
  *   instead of waiting out the backoff;
@@ -263,7 +263,10 @@ export class ModbusDevice extends EventEmitter {
         this.counters.deadlines++;
         return fail("comm_lost", `poll timeout: no answer within ${this.options.pollTimeoutMs} ms`);
       }
-      const retry = (): boolean => attempt < this.options.retries && deadline - Date.now() > 0;
+      // A retry goes out only while half a request timeout is left before the deadline: one sent
+      // with a sliver left (a timer fires early against Date.now() when the loop's cached clock
+      // is stale under load) would only time out, and its late reply would meet the next poll.
+      const retry = (waitMs = 0): boolean => attempt < this.options.retries && deadline - Date.now() - waitMs >= this.options.timeoutMs / 2;
       this.counters.requests++;
       // Sent beside another request, and how many answers had come before it was sent.
       const overlapped = this.inFlight > 1;
@@ -276,9 +279,10 @@ export class ModbusDevice extends EventEmitter {
         if (typeof e.modbusCode === "number") {
           this.consecutiveTimeouts = 0;
           this.counters.exceptions++;
-          if ((e.modbusCode === 5 || e.modbusCode === 6) && retry()) {
+          const backoffMs = Math.min(1000, 50 * 2 ** attempt);
+          if ((e.modbusCode === 5 || e.modbusCode === 6) && retry(backoffMs)) {
             this.counters.retries++;
-            await sleep(Math.min(1000, 50 * 2 ** attempt, Math.max(0, deadline - Date.now())));
+            await sleep(backoffMs);
             continue;
           }
           return fail(`modbus:exception_${e.modbusCode}`, e.message, e.modbusCode);

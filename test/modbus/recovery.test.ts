@@ -126,27 +126,41 @@ describe("modbus recovery after device faults (real servers)", function () {
     }
   });
 
-  it("a device that accepts TCP but never answers: one request per poll, each poll ends at its poll timeout", async () => {
-    raw = await startRawModbusServer();
-    raw.delayFor = () => -1;
-    // Three blocks, one retry allowed: before, each poll cost 3 x 2 timeouts.
-    // The poll timeout left at its default: the request timeout.
-    dev = device(raw.port, { timeoutMs: 200, retries: 1, timeoutsBeforeReconnect: 100, pollTimeoutMs: "" });
-    await waitFor(() => dev!.connected, 5000, "connected");
-    const rows = [0, 100, 200].map((a) => ({ tag: `t${a}`, address: a }));
-    const poller = new GroupPoller("g", parseRegisterMap(rows).tags, PROTOCOL_LIMITS, dev, "dev", dev.options.pollTimeoutMs);
-    for (let i = 0; i < 5; i++) {
-      const sent: number = raw!.requests.holding;
-      const t0 = Date.now();
-      const batch = (await poller.poll())!;
-      const took = Date.now() - t0;
-      assert.deepStrictEqual(batch.map((s) => s.reasons), [["comm_lost"], ["comm_lost"], ["comm_lost"]]);
-      assert.strictEqual(raw!.requests.holding - sent, 1, "one request reached the device in this poll");
-      // The old code took 1200 ms here; the slack is for a loaded machine.
-      assert.ok(took < 200 + 800, `poll took ${took} ms for a 200 ms poll timeout`);
-    }
-    assert.ok(dev.counters.deadlines >= 10, `reads ended at their deadline: ${dev.counters.deadlines}`);
-  });
+  // Request timeout 400 ms: a retry goes out only while half of it (200 ms) is left before the
+  // poll's deadline, so a timer that fires early under load (stale loop clock) does not make one.
+  // (With a longer poll timeout the next block's request goes out in the time left: it is another
+  // block, not a retry; so the second case reads one block.)
+  const cases = [
+    { pollTimeoutMs: "", addresses: [0, 100, 200], why: "three blocks, the poll timeout left at its default: the request timeout" },
+    { pollTimeoutMs: "500", addresses: [0], why: "one block, a poll timeout 100 ms longer than the request timeout: too little for a retry" },
+  ];
+  for (const { pollTimeoutMs, addresses, why } of cases) {
+    it(`a device that accepts TCP but never answers: one request per poll, each poll ends at its poll timeout (${why})`, async () => {
+      raw = await startRawModbusServer();
+      raw.delayFor = () => -1;
+      // One retry allowed: before, each poll cost blocks x 2 timeouts.
+      dev = device(raw.port, { timeoutMs: 400, retries: 1, timeoutsBeforeReconnect: 100, pollTimeoutMs });
+      await waitFor(() => dev!.connected, 5000, "connected");
+      const rows = addresses.map((a) => ({ tag: `t${a}`, address: a }));
+      const poller = new GroupPoller("g", parseRegisterMap(rows).tags, PROTOCOL_LIMITS, dev, "dev", dev.options.pollTimeoutMs);
+      const limit = dev.options.pollTimeoutMs;
+      for (let i = 0; i < 5; i++) {
+        const sent: number = raw!.requests.holding;
+        const t0 = Date.now();
+        const batch = (await poller.poll())!;
+        const took = Date.now() - t0;
+        assert.deepStrictEqual(batch.map((s) => s.reasons), addresses.map(() => ["comm_lost"]));
+        // Every request of this poll was written before it ended; the in-process server may read
+        // them a turn later on a loaded machine.
+        await waitFor(() => raw!.requests.holding - sent >= 1, 5000, "the poll's request reached the device");
+        assert.strictEqual(raw!.requests.holding - sent, 1, "one request reached the device in this poll");
+        // The old code took 3 x 2 timeouts here; the slack is for a loaded machine.
+        assert.ok(took < limit + 800, `poll took ${took} ms for a ${limit} ms poll timeout`);
+      }
+      assert.deepStrictEqual([dev.counters.retries, dev.counters.timeouts], [0, 5], "each poll's one request timed out, no retry sent");
+      assert.ok(dev.counters.deadlines >= 5 * (addresses.length - 1), `reads ended at their deadline: ${dev.counters.deadlines}`);
+    });
+  }
 
   it("a transient exception 2 splits a coalesced block for one poll; the block is merged again", async () => {
     raw = await startRawModbusServer();
