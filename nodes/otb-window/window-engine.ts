@@ -3,8 +3,9 @@
  * wall clock, so tests drive time by hand and the node glue only forwards messages.
  *
  * Windows are aligned to the epoch: window k covers [k*hop, k*hop + length). Time is the
- * Signals' own `ts` (event time). A window closes once the event clock has passed its end plus
- * the late-data tolerance; the event clock is the newest ts seen, advanced by the wall time
+ * Signals' own `ts` (event time). A window closes once every feature's tag has a value at or past
+ * its end, or at the latest once the event clock has passed its end plus the late-data tolerance
+ * (a tag that stays silent, or sources far apart in time); the event clock is the newest ts seen, advanced by the wall time
  * elapsed since it arrived, so a dead input still closes its windows (and marks data missing)
  * instead of waiting forever. A Signal older than every open window is late: refused, counted.
  */
@@ -75,6 +76,8 @@ class TagSamples {
   windowTs = new Float64Array(64);
   windowValues = new Float64Array(64);
   windowLength = 0;
+  /** Newest source time seen for the tag (any quality): how far the tag's own stream has got. */
+  newest = -Infinity;
 
   push(ts: number, value: number, uncertain: boolean, context: Context | undefined): void {
     const n = this.length;
@@ -179,6 +182,7 @@ export class WindowEngine {
     const quality = s.quality;
     if (quality === "bad" || (quality === "uncertain" && !this.options.acceptUncertain)) {
       counters.ignoredQuality++;
+      if (ts > samples.newest) samples.newest = ts;
       this.observe(ts, wallNow);
       return;
     }
@@ -194,6 +198,7 @@ export class WindowEngine {
       counters.overflow++;
     }
     samples.push(ts, value, quality === "uncertain", s.context);
+    if (ts > samples.newest) samples.newest = ts;
     this.observe(ts, wallNow);
   }
 
@@ -202,8 +207,12 @@ export class WindowEngine {
     if (this.openStart === null) return [];
     const { lengthMs, hopMs, lateToleranceMs, maxCatchUpWindows } = this.options;
     const clock = this.options.closeOnWallClock ? this.newestTs + Math.max(0, wallNow - this.wallAtNewest) : this.newestTs;
-    const due = Math.floor((clock - lateToleranceMs - lengthMs - this.openStart) / hopMs) + 1;
-    if (due <= 0) return [];
+    // Due by the clock (its end plus the late tolerance passed), or sooner once every feature's tag
+    // has a value at or past its end: each tag's own stream has moved on, so only a value out of
+    // order within its own tag could still fall in, and waiting the tolerance would delay every
+    // frame (and alarm) by it for nothing (the pilot: 5 s). A tag that stays silent keeps the wait.
+    const due = Math.max(Math.floor((clock - lateToleranceMs - lengthMs - this.openStart) / hopMs) + 1, Math.floor((this.everyTagAt() - lengthMs - this.openStart) / hopMs) + 1);
+    if (!(due > 0)) return [];
     if (due > maxCatchUpWindows) {
       const skip = due - maxCatchUpWindows;
       this.counters.gapWindows += skip;
@@ -224,6 +233,13 @@ export class WindowEngine {
     let n = 0;
     for (const s of this.byTag.values()) n += s.length;
     return n;
+  }
+
+  /** The oldest of the tags' newest source times (-Infinity while a tag has sent nothing). */
+  private everyTagAt(): number {
+    let min = Infinity;
+    for (const samples of this.byTag.values()) if (samples.newest < min) min = samples.newest;
+    return min === Infinity ? -Infinity : min;
   }
 
   private observe(ts: number, wallNow: number): void {

@@ -106,6 +106,27 @@ describe("otb-window engine", () => {
     assert.equal(e.counters.late, 1);
   });
 
+  it("closes a window once every feature's tag is past its end, without waiting the tolerance; a silent tag keeps the wait", () => {
+    const e = engine({ lateToleranceMs: 5000 });
+    e.add([sig("a", 1, T0), sig("b", 4, T0 + 500)], T0 + 500);
+    e.add([sig("a", 3, T0 + 10_000)], T0 + 10_000);
+    assert.equal(e.advance(T0 + 10_000).length, 0, "b has not reached the end yet: b's value for the window may still come");
+    assert.deepEqual(e.add([sig("b", 6, T0 + 9900)], T0 + 10_100), [], "b's value inside the window, after a's next one");
+    assert.equal(e.advance(T0 + 10_100).length, 0);
+    // A bad value counts as the tag having moved on (the source has), though it is not data.
+    e.add([sig("b", 0, T0 + 10_000, "bad")], T0 + 10_200);
+    const [f] = e.advance(T0 + 10_200);
+    assert.deepEqual([f.ts - T0, f.values], [10_000, [1, 6]], "closed 4.8 s before the tolerance would have");
+    // Out of order within its own tag after the close: late, refused and counted as before.
+    assert.deepEqual(e.add([sig("a", 9, T0 + 9999)], T0 + 10_300).map((r) => r.reason), ["late"]);
+    assert.equal(e.counters.late, 1);
+    // b goes silent: the next window waits for the tolerance, then closes with b missing.
+    e.add([sig("a", 5, T0 + 20_500)], T0 + 20_500);
+    assert.equal(e.advance(T0 + 24_000).length, 0, "b silent: the tolerance still applies");
+    const [g] = e.advance(T0 + 25_100);
+    assert.deepEqual([g.ts - T0, g.missing], [20_000, ["b:max"]]);
+  });
+
   it("closes windows by the wall clock when the input dies, marking the data missing", () => {
     const e = engine();
     e.add([sig("a", 1, T0), sig("b", 1, T0)], T0 + 300); // source clock 300 ms behind
