@@ -63,6 +63,12 @@ export const schema = defineSchema({
     /** Seconds a late Signal is still counted; more than an hour is taken as an hour. */
     lateTolerance: field.number(1, { min: 0 }),
     closeOnWallClock: field.boolean(true),
+    /**
+     * Close a window once every feature's tag has a value at or past its end, before the late
+     * tolerance has passed. Off: every window waits the whole tolerance (for sources that deliver
+     * one tag's values out of order).
+     */
+    closeWhenTagsPass: field.boolean(true),
   },
   checks: { topicLevel: checks.topicLevel, positive, hop, modeNeeds, features },
 });

@@ -69,6 +69,7 @@ export function windowFromSettings(c: WindowSettings, cardFeatures?: FeatureSpec
       missing: c.missing,
       lateToleranceMs: Math.round(Math.min(3600, c.lateTolerance) * 1000),
       closeOnWallClock: c.closeOnWallClock,
+      closeWhenTagsPass: c.closeWhenTagsPass,
       maxFutureMs: 5 * 60_000,
       maxSamplesPerTag: 100_000,
       maxCatchUpWindows: 1_000,

@@ -32,6 +32,8 @@ export interface WindowOptions {
   lateToleranceMs: number;
   /** Close windows by the wall clock too when input stops (off for pure replays). */
   closeOnWallClock: boolean;
+  /** Close a window once every feature's tag is at or past its end, not only after the tolerance. */
+  closeWhenTagsPass: boolean;
   /** A Signal stamped further than this ahead of the wall clock is refused (a bad source clock). */
   maxFutureMs: number;
   /** Memory bound per tag; beyond it the oldest samples are dropped and counted. */
@@ -211,7 +213,8 @@ export class WindowEngine {
     // has a value at or past its end: each tag's own stream has moved on, so only a value out of
     // order within its own tag could still fall in, and waiting the tolerance would delay every
     // frame (and alarm) by it for nothing (the pilot: 5 s). A tag that stays silent keeps the wait.
-    const due = Math.max(Math.floor((clock - lateToleranceMs - lengthMs - this.openStart) / hopMs) + 1, Math.floor((this.everyTagAt() - lengthMs - this.openStart) / hopMs) + 1);
+    const byClock = Math.floor((clock - lateToleranceMs - lengthMs - this.openStart) / hopMs) + 1;
+    const due = this.options.closeWhenTagsPass ? Math.max(byClock, Math.floor((this.everyTagAt() - lengthMs - this.openStart) / hopMs) + 1) : byClock;
     if (!(due > 0)) return [];
     if (due > maxCatchUpWindows) {
       const skip = due - maxCatchUpWindows;

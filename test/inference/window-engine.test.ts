@@ -14,7 +14,7 @@ function sig(tag: string, value: Signal["value"], ts: number, quality: Quality =
 function engine(overrides: Partial<WindowOptions> = {}, features = ["a:mean", "b:max"]): WindowEngine {
   return new WindowEngine({
     lengthMs: 10_000, hopMs: 10_000, features: featuresFromCard({ features }), acceptUncertain: false, missing: "mark",
-    lateToleranceMs: 0, closeOnWallClock: true, maxFutureMs: 300_000, maxSamplesPerTag: 100_000, maxCatchUpWindows: 1000,
+    lateToleranceMs: 0, closeOnWallClock: true, closeWhenTagsPass: true, maxFutureMs: 300_000, maxSamplesPerTag: 100_000, maxCatchUpWindows: 1000,
     ...overrides,
   });
 }
@@ -125,6 +125,16 @@ describe("otb-window engine", () => {
     assert.equal(e.advance(T0 + 24_000).length, 0, "b silent: the tolerance still applies");
     const [g] = e.advance(T0 + 25_100);
     assert.deepEqual([g.ts - T0, g.missing], [20_000, ["b:max"]]);
+  });
+
+  it("with closeWhenTagsPass off, every window waits the whole tolerance (a source whose tags come out of order)", () => {
+    const e = engine({ lateToleranceMs: 5000, closeWhenTagsPass: false });
+    e.add([sig("a", 1, T0), sig("b", 4, T0 + 500)], T0 + 500);
+    e.add([sig("a", 3, T0 + 10_000), sig("b", 5, T0 + 10_000)], T0 + 10_000);
+    assert.equal(e.advance(T0 + 14_900).length, 0, "both tags past the end, still within the tolerance");
+    assert.deepEqual(e.add([sig("a", 2, T0 + 9000)], T0 + 14_900), [], "a's out-of-order value is taken");
+    const [f] = e.advance(T0 + 15_000);
+    assert.deepEqual([f.ts - T0, f.values], [10_000, [1.5, 4]]);
   });
 
   it("closes windows by the wall clock when the input dies, marking the data missing", () => {

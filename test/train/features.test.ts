@@ -72,7 +72,7 @@ describe("train/features", () => {
 
     const engine = new WindowEngine({
       lengthMs: 4000, hopMs: 1000, features, acceptUncertain: false, missing: "skip", lateToleranceMs: 0,
-      closeOnWallClock: false, maxFutureMs: Infinity, maxSamplesPerTag: 100_000, maxCatchUpWindows: 1000,
+      closeOnWallClock: false, closeWhenTagsPass: true, maxFutureMs: Infinity, maxSamplesPerTag: 100_000, maxCatchUpWindows: 1000,
     });
     const theirs: Array<{ ts: number; values: number[] }> = [];
     table.ts.forEach((ts, r) => {
