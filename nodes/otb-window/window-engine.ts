@@ -5,8 +5,8 @@
  * Windows are aligned to the epoch: window k covers [k*hop, k*hop + length). Time is the
  * Signals' own `ts` (event time). A window closes once every feature's tag has a value at or past
  * its end, or at the latest once the event clock has passed its end plus the late-data tolerance
- * (a tag that stays silent, or sources far apart in time); the event clock is the newest ts seen, advanced by the wall time
- * elapsed since it arrived, so a dead input still closes its windows (and marks data missing)
+ * (a tag that stays silent, or sources far apart in time); the event clock is the newest ts seen,
+ * advanced by the wall time elapsed since it arrived, so a dead input still closes its windows (and marks data missing)
  * instead of waiting forever. A Signal older than every open window is late: refused, counted.
  */
 import type { Context, FeatureFrame, Quality, Signal } from "../shared";
@@ -184,8 +184,7 @@ export class WindowEngine {
     const quality = s.quality;
     if (quality === "bad" || (quality === "uncertain" && !this.options.acceptUncertain)) {
       counters.ignoredQuality++;
-      if (ts > samples.newest) samples.newest = ts;
-      this.observe(ts, wallNow);
+      this.observe(samples, ts, wallNow);
       return;
     }
     const v = s.value;
@@ -200,8 +199,7 @@ export class WindowEngine {
       counters.overflow++;
     }
     samples.push(ts, value, quality === "uncertain", s.context);
-    if (ts > samples.newest) samples.newest = ts;
-    this.observe(ts, wallNow);
+    this.observe(samples, ts, wallNow);
   }
 
   /** Closes every window that is due at `wallNow` and returns their frames, oldest first. */
@@ -213,8 +211,10 @@ export class WindowEngine {
     // has a value at or past its end: each tag's own stream has moved on, so only a value out of
     // order within its own tag could still fall in, and waiting the tolerance would delay every
     // frame (and alarm) by it for nothing (the pilot: 5 s). A tag that stays silent keeps the wait.
-    const byClock = Math.floor((clock - lateToleranceMs - lengthMs - this.openStart) / hopMs) + 1;
-    const due = this.options.closeWhenTagsPass ? Math.max(byClock, Math.floor((this.everyTagAt() - lengthMs - this.openStart) / hopMs) + 1) : byClock;
+    const openStart = this.openStart;
+    const endedBy = (t: number): number => Math.floor((t - lengthMs - openStart) / hopMs) + 1;
+    const byClock = endedBy(clock - lateToleranceMs);
+    const due = this.options.closeWhenTagsPass ? Math.max(byClock, endedBy(this.everyTagAt())) : byClock;
     if (!(due > 0)) return [];
     if (due > maxCatchUpWindows) {
       const skip = due - maxCatchUpWindows;
@@ -245,7 +245,8 @@ export class WindowEngine {
     return min === Infinity ? -Infinity : min;
   }
 
-  private observe(ts: number, wallNow: number): void {
+  private observe(samples: TagSamples, ts: number, wallNow: number): void {
+    if (ts > samples.newest) samples.newest = ts;
     if (this.openStart === null) this.openStart = Math.floor(ts / this.options.hopMs) * this.options.hopMs;
     if (ts > this.newestTs) {
       this.newestTs = ts;
