@@ -162,6 +162,11 @@ export class WindowEngine {
     return refused;
   }
 
+  /** True when a feature uses `tag` (`index`: its position in its batch, -1 if none). */
+  uses(tag: string, index = -1): boolean {
+    return this.samplesAt.get(tag, index) !== undefined;
+  }
+
   /**
    * add() for one Signal (for a caller that checks and adds a batch in one pass); a refusal is
    * appended to `refused`. `index`: the Signal's position in its batch (-1 if none).

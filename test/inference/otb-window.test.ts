@@ -73,6 +73,21 @@ describe("otb-window node", function () {
     assert.match((errors[0].error as { message: string }).message, /1 of 4 item\(s\) are not Signals/);
   });
 
+  it("checks only what it uses: an item with a tag no feature names is ignored unread, anything else is checked", async () => {
+    const n = await load({ length: "60", features: [{ tag: "a", agg: "last" }] });
+    const refused = collect(n.refused);
+    const errors = collect(n.errors);
+    const now = Date.now();
+    // Unused tag with no ts: ignored, as a valid Signal of that tag always was. A non-object, an
+    // item without a tag and a used tag without a ts are refused, each with the schema's reason.
+    n.win.receive({ payload: [{ tag: "other", value: 1 }, sig("a", 1, now), 42, { value: 1, ts: now }, { tag: "a", value: 2 }] });
+    await waitFor(() => refused.length === 1 && errors.length === 1, 3000);
+    const items = refused[0].payload as Array<{ item: unknown; reason: string }>;
+    assert.deepEqual(items.map((r) => r.item), [42, { value: 1, ts: now }, { tag: "a", value: 2 }]);
+    assert.ok(items.every((r) => r.reason.startsWith("invalid: ")), JSON.stringify(items));
+    assert.match((errors[0].error as { message: string }).message, /3 of 5 item\(s\) are not Signals/);
+  });
+
   it("takes its features from a model card, and refuses to run on a bad configuration", async () => {
     const n = await load({ cardPath: FIXTURE_CARD, features: [] });
     const next = nextMessage(n.frames);
