@@ -31,7 +31,7 @@ const FAILOVER_AFTER_MS = 1000;
 export interface Forwarder {
   readonly connected: boolean;
   attach(client: MqttClient): void;
-  detach(): void;
+  detach(brokerSide?: boolean): void;
   close(): void | Promise<void>;
 }
 
@@ -64,6 +64,8 @@ export class Conduit extends EventEmitter {
   private readonly link: MqttAdapter;
   private current: MqttClient | null = null;
   private closing: Promise<void> | null = null;
+  /** The conduit is dropping the link itself (the broker lived): nothing to re-send for that. */
+  private droppingOwnLink = false;
   /**
    * Connection failures, one "link-down" event per outage (not per retry) and "link-restored"
    * once it is over; the current reason is in stats().reason for the status line.
@@ -109,7 +111,7 @@ export class Conduit extends EventEmitter {
         // The conduit drops the link itself to find the culprit record: not an outage.
         if (client !== this.current) return;
         if (this.forwarder instanceof PlainForwarder) this.forwarder.protocolError(err);
-        this.connection.lost(err);
+        this.dropOwnLink(err);
       },
       onAttemptFailed: (failure) => {
         if (!this.closing) this.outage.failed(failure);
@@ -125,7 +127,7 @@ export class Conduit extends EventEmitter {
         this.forwarder.attach(this.current, this.link.broker.url);
       } else if (this.current) {
         this.current = null;
-        this.forwarder.detach();
+        this.forwarder.detach(!this.droppingOwnLink && !this.closing);
       }
     });
   }
@@ -183,7 +185,16 @@ export class Conduit extends EventEmitter {
 
   /** Sparkplug: the primary host went offline; NDEATH, disconnect and start over (spec 5.x). */
   private restartSession(): void {
-    if (this.current) this.connection.lost(new Error("primary host offline: session restarted"));
+    if (this.current) this.dropOwnLink(new Error("primary host offline: session restarted"));
+  }
+
+  private dropOwnLink(err: Error): void {
+    this.droppingOwnLink = true;
+    try {
+      this.connection.lost(err);
+    } finally {
+      this.droppingOwnLink = false;
+    }
   }
 
   /**

@@ -11,8 +11,8 @@
  *   publish is not a legal MQTT 5 PUBACK code): the link is rebuilt and the records that were in
  *   flight are re-sent one at a time; the one that breaks the link again alone is quarantined.
  *   Without this, one such record would loop through reconnects for ever.
- * After a failover to another broker, the last acknowledged records are re-sent first
- * (resend-window.ts): a killed broker may have acknowledged records it never passed on.
+ * After a link the broker's side ended, or a failover, the last acknowledged records are re-sent
+ * first (resend-window.ts): a broker that went down may have acknowledged records it never passed on.
  */
 import type { MqttClient } from "mqtt";
 import type { DurableQueue } from "./queue/durable-queue";
@@ -47,7 +47,7 @@ export class PlainForwarder {
   /** Records in flight when the broker broke the protocol; re-sent alone to find the culprit. */
   private readonly suspects = new Set<number>();
   private readonly poisoned = new Set<number>();
-  /** The last acknowledged records, re-sent first after a failover (issue 19). */
+  /** The last acknowledged records, re-sent first after a lost link or a failover (issue 19). */
   readonly resend = new ResendWindow();
   /**
    * Records in flight when a link dropped: sent once, fate unknown. When the queue replays them
@@ -64,7 +64,7 @@ export class PlainForwarder {
     return this.client !== null;
   }
 
-  /** `broker`: which broker the link is to; another one than last time re-sends the window. */
+  /** `broker`: which broker the link is to (resend-window.ts decides what is sent again). */
   attach(client: MqttClient, broker = ""): void {
     this.generation++;
     this.client = client;
@@ -74,13 +74,14 @@ export class PlainForwarder {
     this.schedulePump();
   }
 
-  detach(): void {
+  /** `brokerSide`: the broker or the network ended the link, not the conduit (resend-window.ts). */
+  detach(brokerSide = false): void {
     this.generation++;
     this.client = null;
     this.inflight = 0;
     for (const seq of this.inFlightRecords.keys()) this.sentBefore.add(seq);
     this.inFlightRecords.clear();
-    this.resend.rewind();
+    this.resend.lost(brokerSide);
     this.queue.rewind();
   }
 

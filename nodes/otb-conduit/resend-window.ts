@@ -1,28 +1,35 @@
 /**
- * At-least-once across a failover (issue 19). A broker's acknowledgement (PUBACK, or for
- * Sparkplug's QoS 0 NDATA the socket write) hands a record over, but a broker killed with
- * SIGKILL (mosquitto without persistence, a cluster member alike) loses what it had taken and
- * not yet passed to its subscribers: 16-18 of 9,000 records in two of ten runs of
- * test/publish/failover.test.ts. The queue has deleted them; the conduit cannot see the loss.
+ * At least once across a broker's loss (issue 19). A broker's acknowledgement (PUBACK, or for
+ * Sparkplug's QoS 0 NDATA the write barrier's proof that it read the packet) hands a record
+ * over, but a broker that goes down may lose what it had taken and not yet passed to its
+ * subscribers: killed with SIGKILL (mosquitto without persistence, a cluster member alike), 16-18
+ * of 9,000 records in two of ten runs of test/publish/failover.test.ts; and stopped with SIGTERM
+ * under load with persistence on, Debian's mosquitto 2.0.11 acknowledged records during its
+ * shutdown and delivered them to no subscriber, before or after its restart (up to 825+ in a row
+ * in CI, 5 December). The queue has deleted them; the conduit cannot see the loss.
  *
- * So the last acknowledged records stay here, bounded (RESEND_LIMITS), and after the conduit
- * reconnects to ANOTHER broker they are sent again first, in queue order, before the queue's
- * unacknowledged records. Consumers see duplicates after a failover instead of losing records.
- * A record re-sent and acknowledged by the new broker joins the window again (the new broker
- * may die too); one re-sent whose acknowledgement was lost stays pending for the next link.
- * Re-sent records are not new production: they are counted apart (`resent`), never settled in
- * the queue again, so recovered + produced = delivered + quarantined + dropped + expired + queued
- * still holds.
- *
- * Reconnecting to the SAME broker re-sends nothing: a link that dropped while the broker lived
- * lost nothing it acknowledged (a restarted single broker cannot be told apart; see README).
+ * So the last acknowledged records stay here, bounded (RESEND_LIMITS), and after a link the
+ * broker's side ended (closed, reset, DISCONNECT, keepalive timeout) they are sent again first on
+ * the next link, in queue order, before the queue's unacknowledged records: to another broker
+ * (a failover) and to the same one alike, since a broker that restarted cannot be told from a
+ * network break (mosquitto with persistence even reports our session present). Consumers see
+ * duplicates instead of gaps. A link the conduit dropped itself (a protocol error, a Sparkplug
+ * session restart) re-sends nothing to the same broker: that broker lived.
+ * A record re-sent to another broker and acknowledged there joins the window again (that broker
+ * may die too); one re-sent to the same broker does not, so that a flapping link re-sends each
+ * record at most once and new data always gets through (re-sends go first). One re-sent whose
+ * acknowledgement was lost stays pending for the next link. The age
+ * limit counts back from the loss, not from the reconnect: a broker down for a minute loses the
+ * same records as one down for a second. Re-sent records are not new production: they are counted
+ * apart (`resent`), never settled in the queue again, so recovered + produced = delivered +
+ * quarantined + dropped + expired + queued still holds.
  */
 import type { QueueRecord } from "./queue/record";
 
 export interface ResendLimits {
   /** At most this many records (mosquitto queues up to 1,000 per subscriber, plus 20 in flight). */
   records: number;
-  /** Records acknowledged longer ago than this are not re-sent (a broker forwards within ms). */
+  /** Records acknowledged longer than this before the link was lost are not re-sent (a broker forwards within ms). */
   ms: number;
   /** At most this many payload bytes held in memory. */
   bytes: number;
@@ -56,6 +63,11 @@ export class ResendWindow {
   /** Sent on the current link and not yet acknowledged. */
   private readonly unacked = new Map<number, QueueRecord>();
   private broker: string | null = null;
+  /** When the last link was lost, and whether its broker may have lost what it acknowledged. */
+  private lostAt: number | null = null;
+  private atRisk = false;
+  /** The current link is to another broker than the one before: what it takes again is held again. */
+  private failedOver = false;
 
   constructor(private readonly limits: ResendLimits = RESEND_LIMITS, private readonly now: () => number = Date.now) {}
 
@@ -67,15 +79,31 @@ export class ResendWindow {
   }
 
   /**
-   * A link is up to `broker`. When it is another broker than the last one, everything held
-   * becomes pending, merged in queue order with what a lost link left unacknowledged.
+   * The link is gone. `brokerSide`: the broker or the network ended it (not the conduit), so the
+   * broker may have lost what it acknowledged: the held records are re-sent on the next link.
+   */
+  lost(brokerSide: boolean): void {
+    this.rewind();
+    if (this.lostAt === null) this.lostAt = this.now();
+    this.atRisk ||= brokerSide;
+  }
+
+  /**
+   * A link is up to `broker`. After a link the broker's side ended, or on another broker than
+   * the last one, everything held becomes pending, merged in queue order with what a lost link
+   * left unacknowledged.
    */
   attach(broker: string): void {
     this.rewind();
     const moved = this.broker !== null && this.broker !== broker;
+    const resend = moved || this.atRisk;
     this.broker = broker;
-    if (!moved) return;
-    this.trim();
+    this.failedOver = moved;
+    const lostAt = this.lostAt;
+    this.lostAt = null;
+    this.atRisk = false;
+    if (!resend) return;
+    this.trim(lostAt ?? this.now());
     const bySeq = new Map<number, QueueRecord>();
     for (const r of this.pending) bySeq.set(r.seq, r);
     for (let i = this.head; i < this.held.length; i++) bySeq.set(this.held[i]!.record.seq, this.held[i]!.record);
@@ -86,7 +114,7 @@ export class ResendWindow {
     this.bytes = 0;
   }
 
-  /** The link is gone: what was re-sent without acknowledgement is sent again on the next one. */
+  /** What was re-sent without acknowledgement is sent again on the next link. */
   rewind(): void {
     if (this.unacked.size > 0 || this.next > 0) {
       this.pending = this.pending.slice(this.next).concat([...this.unacked.values()]).sort((x, y) => x.seq - y.seq);
@@ -114,7 +142,7 @@ export class ResendWindow {
   /** A re-sent record's outcome on the current link: handed over again, or refused (kept no longer). */
   settled(record: QueueRecord, handedOver: boolean): void {
     if (!this.unacked.delete(record.seq)) return;
-    if (handedOver) this.acknowledged(record);
+    if (handedOver && this.failedOver) this.acknowledged(record);
   }
 
   /** The broker said "later" (0x91, 0x97): the record goes back into the pending ones, in order. */
@@ -124,9 +152,9 @@ export class ResendWindow {
     this.next = 0;
   }
 
-  /** Drops from the front what is over a limit; the newest records are the ones at risk. */
-  private trim(): void {
-    const oldest = this.now() - this.limits.ms;
+  /** Drops from the front what is over a limit at time `at`; the newest records are the ones at risk. */
+  private trim(at = this.now()): void {
+    const oldest = at - this.limits.ms;
     while (this.head < this.held.length) {
       const h = this.held[this.head]!;
       const over = this.held.length - this.head > this.limits.records || this.bytes > this.limits.bytes || h.at < oldest;

@@ -22,8 +22,8 @@
  *   over it is not sent (a BIRTH cannot be split; spec): reported once per session, data stays
  *   queued. An NDATA over it is split into several; a single metric over it is quarantined.
  *   Before, the conduit looped for ever: NBIRTH, 0x95, reconnect, NBIRTH (22 sessions in 8 s).
- * - After a failover to another broker (issue 19), the last delivered records (resend-window.ts)
- *   are written again first, right after the new NBIRTH: NDATA of the new session, so with its
+ * - After a failover, or a link the broker's side ended (issue 19), the last delivered records
+ *   (resend-window.ts) are written again first, right after the new NBIRTH: NDATA of the new session, so with its
  *   seq numbers (1, 2, ... after the NBIRTH's 0), by the aliases that NBIRTH declared, and every
  *   metric flagged is_historical (Sparkplug B 3.0, Payload: "is_historical ... this is
  *   historical data and should not update real time tag values"), so a host that already had
@@ -137,7 +137,7 @@ export class SparkplugForwarder {
     return { will: { topic: this.topics.death, payload: Buffer.from(this.deathPayload()), qos: 1, retain: false } };
   }
 
-  /** `broker`: which broker the link is to; another one than last time re-sends the window. */
+  /** `broker`: which broker the link is to (resend-window.ts decides what is sent again). */
   attach(client: MqttClient, broker = ""): void {
     this.generation++;
     this.resend.attach(broker);
@@ -167,14 +167,15 @@ export class SparkplugForwarder {
     });
   }
 
-  detach(): void {
+  /** `brokerSide`: the broker or the network ended the link, not the conduit (resend-window.ts). */
+  detach(brokerSide = false): void {
     this.generation++;
     this.barrier?.close();
     this.barrier = null;
     this.client = null;
     this.born = false;
     this.inflight = 0;
-    this.resend.rewind();
+    this.resend.lost(brokerSide);
     this.queue.rewind();
   }
 

@@ -30,17 +30,18 @@ describe("otb-conduit under faults (mosquitto)", function () {
     return m;
   }
 
-  itWithMosquitto("broker stopped under load, then restarted: every record buffered or replayed arrives (mosquitto may lose what it acked between its SIGTERM and its exit: printed), order kept per topic", async () => {
+  itWithMosquitto("broker stopped under load, then restarted: every record arrives (the acknowledged window is re-sent after the restart), order kept per topic but for re-sent records", async () => {
     const data = tempDir();
     cleanup.push(() => fs.rmSync(data, { recursive: true, force: true }));
     // The subscriber's session and its queued messages must survive the broker restart too.
     const broker = await mosquitto(["persistence true", `persistence_location ${data}/`, "max_queued_messages 1000000", "max_inflight_messages 0"]);
     // Two verifiers: this one's session (and what is queued for it) must survive the broker's
-    // restart; `live` (a clean session, not reconnecting) sees everything before the stop. mosquitto
-    // 2.0 can lose, across its own SIGTERM and restart, messages it had already passed towards a
-    // persistent subscriber: measured beside seven CPU hogs, 117 records in a row missing at this
-    // subscriber, every one of them received by `live` (conduit delivered = 12,000). A record counts
-    // as arrived when either verifier has it.
+    // restart; `live` (a clean session, not reconnecting) sees everything before the stop. A
+    // record counts as arrived when either verifier has it. Debian's mosquitto 2.0.11, starved of
+    // CPU, acknowledges records during its SIGTERM shutdown and delivers them to neither (825+ in
+    // a row in CI on 5 December, far more than the 49 seen before), and its restart loses for the
+    // persistent subscriber some records the live one had (1-117): the conduit cannot see either,
+    // so after a link the broker ended it re-sends its last acknowledged records (resend-window.ts).
     const counter = track(await Counter.start(broker.url, "t/#", { clean: false, clientId: "counter-outage", properties: { sessionExpiryInterval: 600 } }));
     const live = track(await Counter.start(broker.url, "t/#", { reconnectPeriod: 0 }));
     const conduit = track(makeConduit({ broker: broker.url, queueDir: path.join(data, "q") }));
@@ -48,12 +49,7 @@ describe("otb-conduit under faults (mosquitto)", function () {
     await waitFor(() => conduit.stats().state === "connected", 5000, "connected");
     const producing = produce(conduit, 12_000, 2_000);
     await delay(1500);
-    const producedAtStop = conduit.stats().produced;
     await broker.stop();
-    // What the broker acknowledged up to its exit: starved of CPU, mosquitto keeps acknowledging
-    // for a while after SIGTERM (beside three hogs, 5 December: n = 3901..3949 acknowledged, then
-    // lost at its exit, with the stop sent near n = 3000).
-    const deliveredAtExit = conduit.stats().delivered;
     await delay(3000);
     const queuedDuringOutage = conduit.stats().queued;
     await broker.restart();
@@ -65,26 +61,19 @@ describe("otb-conduit under faults (mosquitto)", function () {
       return counter.missing(12_000, topics).filter((k) => notLive.has(k));
     };
     await waitFor(() => atNeither().length === 0 && conduit.stats().queued === 0, 30_000, "every record at a verifier").catch(() => undefined);
-    // Every record the conduit buffered, replayed or sent after the restart must arrive. Seen
-    // here about once in six loaded runs: mosquitto 2.0.11 acknowledged one record in the very
-    // moment of its SIGTERM and passed it to neither verifier (the conduit holds the broker's
-    // PUBACK for it, which is all MQTT lets a publisher know). Such a loss is allowed only inside
-    // the broker's shutdown: from the stop (less the in-flight window) to the last record it
-    // acknowledged before it exited (plus that window), and is printed; anywhere else the test fails.
-    const missing = atNeither().map((k) => Number(k.split("#")[1]));
-    const lostByPersistence = counter.missing(12_000, topics).length - missing.length;
-    const window = 500;
-    const shutdown = [producedAtStop - window - 400, Math.max(producedAtStop, deliveredAtExit) + window + 400];
-    const outsideShutdown = missing.filter((n) => n < shutdown[0] || n > shutdown[1]);
-    assert.deepEqual(outsideShutdown, [], `lost away from the broker's shutdown (n ${shutdown.join("..")}): ${outsideShutdown.slice(0, 10).join(", ")}; conduit ${JSON.stringify(conduit.stats())}`);
-    if (missing.length > 0) console.log(`      broker acknowledged but never delivered ${missing.length} record(s) sent during its shutdown: n = ${missing.join(", ")} (stop at n ~ ${producedAtStop}, exited at ~ ${deliveredAtExit})`);
-    if (lostByPersistence > 0) console.log(`      mosquitto's restart lost ${lostByPersistence} record(s) for the persistent verifier that the live one had received`);
-    assert.ok(queuedDuringOutage > 4000, `the outage buffered ${queuedDuringOutage}`);
-    assert.equal(counter.outOfOrder, 0, "order per topic kept");
-    await waitFor(() => conduit.stats().queued === 0, 5000, "queue drained");
     const s = conduit.stats();
-    assert.equal(s.delivered, 12_000);
-    assert.equal(s.quarantined + s.dropped, 0);
+    const missing = atNeither();
+    assert.deepEqual(missing.slice(0, 20), [], `${missing.length} record(s) at neither verifier; conduit ${JSON.stringify(s)}`);
+    assert.ok(queuedDuringOutage > 4000, `the outage buffered ${queuedDuringOutage}`);
+    assert.ok(s.resent > 0, "the broker ended the link: its last acknowledged records were re-sent");
+    // Only a re-sent record the persistent verifier had not seen (lost by the broker) can arrive
+    // after a newer one; the queue itself is sent in order on every link.
+    assert.ok(counter.outOfOrder <= s.resent, `${counter.outOfOrder} out of order, ${s.resent} re-sent`);
+    console.log(`      ${s.resent} re-sent after the restart; ${counter.outOfOrder} reached the persistent verifier after newer records (the broker had lost them for it)`);
+    await waitFor(() => conduit.stats().queued === 0, 5000, "queue drained");
+    const end = conduit.stats();
+    assert.equal(end.delivered, 12_000);
+    assert.equal(end.quarantined + end.dropped, 0);
     assertInvariant(conduit);
   });
 

@@ -102,7 +102,7 @@ describe("probe: conduit links that break, against a Sparkplug host written from
     assertInvariant(conduit);
   });
 
-  it("plain mode, QoS 1, a link reset (RST) ten times under load: 0 lost, no record more than twice, order kept per topic", async () => {
+  it("plain mode, QoS 1, a link reset (RST) ten times under load: 0 lost, no more duplicates than the conduit counts as re-sent, order kept per topic", async () => {
     const counter = await Counter.start(broker.url, "t/#", { protocolVersion: 4 });
     cleanup.push(() => counter.stop());
     const copies = new Map<string, number>();
@@ -128,8 +128,13 @@ describe("probe: conduit links that break, against a Sparkplug host written from
     await waitFor(() => counter.missing(total, topics).length === 0, 10_000, "all at the verifier", 50).catch(() => undefined);
     assert.deepEqual(counter.missing(total, topics), []);
     assert.equal(counter.outOfOrder, 0);
-    const most = Math.max(...copies.values());
-    assert.ok(most <= 2, `a record arrived ${most} times`);
+    // Every extra copy is a record sent again and counted: the window re-sent once after each
+    // reset (a reset cannot be told from a broker restart), or one in flight when the link broke.
+    let duplicates = 0;
+    for (const c of copies.values()) duplicates += c - 1;
+    const { resent } = conduit.stats();
+    assert.ok(duplicates <= resent, `${duplicates} duplicates at the verifier, ${resent} re-sent`);
+    assert.ok(resent > 0, "the acknowledged window was re-sent after the resets");
     assertInvariant(conduit);
   });
 });

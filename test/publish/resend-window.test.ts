@@ -11,20 +11,41 @@ const rec = (seq: number, bytes = 10): QueueRecord => ({ seq, ts: 0, kind: 1, to
 const seqs = (rs: QueueRecord[]): number[] => rs.map((r) => r.seq);
 
 describe("otb-conduit re-send window (issue 19)", () => {
-  it("re-sends nothing on the first link or back to the same broker; everything held, in order, on another", () => {
+  it("re-sends nothing on the first link or to the same broker after the conduit's own drop; everything held, in order, on another", () => {
     const w = new ResendWindow({ records: 100, ms: 60_000, bytes: 1e6 });
     w.attach("a");
     for (const s of [1, 2, 3]) w.acknowledged(rec(s));
     assert.equal(w.waiting, 0);
-    w.rewind();
+    w.lost(false);
     w.attach("a");
-    assert.equal(w.waiting, 0, "same broker: nothing re-sent");
-    w.rewind();
+    assert.equal(w.waiting, 0, "the conduit dropped the link itself: that broker lived");
+    w.lost(false);
     w.attach("b");
     assert.equal(w.waiting, 3);
     assert.deepEqual(seqs(w.take(2)), [1, 2]);
     assert.deepEqual(seqs(w.take(5)), [3]);
     assert.equal(w.waiting, 0);
+  });
+
+  it("after a link the broker's side ended, the same broker gets the held records again, each once; their age counts back from the loss", () => {
+    let now = 0;
+    const w = new ResendWindow({ records: 100, ms: 1000, bytes: 1e6 }, () => now);
+    w.attach("a");
+    for (const [s, at] of [[1, 0], [2, 500], [3, 900]] as const) {
+      now = at;
+      w.acknowledged(rec(s));
+    }
+    now = 1200;
+    w.lost(true); // e.g. mosquitto stopped: it may have lost what it acknowledged last
+    now = 60_000; // back a minute later: still the records of the last second before the loss
+    w.attach("a");
+    const again = w.take(100);
+    assert.deepEqual(seqs(again), [2, 3]);
+    for (const r of again) w.settled(r, true);
+    w.acknowledged(rec(4));
+    w.lost(true);
+    w.attach("a");
+    assert.deepEqual(seqs(w.take(100)), [4], "re-sent once to the same broker, not again on every flap");
   });
 
   it("keeps at most the newest N records, the newest B bytes, and those acknowledged within T", () => {
