@@ -12,6 +12,7 @@ import { durableDir, userFile } from "../shared/user-dir";
 import { ZONES, type Zone } from "../shared/zones";
 import { KIND_CODES, KIND_TABLE, MESSAGE_KINDS, type MessageKindName } from "./kinds";
 import type { FullPolicy, ReplayOrder } from "./queue/durable-queue";
+import { RESEND_MAX_BYTES, type ResendLimits } from "./resend-window";
 import { schema } from "./schema";
 
 export { ZONES, type Zone, KIND_CODES, KIND_TABLE, MESSAGE_KINDS, type MessageKindName };
@@ -53,6 +54,8 @@ export interface ConduitConfig {
   rateLimit: number;
   maxMessageBytes: number;
   inflight: number;
+  /** The re-send window after a lost link (resend-window.ts). */
+  resend: ResendLimits;
   queue: { dir: string; maxBytes: number; commitIntervalMs: number; replayOrder: ReplayOrder; fullPolicy: FullPolicy; maxAgeMs: number };
   sparkplug: { group: string; edgeNode: string; primaryHost: string } | null;
 }
@@ -135,6 +138,7 @@ export function parseConduitConfig(def: ConduitDef, creds: ConduitCredentials, u
     rateLimit: bound(s.rateLimit, 0, Infinity),
     maxMessageBytes: bound(s.maxMessageBytes, 64, 256 * 1024 * 1024),
     inflight: s.inflight,
+    resend: { records: s.resendRecords, ms: s.resendSeconds * 1000, bytes: RESEND_MAX_BYTES },
     queue: {
       dir: s.queueDir ? userFile(settings, s.queueDir) : durableDir(settings, "the conduit's queue", "otbridge-queue", def.id),
       maxBytes: bound(s.queueMaxMB, 0.0625, 1024 * 1024) * 1024 * 1024,

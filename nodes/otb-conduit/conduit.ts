@@ -93,7 +93,7 @@ export class Conduit extends EventEmitter {
           onQuarantine,
           onRestartSession: () => this.restartSession(),
         })
-      : new PlainForwarder(this.queue, { window: cfg.inflight, rateLimit: cfg.rateLimit, onQuarantine, recheck: (r) => this.recheck(r) });
+      : new PlainForwarder(this.queue, { window: cfg.inflight, rateLimit: cfg.rateLimit, resend: cfg.resend, onQuarantine, recheck: (r) => this.recheck(r) });
     const sparkplug = this.forwarder instanceof SparkplugForwarder ? this.forwarder : null;
     // Every failed attempt carries its reason (and its broker); the tracker decides whether it starts an outage.
     const adapter = mqttAdapter(cfg, {

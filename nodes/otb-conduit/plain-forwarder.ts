@@ -18,12 +18,14 @@ import type { MqttClient } from "mqtt";
 import type { DurableQueue } from "./queue/durable-queue";
 import { RateLimiter } from "./rate-limiter";
 import type { QueueRecord } from "./queue/record";
-import { ResendWindow } from "./resend-window";
+import { ResendWindow, type ResendLimits } from "./resend-window";
 
 export interface ForwarderOptions {
   window: number;
   /** Messages per second; 0 = unlimited. */
   rateLimit: number;
+  /** The re-send window after a lost link. */
+  resend: ResendLimits;
   /** Resolves once the record is durably in quarantine (and settled). */
   onQuarantine(record: QueueRecord, reason: string): Promise<void> | void;
   /** Why the record may not be sent now (the policy at send time), or null. */
@@ -48,7 +50,7 @@ export class PlainForwarder {
   private readonly suspects = new Set<number>();
   private readonly poisoned = new Set<number>();
   /** The last acknowledged records, re-sent first after a lost link or a failover (issue 19). */
-  readonly resend = new ResendWindow();
+  readonly resend: ResendWindow;
   /**
    * Records in flight when a link dropped: sent once, fate unknown. When the queue replays them
    * they are counted as re-sent too, so that `resent` bounds the duplicates a consumer may see.
@@ -57,6 +59,7 @@ export class PlainForwarder {
 
   constructor(private readonly queue: DurableQueue, private readonly opts: ForwarderOptions) {
     this.limiter = new RateLimiter(opts.rateLimit);
+    this.resend = new ResendWindow(opts.resend);
     queue.on("committed", () => this.schedulePump());
   }
 

@@ -8,7 +8,7 @@
  * shutdown and delivered them to no subscriber, before or after its restart (up to 825+ in a row
  * in CI, 5 December). The queue has deleted them; the conduit cannot see the loss.
  *
- * So the last acknowledged records stay here, bounded (RESEND_LIMITS), and after a link the
+ * So the last acknowledged records stay here, bounded (the conduit's re-send settings), and after a link the
  * broker's side ended (closed, reset, DISCONNECT, keepalive timeout) they are sent again first on
  * the next link, in queue order, before the queue's unacknowledged records: to another broker
  * (a failover) and to the same one alike, since a broker that restarted cannot be told from a
@@ -27,7 +27,7 @@
 import type { QueueRecord } from "./queue/record";
 
 export interface ResendLimits {
-  /** At most this many records (mosquitto queues up to 1,000 per subscriber, plus 20 in flight). */
+  /** At most this many records (the conduit's "re-send" setting, 2,000 by default). */
   records: number;
   /** Records acknowledged longer than this before the link was lost are not re-sent (a broker forwards within ms). */
   ms: number;
@@ -36,11 +36,10 @@ export interface ResendLimits {
 }
 
 /**
- * Defaults, not yet a conduit setting (the configuration is being converted to a schema: issue
- * 16). 2,000 records cover mosquitto's default per-subscriber queue (max_queued_messages 1000,
- * max_inflight_messages 20) twice; 10 s covers a loaded broker's forwarding delay many times.
+ * Payload bytes held at most, whatever the record count: the window lives in memory, and 2,000
+ * records of the largest message a conduit allows (256 KiB) would be 512 MiB.
  */
-export const RESEND_LIMITS: ResendLimits = { records: 2000, ms: 10_000, bytes: 16 * 1024 * 1024 };
+export const RESEND_MAX_BYTES = 16 * 1024 * 1024;
 
 interface Held {
   record: QueueRecord;
@@ -69,7 +68,7 @@ export class ResendWindow {
   /** The current link is to another broker than the one before: what it takes again is held again. */
   private failedOver = false;
 
-  constructor(private readonly limits: ResendLimits = RESEND_LIMITS, private readonly now: () => number = Date.now) {}
+  constructor(private readonly limits: ResendLimits, private readonly now: () => number = Date.now) {}
 
   /** Records handed over to the broker (delivered, or a re-sent one acknowledged again). */
   acknowledged(record: QueueRecord): void {

@@ -161,6 +161,13 @@ export const schema = defineSchema({
     /** Bytes, bounded 64..256 MiB. */
     maxMessageBytes: bounded(256 * 1024),
     inflight: field.number(500, { min: 1, max: 1000 }),
+    /**
+     * After a lost link, re-send at most this many of the last acknowledged records (resend-window.ts);
+     * 0: never (no duplicates, but what a broker that went down had acknowledged and lost stays lost).
+     */
+    resendRecords: field.number(2000, { min: 0, max: 100_000 }),
+    /** Seconds before the loss within which an acknowledged record is re-sent. */
+    resendSeconds: field.number(10, { min: 0, max: 3600 }),
     /** Empty: <userDir>/otbridge-queue/<node id>; a relative folder is taken from userDir. */
     queueDir: field.text(),
     /** MiB, bounded 1/16..1 TiB. */

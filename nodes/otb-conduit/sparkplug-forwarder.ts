@@ -89,7 +89,7 @@ export class SparkplugForwarder {
   private bdSeq: number;
   private seq = 0;
   /** The last delivered records, written again after a failover (issue 19). */
-  readonly resend = new ResendWindow();
+  readonly resend: ResendWindow;
   private born = false;
   /** This session's NBIRTH was over the broker's limit (reported once per session). */
   private birthTooLarge = false;
@@ -107,6 +107,7 @@ export class SparkplugForwarder {
 
   constructor(private readonly queue: DurableQueue, cfg: ConduitConfig, private readonly hooks: SparkplugHooks) {
     const sp = cfg.sparkplug!;
+    this.resend = new ResendWindow(cfg.resend);
     const id = { group: sp.group, edgeNode: sp.edgeNode };
     this.topics = {
       birth: buildTopic({ ...id, type: "NBIRTH" }),

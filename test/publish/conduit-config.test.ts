@@ -39,6 +39,10 @@ describe("otb-conduit configuration and policy", () => {
     assert.equal(c.queue.replayOrder, "in-order");
     assert.equal(c.queue.dir, "/tmp/otb-user/otbridge-queue/c1");
     assert.equal(c.tls?.verify, true);
+    assert.deepEqual(c.resend, { records: 2000, ms: 10_000, bytes: 16 * 1024 * 1024 }, "the re-send window's defaults");
+    assert.deepEqual(parse({ resendRecords: "0", resendSeconds: "2.5" }).resend, { records: 0, ms: 2500, bytes: 16 * 1024 * 1024 });
+    assert.throws(() => parse({ resendRecords: -1 }), /resendRecords must be at least 0/);
+    assert.throws(() => parse({ resendSeconds: "7200" }), /resendSeconds must be at most 3600/);
   });
 
   it("bounds the numbers it always bounded, and refuses what the editor refused (issue 16: one verdict)", () => {
