@@ -21,7 +21,13 @@
  * - a full queue refuses with a reason instead of growing (landscape.md, complaint 4);
  * - a unit whose last request timed out waits behind the units that answer: behind a TCP-to-RTU
  *   gateway one dead slave otherwise spends every poll's time budget first, and the live units'
- *   reads end at their deadline as comm_lost (test/modbus/probe-gateway.test.ts).
+ *   reads end at their deadline as comm_lost (test/modbus/probe-gateway.test.ts). Among such
+ *   silent units, the one with the fewest timeouts in a row goes first, then the one tried least
+ *   recently: a live unit that missed one answer must not queue behind a dead one for ever (seen
+ *   in CI on 5 December: a live unit stuck behind the dead one for every poll of a run);
+ * - a request sent with only a sliver of its poll's time left (it waited behind a silent unit)
+ *   and unanswered is the poll's deadline, not the unit's silence: it marks no unit silent and
+ *   does not count towards reopening the link.
  * read() never rejects: it resolves with the data or with the reason a Signal should carry.
  */
 import { EventEmitter } from "events";
@@ -101,6 +107,14 @@ interface Job {
   resolve(outcome: ReadOutcome): void;
 }
 
+/** A unit whose last request timed out. */
+interface SilentUnit {
+  /** Timeouts in a row. */
+  timeouts: number;
+  /** When a job of this unit was last taken from the queue (ModbusDevice.sendCount). */
+  triedAt: number;
+}
+
 type TcpClient = InstanceType<typeof ModbusRTU>;
 /** Modbus TCP goes through modbus-serial; RTU and RTU over TCP through RtuLink. */
 type Client = TcpClient | RtuLink;
@@ -116,8 +130,10 @@ export class ModbusDevice extends EventEmitter {
   /** maxInFlight as allowed (see inFlightLimit), until a device shows it drops overlapping requests. */
   private limit: number;
   private consecutiveTimeouts = 0;
+  /** Jobs taken from the queue so far: the order in which silent units were last tried. */
+  private sendCount = 0;
   /** Units whose last request timed out: served after the others (see the header). */
-  private readonly silentUnits = new Set<number>();
+  private readonly silentUnits = new Map<number, SilentUnit>();
   /** One abort per request on the wire: a lost link or close() ends them all at once. */
   private readonly aborts = new Set<(reason: string) => void>();
   private closed = false;
@@ -218,8 +234,9 @@ export class ModbusDevice extends EventEmitter {
   /** Starts queued reads while fewer than inFlightLimit are out; each one ending starts the next. */
   private pump(): void {
     while (this.queue.length > 0 && this.inFlight < this.inFlightLimit) {
-      const next = this.silentUnits.size > 0 ? this.queue.findIndex((j) => !this.silentUnits.has(this.unitOf(j.req))) : 0;
-      const job = this.queue.splice(Math.max(0, next), 1)[0]!;
+      const job = this.queue.splice(this.nextJob(), 1)[0]!;
+      const silent = this.silentUnits.get(this.unitOf(job.req));
+      if (silent) silent.triedAt = ++this.sendCount;
       this.inFlight++;
       void this.serve(job);
     }
@@ -245,6 +262,22 @@ export class ModbusDevice extends EventEmitter {
 
   private unitOf(req: ReadRequest): number {
     return req.unitId ?? this.options.unitId;
+  }
+
+  /** The queued job to send next: any unit that answers first, in queue order; then the least silent. */
+  private nextJob(): number {
+    if (this.silentUnits.size === 0) return 0;
+    let best = -1;
+    let bestUnit: SilentUnit | undefined;
+    for (let i = 0; i < this.queue.length; i++) {
+      const s = this.silentUnits.get(this.unitOf(this.queue[i]!.req));
+      if (!s) return i;
+      if (!bestUnit || s.timeouts < bestUnit.timeouts || (s.timeouts === bestUnit.timeouts && s.triedAt < bestUnit.triedAt)) {
+        best = i;
+        bestUnit = s;
+      }
+    }
+    return Math.max(0, best);
   }
 
   private async execute(req: ReadRequest, deadline: number): Promise<ReadOutcome> {
@@ -289,9 +322,16 @@ export class ModbusDevice extends EventEmitter {
         }
         if (e.name === "TransactionTimedOutError" || e.errno === "ETIMEDOUT" || e.name === "WatchdogTimeout") {
           this.counters.timeouts++;
+          // Sent with a sliver of the poll left: no sign that the unit is silent (see the header).
+          if (attemptMs < Math.min(this.options.timeoutMs, this.options.pollTimeoutMs) / 2) {
+            this.counters.deadlines++;
+            return fail("comm_lost", `poll timeout: sent with ${attemptMs} ms of the poll left, no answer in time`);
+          }
           if (overlapped && this.counters.responses + this.counters.exceptions > answeredBefore) this.noteOverlapLoss();
           this.consecutiveTimeouts++;
-          this.silentUnits.add(this.unitOf(req));
+          const unit = this.silentUnits.get(this.unitOf(req));
+          if (unit) unit.timeouts++;
+          else this.silentUnits.set(this.unitOf(req), { timeouts: 1, triedAt: this.sendCount });
           if (this.consecutiveTimeouts >= this.options.timeoutsBeforeReconnect) {
             this.lostOnce(client, new Error(`${this.consecutiveTimeouts} requests in a row timed out`));
             return fail("comm_lost", `timed out after ${attemptMs} ms; reconnecting`);

@@ -15,8 +15,11 @@ import { helper, tab, withCoreNodes } from "../helpers/red";
 
 const nodes = withCoreNodes([deviceNode, modbusInNode]);
 
-/** Answers FC 3 for the live units with register n = unit * 1000 + n; the dead units never answer. */
-async function gateway(dead: Set<number>): Promise<{ port: number; requests: Map<number, number>; close(): Promise<void> }> {
+/**
+ * Answers FC 3 for the live units with register n = unit * 1000 + n; the dead units never answer;
+ * `missFirst` units leave their first N requests unanswered (a frame lost on the RS-485 line).
+ */
+async function gateway(dead: Set<number>, missFirst = new Map<number, number>()): Promise<{ port: number; requests: Map<number, number>; close(): Promise<void> }> {
   const requests = new Map<number, number>();
   const sockets = new Set<net.Socket>();
   const server = net.createServer((sock) => {
@@ -35,6 +38,11 @@ async function gateway(dead: Set<number>): Promise<{ port: number; requests: Map
         const fc = frame[7]!;
         requests.set(unit, (requests.get(unit) ?? 0) + 1);
         if (dead.has(unit)) continue; // forwarded onto the line; the slave never answers
+        const miss = missFirst.get(unit) ?? 0;
+        if (miss > 0) {
+          missFirst.set(unit, miss - 1);
+          continue;
+        }
         if (fc !== 3) {
           sock.write(Buffer.from([tid >> 8, tid & 0xff, 0, 0, 0, 3, unit, fc | 0x80, 1]));
           continue;
@@ -74,8 +82,8 @@ describe("probe: otb-modbus-in behind a TCP-to-RTU gateway with a dead unit", fu
     await gw.close();
   });
 
-  it("the live units keep delivering good values every poll while one unit never answers", async () => {
-    gw = await gateway(new Set([2]));
+  /** Unit 2 dead behind the gateway, units 1 and 3 live: otb-modbus-in polls all three every `periodMs`. */
+  async function pollThreeUnits(periodMs: number): Promise<Signal[][]> {
     const tags = [
       { tag: "dead.a", area: "holding", address: 0, type: "uint16", unitId: 2 },
       { tag: "live.a", area: "holding", address: 0, type: "uint16", unitId: 1 },
@@ -84,13 +92,17 @@ describe("probe: otb-modbus-in behind a TCP-to-RTU gateway with a dead unit", fu
     await helper.load(nodes, tab([
       // The device's defaults for timeouts and retries (a 1 s request timeout; poll timeout = request timeout).
       { id: "dev", type: "otb-modbus-device", name: "gateway", transport: "tcp", host: "127.0.0.1", port: String(gw.port), unitId: "1" },
-      { id: "in", type: "otb-modbus-in", device: "dev", mapSource: "table", periodMs: "1500", groups: [], tags, wires: [["out"]] },
+      { id: "in", type: "otb-modbus-in", device: "dev", mapSource: "table", periodMs: String(periodMs), groups: [], tags, wires: [["out"]] },
       { id: "out", type: "helper" },
-      { id: "catcher", type: "catch", scope: ["in"], uncaught: false, wires: [["caught"]] },
-      { id: "caught", type: "helper" },
     ]));
     const batches: Signal[][] = [];
     (helper.getNode("out") as unknown as NodeJS.EventEmitter).on("input", (msg: { payload: Signal[] }) => batches.push(msg.payload));
+    return batches;
+  }
+
+  it("the live units keep delivering good values every poll while one unit never answers", async () => {
+    gw = await gateway(new Set([2]));
+    const batches = await pollThreeUnits(1500);
     await waitFor(() => batches.length >= 6, 30_000, "six polls");
     const of = (tag: string): Signal[] => batches.flatMap((b) => b.filter((s) => s.tag === tag));
     // The first poll may race the connection; every later one must have the live units good.
@@ -100,5 +112,22 @@ describe("probe: otb-modbus-in behind a TCP-to-RTU gateway with a dead unit", fu
     assert.ok(of("live.a").slice(1).every((s) => s.value === 1000));
     assert.ok(of("live.b").slice(1).every((s) => s.value === 3010));
     assert.ok(of("dead.a").every((s) => s.quality === "bad" && s.reasons?.includes("comm_lost")), "the dead unit is comm_lost");
+  });
+
+  it("a live unit that missed one answer is not left behind the dead unit: it is good again within two polls", async () => {
+    // Unit 1's first request is lost on the line, so unit 1 and the dead unit 2 are both silent.
+    // Before, the dead unit went first among silent units in every poll and spent the poll's
+    // whole time; unit 1 was never sent again and stayed comm_lost for ever (CI, 5 December).
+    gw = await gateway(new Set([2]), new Map([[1, 1]]));
+    const batches = await pollThreeUnits(1200);
+    await waitFor(() => batches.length >= 8, 40_000, "eight polls");
+    const table = batches.map((b, i) => `poll ${i + 1}: ${b.map((s) => `${s.tag}=${s.quality === "good" ? s.value : s.reasons?.join(",")}`).join(" ")}`).join("\n");
+    // Poll 1: the dead unit goes first and spends the poll. Poll 2: unit 1 goes first and its
+    // answer is lost (a whole request timeout). Poll 3: unit 3, then the silent unit tried least
+    // recently (the dead one). From poll 4 on unit 1 answers, and stays ahead of the dead unit.
+    const good = (tag: string, from: number): boolean => batches.slice(from - 1).every((b) => b.find((s) => s.tag === tag)!.quality === "good");
+    assert.ok(good("live.a", 4), `unit 1 good again from poll 4:\n${table}`);
+    assert.ok(good("live.b", 3), `unit 3 good from poll 3:\n${table}`);
+    assert.ok(batches.every((b) => b.find((s) => s.tag === "dead.a")!.quality === "bad"), "the dead unit is comm_lost");
   });
 });
