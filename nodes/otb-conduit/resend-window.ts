@@ -8,21 +8,22 @@
  * shutdown and delivered them to no subscriber, before or after its restart (up to 825+ in a row
  * in CI, 5 December). The queue has deleted them; the conduit cannot see the loss.
  *
- * So the last acknowledged records stay here, bounded (the conduit's re-send settings), and after a link the
- * broker's side ended (closed, reset, DISCONNECT, keepalive timeout) they are sent again first on
- * the next link, in queue order, before the queue's unacknowledged records: to another broker
- * (a failover) and to the same one alike, since a broker that restarted cannot be told from a
- * network break (mosquitto with persistence even reports our session present). Consumers see
- * duplicates instead of gaps. A link the conduit dropped itself (a protocol error, a Sparkplug
- * session restart) re-sends nothing to the same broker: that broker lived.
+ * So the last acknowledged records stay here, bounded (the conduit's re-send settings), and
+ * after a link the broker's side ended (closed, reset, DISCONNECT, keepalive timeout) they are
+ * sent again first on the next link, in queue order, before the queue's unacknowledged records:
+ * to another broker (a failover) and to the same one alike, since a broker that restarted cannot
+ * be told from a network break (mosquitto with persistence even reports our session present).
+ * Consumers see duplicates instead of gaps. A link the conduit dropped itself (a protocol error,
+ * a Sparkplug session restart) re-sends nothing to the same broker: that broker lived.
+ *
  * A record re-sent to another broker and acknowledged there joins the window again (that broker
  * may die too); one re-sent to the same broker does not, so that a flapping link re-sends each
  * record at most once and new data always gets through (re-sends go first). One re-sent whose
- * acknowledgement was lost stays pending for the next link. The age
- * limit counts back from the loss, not from the reconnect: a broker down for a minute loses the
- * same records as one down for a second. Re-sent records are not new production: they are counted
- * apart (`resent`), never settled in the queue again, so recovered + produced = delivered +
- * quarantined + dropped + expired + queued still holds.
+ * acknowledgement was lost stays pending for the next link. The age limit counts back from the
+ * loss, not from the reconnect: a broker down for a minute loses the same records as one down
+ * for a second. Re-sent records are not new production: they are counted apart (`resent`), never
+ * settled in the queue again, so recovered + produced = delivered + quarantined + dropped +
+ * expired + queued still holds.
  */
 import type { QueueRecord } from "./queue/record";
 
@@ -114,7 +115,7 @@ export class ResendWindow {
   }
 
   /** What was re-sent without acknowledgement is sent again on the next link. */
-  rewind(): void {
+  private rewind(): void {
     if (this.unacked.size > 0 || this.next > 0) {
       this.pending = this.pending.slice(this.next).concat([...this.unacked.values()]).sort((x, y) => x.seq - y.seq);
       this.next = 0;
@@ -126,7 +127,7 @@ export class ResendWindow {
     return this.pending.length - this.next;
   }
 
-  /** Up to `n` records to re-send now (then `settled()` or, on a lost link, `rewind()`). */
+  /** Up to `n` records to re-send now (then `settled()` or, on a lost link, `lost()`). */
   take(n: number): QueueRecord[] {
     const out = this.pending.slice(this.next, this.next + Math.max(0, n));
     this.next += out.length;

@@ -23,11 +23,11 @@
  *   queued. An NDATA over it is split into several; a single metric over it is quarantined.
  *   Before, the conduit looped for ever: NBIRTH, 0x95, reconnect, NBIRTH (22 sessions in 8 s).
  * - After a failover, or a link the broker's side ended (issue 19), the last delivered records
- *   (resend-window.ts) are written again first, right after the new NBIRTH: NDATA of the new session, so with its
- *   seq numbers (1, 2, ... after the NBIRTH's 0), by the aliases that NBIRTH declared, and every
- *   metric flagged is_historical (Sparkplug B 3.0, Payload: "is_historical ... this is
- *   historical data and should not update real time tag values"), so a host that already had
- *   them stores a duplicate without moving the tag's current value back (NBIRTH carried it).
+ *   (resend-window.ts) are written again first, right after the new NBIRTH: NDATA of the new
+ *   session, so with its seq numbers (1, 2, ... after the NBIRTH's 0), by the aliases that
+ *   NBIRTH declared, and every metric flagged is_historical (Sparkplug B 3.0, Payload:
+ *   "is_historical ... this is historical data and should not update real time tag values"), so
+ *   a host that already had them stores a duplicate without moving the tag's current value back (NBIRTH carried it).
  */
 import * as path from "path";
 import type { IClientOptions, MqttClient } from "mqtt";
@@ -88,7 +88,7 @@ export class SparkplugForwarder {
   private generation = 0;
   private bdSeq: number;
   private seq = 0;
-  /** The last delivered records, written again after a failover (issue 19). */
+  /** The last delivered records, written again after a lost link or a failover (issue 19). */
   readonly resend: ResendWindow;
   private born = false;
   /** This session's NBIRTH was over the broker's limit (reported once per session). */
@@ -398,7 +398,7 @@ export class SparkplugForwarder {
 
   /**
    * Written to the socket: now wait for the broker's proof of reading it. Without a write the
-   * records stay unsettled and are replayed with the link (queue.rewind / resend.rewind).
+   * records stay unsettled and are replayed with the link (queue.rewind / resend.lost).
    */
   private onWritten(w: Written, err: Error | undefined): void {
     if (w.gen !== this.generation) return;

@@ -267,7 +267,7 @@ export class ModbusDevice extends EventEmitter {
   /** The queued job to send next: any unit that answers first, in queue order; then the least silent. */
   private nextJob(): number {
     if (this.silentUnits.size === 0) return 0;
-    let best = -1;
+    let best = 0;
     let bestUnit: SilentUnit | undefined;
     for (let i = 0; i < this.queue.length; i++) {
       const s = this.silentUnits.get(this.unitOf(this.queue[i]!.req));
@@ -277,7 +277,7 @@ export class ModbusDevice extends EventEmitter {
         bestUnit = s;
       }
     }
-    return Math.max(0, best);
+    return best;
   }
 
   private async execute(req: ReadRequest, deadline: number): Promise<ReadOutcome> {

@@ -81,7 +81,7 @@ describe("otb-conduit re-send window (issue 19)", () => {
     const sent = w.take(3); // 1, 2, 3 on b
     w.settled(sent[0]!, true); // b took 1
     w.acknowledged(rec(6)); // and a new record
-    w.rewind(); // b is lost: 2, 3 unacknowledged, 4, 5 never sent
+    w.lost(false); // b is lost: 2, 3 unacknowledged, 4, 5 never sent
     w.attach("c");
     assert.deepEqual(seqs(w.take(100)), [1, 2, 3, 4, 5, 6], "all at risk, once each, in queue order");
   });
